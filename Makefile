@@ -1,0 +1,47 @@
+# Two entry points for a fresh clone; each sets itself up.
+#   make demo   evaluate the shipped demo detections and print the per-class table
+#   make test   lint, format check and the whole test suite
+#   make bench  the speed and memory benchmark (benchmarks/, writes BENCHMARKS figures)
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+# The CPU build of torch that lies on this kind of machine; GPU users bring their own.
+TORCH_CPU ?= torch==2.13.0
+
+.PHONY: demo test lint bench setup setup-dev clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# Core install: numpy, numba, lxml. Enough for the demo.
+$(VENV)/.core: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+# Everything the tests need, torch pinned to the CPU build.
+$(VENV)/.dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q "$(TORCH_CPU)"
+	$(BIN)/python -m pip install -q -e ".[dev,plot,train,notebook]"
+	touch $@ $(VENV)/.core
+
+setup: $(VENV)/.core
+setup-dev: $(VENV)/.dev
+
+demo: $(VENV)/.core
+	$(BIN)/vocmap evaluate data_fixtures/demo/results --voc-root data_fixtures/demo/VOC2007
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/python -m pytest -q
+	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q tests/vocmap/test_kernels_parity.py -p no:cacheprovider
+
+bench: $(VENV)/.dev
+	$(BIN)/python -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
