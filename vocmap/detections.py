@@ -297,6 +297,7 @@ def read_coco_results(
     ground_truth: GroundTruth,
     classes: Sequence[str] | None = None,
     *,
+    categories: Sequence[str] | None = None,
     ignore_unknown_images: bool = False,
 ) -> Detections:
     """Read a COCO-style results list ``[{image_id, category_id | category, bbox, score}]``.
@@ -306,8 +307,10 @@ def read_coco_results(
     * ``image_id``: a string is matched exactly against the image set's ids; an
       integer ``n`` matches the id whose digits read as ``n`` (``7`` is
       ``"000007"``), which must be unique.
-    * ``category``: a class name; ``category_id``: 1-based position in ``classes``
-      (the VOC order by default: 1 is aeroplane, 20 is tvmonitor).
+    * ``category``: a class name; ``category_id``: 1-based position in
+      ``categories``, by default the 20 VOC classes in the devkit's order (1 is
+      aeroplane, 20 is tvmonitor), or ``classes`` when some class is not a VOC
+      class. Records of classes not being evaluated are skipped.
     * ``bbox``: ``[x, y, w, h]`` in COCO's continuous, 0-based pixel frame, which
       covers VOC pixels ``x + 1 .. x + w``; so ``xmin = x + 1, ymin = y + 1,
       xmax = x + w, ymax = y + h`` and the VOC width ``xmax - xmin + 1`` is ``w``.
@@ -330,6 +333,8 @@ def read_coco_results(
         raise InputError("expected a JSON list of detection records", path)
     numeric_ids: dict[int, int] | None = None
     image_lookup = ground_truth.image_index
+    if categories is None:
+        categories = VOC_CLASSES if set(classes) <= set(VOC_CLASSES) else classes
     class_of = {name: k for k, name in enumerate(classes)}
     columns: list[list] = [[] for _ in classes]
     dropped = 0
@@ -349,9 +354,13 @@ def read_coco_results(
                 continue  # a class not being evaluated
         elif "category_id" in record:
             cid = record["category_id"]
-            if not isinstance(cid, int) or isinstance(cid, bool) or not 1 <= cid <= len(classes):
-                raise InputError(f"{where}: category_id {cid!r} is not in 1..{len(classes)}", path)
-            cls_index = cid - 1
+            if not isinstance(cid, int) or isinstance(cid, bool) or not 1 <= cid <= len(categories):
+                raise InputError(
+                    f"{where}: category_id {cid!r} is not in 1..{len(categories)}", path
+                )
+            cls_index = class_of.get(categories[cid - 1])
+            if cls_index is None:
+                continue
         else:
             raise InputError(f"{where} has neither 'category' nor 'category_id'", path)
         if isinstance(raw_image, str):
