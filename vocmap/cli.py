@@ -98,9 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     out = evaluate.add_argument_group("output")
     out.add_argument(
-        "--json", metavar="FILE", help="write the results as JSON (exact floats, NaN as null)"
+        "--json",
+        metavar="FILE",
+        help="write the results as JSON (exact floats, NaN as null); - for stdout",
     )
-    out.add_argument("--csv", metavar="FILE", help="write the results as CSV")
+    out.add_argument("--csv", metavar="FILE", help="write the results as CSV; - for stdout")
     out.add_argument("--markdown", action="store_true", help="print the table as markdown")
     out.add_argument("--quiet", action="store_true", help="print only the mAP")
     return parser
@@ -170,10 +172,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
         ignore_unknown_images=args.ignore_unknown_images,
     )
     result = evaluator.evaluate(detections)
-    if args.json:
-        result.to_json(args.json)
-    if args.csv:
-        result.to_csv(args.csv)
+    for path, write in ((args.json, result.to_json), (args.csv, result.to_csv)):
+        if path == "-":
+            sys.stdout.write(write())
+        elif path:
+            write(path)
+    if args.json == "-" or args.csv == "-":
+        return EXIT_OK
     if args.quiet:
         print(repr(result.map))
     else:

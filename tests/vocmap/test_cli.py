@@ -125,3 +125,11 @@ def test_json_is_the_documented_shape(tmp_path):
     data = json.loads((tmp_path / "r.json").read_text())
     assert {"metric", "iou", "classes", "map"} <= set(data)
     assert set(data["classes"]["dog"]) >= {"ap", "npos", "detections", "tp", "fp"}
+
+
+def test_json_and_csv_to_stdout(capsys):
+    assert main([*DEMO_ARGS, "--json", "-"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["map"] == 0.7495015893242609
+    assert main([*DEMO_ARGS, "--csv", "-"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("mAP,0.7495015893242609")
