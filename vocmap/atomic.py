@@ -24,6 +24,11 @@ def atomic_open(
     ``durable=True`` also fsyncs before the rename (survives a power cut).
     """
     target = Path(path)
+    if target.exists() and not target.is_file():
+        # A device or pipe (/dev/stdout, a FIFO): nothing to replace, write through.
+        with open(target, mode, **kwargs) as handle:
+            yield handle
+        return
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:

@@ -1,0 +1,24 @@
+"""Shared test set-up: importable helpers, and a private annotation cache per session."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+# tests/ holds helpers that tests import: fixture_paths, reference_devkit.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_annotation_cache(tmp_path_factory):
+    """Keep the annotation cache of the tests out of the user's ~/.cache."""
+    old = os.environ.get("VOCMAP_CACHE_DIR")
+    os.environ["VOCMAP_CACHE_DIR"] = str(tmp_path_factory.mktemp("vocmap-cache"))
+    yield
+    if old is None:
+        os.environ.pop("VOCMAP_CACHE_DIR", None)
+    else:
+        os.environ["VOCMAP_CACHE_DIR"] = old

@@ -1,0 +1,8 @@
+"""Where the repository's fixtures are."""
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "data_fixtures"
+GOLDEN = FIXTURES / "golden"
+DEMO = FIXTURES / "demo"

@@ -1,0 +1,5 @@
+import sys
+
+from vocmap.cli import main
+
+sys.exit(main())

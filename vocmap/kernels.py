@@ -1,0 +1,556 @@
+"""All numba kernels of vocmap, in one place.
+
+Conventions:
+
+* Boxes are ``(n, 4)`` float64 arrays ``(xmin, ymin, xmax, ymax)`` in VOC pixel
+  coordinates: 1-based and inclusive, so a box's width is ``xmax - xmin + 1``.
+* Ground truth of one class is in "CSR" form over the image set: the objects of
+  image ``i`` are rows ``gt_offsets[i]:gt_offsets[i + 1]`` of ``gt_boxes`` and
+  ``gt_difficult``, in the order they appear in the image's XML file.
+* Every kernel is ``@njit(cache=True)`` without ``fastmath`` (which would change
+  the bits of the overlaps) and with ``error_model="numpy"`` (a division by zero
+  gives inf/NaN, as in MATLAB, instead of raising).
+
+The matching rule of the VOC2007 devkit (``VOCevaldet.m``) lives in
+:func:`match_detections`; its AP in :func:`average_precision_11point`. Each kernel
+has a plain-Python twin in ``tests/reference_devkit.py`` that the property tests
+compare it with.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# Detection outcomes, per detection in sorted order.
+FALSE_POSITIVE = 0
+TRUE_POSITIVE = 1
+IGNORED = 2  # matched a difficult object: neither TP nor FP
+
+# Why a parsed result line is not usable (``parse_result_lines`` error codes).
+LINE_OK = 0
+LINE_FIELD_COUNT = 1
+LINE_NOT_A_NUMBER = 2
+LINE_NOT_FINITE = 3
+LINE_UNKNOWN_IMAGE = 4
+
+#: MATLAB's ``0:0.1:1``. The colon operator fills the first half as ``k*0.1`` and
+#: the second half as ``1 - k*0.1``, so 0.6 and 0.7 are the doubles nearest 0.6 and
+#: 0.7, unlike ``numpy.arange(0, 1.1, 0.1)`` (0.6000000000000001, 0.7000000000000001).
+MATLAB_RECALL_THRESHOLDS = np.array(
+    [0.1 * k for k in range(6)] + [1.0 - (10 - k) * 0.1 for k in range(6, 11)],
+    dtype=np.float64,
+)
+
+_JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
+
+
+# --------------------------------------------------------------------------- #
+# Sorting and matching
+# --------------------------------------------------------------------------- #
+
+
+@njit(**_JIT)
+def stable_descending_order(scores):
+    """Indices that sort ``scores`` (n,) by decreasing value; ties keep file order.
+
+    This is MATLAB's ``[~, si] = sort(-confidence)``: a stable ascending sort of
+    the negated scores.
+    """
+    return np.argsort(-scores, kind="mergesort")
+
+
+@njit(**_JIT)
+def match_detections(
+    order,
+    det_image,
+    det_boxes,
+    gt_offsets,
+    gt_boxes,
+    gt_difficult,
+    iou_threshold,
+    strict_threshold,
+    pixel_offset,
+):
+    """Assign detections of one class to ground truth, as ``VOCevaldet.m`` does.
+
+    Args:
+        order: (n,) int64, the order to visit detections in (see
+            :func:`stable_descending_order`).
+        det_image: (n,) int32 image index of each detection (file order).
+        det_boxes: (n, 4) float64 detection boxes (file order).
+        gt_offsets: (n_images + 1,) int64 CSR offsets into the ground truth.
+        gt_boxes: (m, 4) float64 ground-truth boxes of this class.
+        gt_difficult: (m,) bool, difficult flags.
+        iou_threshold: minimum overlap for a match (0.5 in VOC).
+        strict_threshold: if True a match needs ``overlap > iou_threshold``
+            instead of the devkit's ``>=``.
+        pixel_offset: 1.0 for the devkit's inclusive pixel sizes
+            (``x2 - x1 + 1``), 0.0 for continuous coordinates.
+
+    Returns:
+        outcome: (n,) int8, per detection in visiting order: FALSE_POSITIVE,
+            TRUE_POSITIVE or IGNORED.
+        best_gt: (n,) int64, global row of the ground truth with the largest
+            overlap (first on ties), -1 where no box intersects.
+        best_overlap: (n,) float64, that overlap (``-inf`` where none).
+
+    The rule: visit detections in ``order``. For each, among the ground truth of
+    its image, keep the first box with the largest overlap among those whose
+    intersection has positive width and height. If that overlap meets the
+    threshold: a difficult box makes the detection IGNORED; an unclaimed box
+    makes it a TRUE_POSITIVE and claims the box; an already claimed box makes it
+    a FALSE_POSITIVE (a repeated detection). Otherwise it is a FALSE_POSITIVE.
+    """
+    n = order.shape[0]
+    outcome = np.zeros(n, dtype=np.int8)
+    best_gt = np.full(n, -1, dtype=np.int64)
+    best_overlap = np.full(n, -np.inf, dtype=np.float64)
+    claimed = np.zeros(gt_boxes.shape[0], dtype=np.bool_)
+    for rank in range(n):
+        d = order[rank]
+        image = det_image[d]
+        bx1 = det_boxes[d, 0]
+        by1 = det_boxes[d, 1]
+        bx2 = det_boxes[d, 2]
+        by2 = det_boxes[d, 3]
+        ovmax = -np.inf
+        jmax = -1
+        for j in range(gt_offsets[image], gt_offsets[image + 1]):
+            gx1 = gt_boxes[j, 0]
+            gy1 = gt_boxes[j, 1]
+            gx2 = gt_boxes[j, 2]
+            gy2 = gt_boxes[j, 3]
+            iw = min(bx2, gx2) - max(bx1, gx1) + pixel_offset
+            ih = min(by2, gy2) - max(by1, gy1) + pixel_offset
+            if iw > 0 and ih > 0:
+                ua = (
+                    (bx2 - bx1 + pixel_offset) * (by2 - by1 + pixel_offset)
+                    + (gx2 - gx1 + pixel_offset) * (gy2 - gy1 + pixel_offset)
+                    - iw * ih
+                )
+                ov = iw * ih / ua
+                if ov > ovmax:
+                    ovmax = ov
+                    jmax = j
+        best_gt[rank] = jmax
+        best_overlap[rank] = ovmax
+        if ovmax > iou_threshold or (not strict_threshold and ovmax == iou_threshold):
+            if gt_difficult[jmax]:
+                outcome[rank] = IGNORED
+            elif not claimed[jmax]:
+                outcome[rank] = TRUE_POSITIVE
+                claimed[jmax] = True
+            else:
+                outcome[rank] = FALSE_POSITIVE
+        else:
+            outcome[rank] = FALSE_POSITIVE
+    return outcome, best_gt, best_overlap
+
+
+# --------------------------------------------------------------------------- #
+# Precision, recall and AP
+# --------------------------------------------------------------------------- #
+
+
+@njit(**_JIT)
+def precision_recall(outcome, npos, precision_floor):
+    """Cumulative recall and precision, as the devkit computes them.
+
+    Args:
+        outcome: (n,) int8 per detection in sorted order (see match_detections).
+        npos: number of non-difficult ground-truth objects.
+        precision_floor: 0.0 for the devkit's ``tp ./ (fp + tp)`` (NaN while only
+            ignored detections have been seen); a positive value ``eps`` gives
+            ``tp / max(tp + fp, eps)`` as in py-faster-rcnn.
+
+    Returns:
+        rec, prec: (n,) float64. ``rec = tp / npos`` is NaN everywhere when npos
+        is 0 (0/0), as in MATLAB.
+    """
+    n = outcome.shape[0]
+    rec = np.empty(n, dtype=np.float64)
+    prec = np.empty(n, dtype=np.float64)
+    tp = 0.0
+    fp = 0.0
+    denominator_npos = float(npos)
+    for i in range(n):
+        if outcome[i] == TRUE_POSITIVE:
+            tp += 1.0
+        elif outcome[i] == FALSE_POSITIVE:
+            fp += 1.0
+        rec[i] = tp / denominator_npos
+        total = fp + tp
+        if precision_floor > 0.0 and total < precision_floor:
+            total = precision_floor
+        prec[i] = tp / total
+    return rec, prec
+
+
+@njit(**_JIT)
+def average_precision_11point(rec, prec, thresholds, sum_then_divide):
+    """The VOC2007 11-point AP.
+
+    For each threshold ``t`` in order, ``p = max(prec[rec >= t])`` skipping NaN
+    precisions (MATLAB's ``max``); ``p = 0`` when no recall reaches ``t``; ``p``
+    stays NaN when every such precision is NaN. The devkit accumulates
+    ``ap = ap + p / 11`` in threshold order; ``sum_then_divide`` instead gives
+    ``(p_1 + ... + p_11) / 11``.
+
+    Args:
+        rec, prec: (n,) float64 in sorted detection order.
+        thresholds: (k,) float64 recall thresholds (11 for VOC2007).
+    """
+    k = thresholds.shape[0]
+    ap = 0.0
+    for ti in range(k):
+        t = thresholds[ti]
+        found = False
+        p = np.nan
+        for i in range(rec.shape[0]):
+            if rec[i] >= t:
+                found = True
+                value = prec[i]
+                if not np.isnan(value) and (np.isnan(p) or value > p):
+                    p = value
+        if not found:
+            p = 0.0
+        if sum_then_divide:
+            ap = ap + p
+        else:
+            ap = ap + p / k
+    if sum_then_divide:
+        ap = ap / k
+    return ap
+
+
+@njit(**_JIT)
+def average_precision_area(rec, prec):
+    """The VOC2010+ AP: area under the precision envelope (``VOCap.m``).
+
+    ``mrec = [0; rec; 1]``, ``mpre = [0; prec; 0]``, ``mpre`` made
+    non-increasing from the right with MATLAB's two-argument ``max`` (which skips
+    a NaN operand), then the sum of ``(mrec[i] - mrec[i-1]) * mpre[i]`` where the
+    recall changes (``~=``, true for NaN), summed left to right.
+    """
+    n = rec.shape[0]
+    mrec = np.empty(n + 2, dtype=np.float64)
+    mpre = np.empty(n + 2, dtype=np.float64)
+    mrec[0] = 0.0
+    mpre[0] = 0.0
+    for i in range(n):
+        mrec[i + 1] = rec[i]
+        mpre[i + 1] = prec[i]
+    mrec[n + 1] = 1.0
+    mpre[n + 1] = 0.0
+    for i in range(n, -1, -1):
+        a = mpre[i]
+        b = mpre[i + 1]
+        if np.isnan(a) or (not np.isnan(b) and b > a):
+            mpre[i] = b
+    ap = 0.0
+    for i in range(1, n + 2):
+        if mrec[i] != mrec[i - 1]:
+            ap = ap + (mrec[i] - mrec[i - 1]) * mpre[i]
+    return ap
+
+
+# --------------------------------------------------------------------------- #
+# Image-id lookup: an open-addressing hash table over the image set's ids
+# --------------------------------------------------------------------------- #
+
+
+@njit(**_JIT)
+def _hash_bytes(buf, start, stop):
+    """64-bit FNV-1a of ``buf[start:stop]``."""
+    h = np.uint64(14695981039346656037)
+    prime = np.uint64(1099511628211)
+    for i in range(start, stop):
+        h = (h ^ np.uint64(buf[i])) * prime
+    return h
+
+
+@njit(**_JIT)
+def _bytes_equal(a, a_start, a_stop, b, b_start, b_stop):
+    if a_stop - a_start != b_stop - b_start:
+        return False
+    for i in range(a_stop - a_start):
+        if a[a_start + i] != b[b_start + i]:
+            return False
+    return True
+
+
+@njit(**_JIT)
+def build_id_table(id_bytes, id_offsets):
+    """A hash table for looking image ids up by their bytes.
+
+    Args:
+        id_bytes: (total,) uint8, the UTF-8 ids concatenated.
+        id_offsets: (n_images + 1,) int64, id ``i`` is ``id_bytes[off[i]:off[i+1]]``.
+
+    Returns:
+        slots: (size,) int64, a power-of-two table of image indices (-1 empty).
+        duplicate: index of the first id that repeats an earlier one, or -1.
+    """
+    n = id_offsets.shape[0] - 1
+    size = 16
+    while size < 2 * n:
+        size *= 2
+    slots = np.full(size, -1, dtype=np.int64)
+    mask = np.uint64(size - 1)
+    for i in range(n):
+        start = id_offsets[i]
+        stop = id_offsets[i + 1]
+        pos = _hash_bytes(id_bytes, start, stop) & mask
+        while slots[pos] != -1:
+            other = slots[pos]
+            if _bytes_equal(
+                id_bytes, start, stop, id_bytes, id_offsets[other], id_offsets[other + 1]
+            ):
+                return slots, i
+            pos = (pos + np.uint64(1)) & mask
+        slots[pos] = i
+    return slots, -1
+
+
+@njit(**_JIT)
+def _lookup_id(buf, start, stop, id_bytes, id_offsets, slots):
+    mask = np.uint64(slots.shape[0] - 1)
+    pos = _hash_bytes(buf, start, stop) & mask
+    while slots[pos] != -1:
+        index = slots[pos]
+        if _bytes_equal(buf, start, stop, id_bytes, id_offsets[index], id_offsets[index + 1]):
+            return index
+        pos = (pos + np.uint64(1)) & mask
+    return -1
+
+
+# --------------------------------------------------------------------------- #
+# Result-file parsing
+# --------------------------------------------------------------------------- #
+
+_POW10 = np.array([10.0**k for k in range(23)], dtype=np.float64)  # all exact doubles
+
+
+_NAN = np.frombuffer(b"nan", dtype=np.uint8)
+_INF = np.frombuffer(b"inf", dtype=np.uint8)
+_INFINITY = np.frombuffer(b"infinity", dtype=np.uint8)
+
+
+@njit(**_JIT)
+def _word_is(buf, start, stop, word):
+    """True if ``buf[start:stop]``, lower-cased, is ``word`` (lower-case ASCII)."""
+    if stop - start != word.shape[0]:
+        return False
+    for k in range(word.shape[0]):
+        if (buf[start + k] | 32) != word[k]:
+            return False
+    return True
+
+
+@njit(**_JIT)
+def _is_space(c):
+    # space, \t, \n, \v, \f, \r
+    return c == 32 or (c >= 9 and c <= 13)
+
+
+@njit(**_JIT)
+def _parse_float(buf, start, stop):
+    """Parse ``buf[start:stop]`` as a decimal number.
+
+    Returns ``(status, value)``: status 0 = parsed exactly; 1 = valid syntax but
+    outside the exact fast path (the caller re-parses it with Python's
+    correctly rounded ``float``); 2 = not a number; 3 = NaN or infinity.
+
+    The fast path is Clinger's: at most 19 significant digits forming an integer
+    ``m <= 2**53`` and a decimal exponent ``|e| <= 22``; then ``m * 10**e`` or
+    ``m / 10**-e`` is one correctly rounded IEEE operation on exact operands.
+    """
+    i = start
+    negative = False
+    if i < stop and (buf[i] == 43 or buf[i] == 45):  # '+' '-'
+        negative = buf[i] == 45
+        i += 1
+    if i >= stop:
+        return 2, 0.0
+    c = buf[i] | 32  # lower case
+    if c == 110 or c == 105:  # 'n' or 'i': only nan, inf, infinity are words we know
+        if _word_is(buf, i, stop, _NAN) or _word_is(buf, i, stop, _INF):
+            return 3, 0.0
+        if _word_is(buf, i, stop, _INFINITY):
+            return 3, 0.0
+        return 2, 0.0
+    mantissa = np.uint64(0)
+    significant = 0
+    exponent = 0
+    digits = 0
+    overflow = False
+    while i < stop and buf[i] >= 48 and buf[i] <= 57:
+        digits += 1
+        d = buf[i] - 48
+        if significant > 0 or d != 0:
+            if significant < 19:
+                mantissa = mantissa * np.uint64(10) + np.uint64(d)
+                significant += 1
+            else:
+                overflow = True
+                exponent += 1
+        i += 1
+    if i < stop and buf[i] == 46:  # '.'
+        i += 1
+        while i < stop and buf[i] >= 48 and buf[i] <= 57:
+            digits += 1
+            d = buf[i] - 48
+            if significant > 0 or d != 0:
+                if significant < 19:
+                    mantissa = mantissa * np.uint64(10) + np.uint64(d)
+                    significant += 1
+                    exponent -= 1
+                else:
+                    overflow = True
+            else:
+                exponent -= 1
+            i += 1
+    if digits == 0:
+        return 2, 0.0
+    if i < stop and (buf[i] | 32) == 101:  # 'e'
+        i += 1
+        exp_negative = False
+        if i < stop and (buf[i] == 43 or buf[i] == 45):
+            exp_negative = buf[i] == 45
+            i += 1
+        exp_digits = 0
+        exp_value = 0
+        while i < stop and buf[i] >= 48 and buf[i] <= 57:
+            if exp_value < 100000:
+                exp_value = exp_value * 10 + (buf[i] - 48)
+            exp_digits += 1
+            i += 1
+        if exp_digits == 0:
+            return 2, 0.0
+        exponent += -exp_value if exp_negative else exp_value
+    if i != stop:
+        return 2, 0.0
+    if mantissa == 0:
+        return 0, (-0.0 if negative else 0.0)
+    if overflow or mantissa > np.uint64(9007199254740992) or exponent > 22 or exponent < -22:
+        return 1, 0.0
+    value = float(mantissa)
+    if exponent >= 0:
+        value = value * _POW10[exponent]
+    else:
+        value = value / _POW10[-exponent]
+    return 0, (-value if negative else value)
+
+
+@njit(**_JIT)
+def parse_result_lines(buf, id_bytes, id_offsets, slots):
+    """Parse a devkit result file: ``<image id> <score> <xmin> <ymin> <xmax> <ymax>``.
+
+    Fields are separated by any run of blank space; ``\\r\\n`` and a leading
+    UTF-8 BOM are accepted; blank lines are skipped.
+
+    Args:
+        buf: (size,) uint8, the whole file.
+        id_bytes, id_offsets, slots: the image-id table (see build_id_table).
+
+    Returns:
+        count: number of detection lines.
+        image: (count,) int64 image index, -1 for an id not in the image set.
+        values: (count, 5) float64 score, xmin, ymin, xmax, ymax.
+        line_no: (count,) int64 1-based line number of each detection.
+        slow: (k, 3) int64 rows ``(detection, field, byte start)`` of numbers the
+            fast path left to Python (their value is filled in by the caller);
+            the field's end is the next blank.
+        slow_count: k.
+        error_line, error_code, error_field: the first line that cannot be used
+            (LINE_FIELD_COUNT, LINE_NOT_A_NUMBER, LINE_NOT_FINITE), or 0, LINE_OK.
+            Unknown image ids are not errors here (image == -1).
+    """
+    size = buf.shape[0]
+    pos = 0
+    if size >= 3 and buf[0] == 0xEF and buf[1] == 0xBB and buf[2] == 0xBF:
+        pos = 3
+    max_lines = 1
+    for i in range(pos, size):
+        if buf[i] == 10:
+            max_lines += 1
+    image = np.empty(max_lines, dtype=np.int64)
+    values = np.empty((max_lines, 5), dtype=np.float64)
+    line_no = np.empty(max_lines, dtype=np.int64)
+    slow = np.empty((16, 3), dtype=np.int64)
+    slow_count = 0
+    count = 0
+    line = 0
+    starts = np.empty(7, dtype=np.int64)
+    stops = np.empty(7, dtype=np.int64)
+    while pos < size:
+        line += 1
+        line_end = pos
+        while line_end < size and buf[line_end] != 10:
+            line_end += 1
+        # tokenise [pos, line_end)
+        n_fields = 0
+        i = pos
+        while i < line_end:
+            while i < line_end and _is_space(buf[i]):
+                i += 1
+            if i >= line_end:
+                break
+            token_start = i
+            while i < line_end and not _is_space(buf[i]):
+                i += 1
+            if n_fields < 7:
+                starts[n_fields] = token_start
+                stops[n_fields] = i
+            n_fields += 1
+        pos = line_end + 1
+        if n_fields == 0:
+            continue
+        if n_fields != 6:
+            return count, image, values, line_no, slow, slow_count, line, LINE_FIELD_COUNT, n_fields
+        for f in range(5):
+            status, value = _parse_float(buf, starts[f + 1], stops[f + 1])
+            if status == 2:
+                return (
+                    count,
+                    image,
+                    values,
+                    line_no,
+                    slow,
+                    slow_count,
+                    line,
+                    LINE_NOT_A_NUMBER,
+                    f + 1,
+                )
+            if status == 3:
+                return count, image, values, line_no, slow, slow_count, line, LINE_NOT_FINITE, f + 1
+            if status == 1:
+                if slow_count == slow.shape[0]:
+                    bigger = np.empty((2 * slow.shape[0], 3), dtype=np.int64)
+                    bigger[:slow_count] = slow[:slow_count]
+                    slow = bigger
+                slow[slow_count, 0] = count
+                slow[slow_count, 1] = f
+                slow[slow_count, 2] = starts[f + 1]
+                slow_count += 1
+            values[count, f] = value
+        image[count] = _lookup_id(buf, starts[0], stops[0], id_bytes, id_offsets, slots)
+        line_no[count] = line
+        count += 1
+    return count, image, values, line_no, slow, slow_count, 0, LINE_OK, 0
+
+
+def compiled_code_cached() -> bool:
+    """True if numba's on-disk cache holds current code for the main kernels.
+
+    Reads numba's cache index (an internal but long-stable layout); when that
+    cannot be read, answers True so that nothing misleading is printed.
+    """
+    try:
+        for dispatcher in (parse_result_lines, match_detections, precision_recall):
+            if not dispatcher._cache._cache_file._load_index():
+                return False
+    except Exception:
+        return True
+    return True
