@@ -15,7 +15,7 @@ from torch import nn
 
 from ssd_ref.config import ModelConfig, SSDConfig
 from ssd_ref.modeling.priors import priors_per_location
-from ssd_ref.modeling.vgg import VGGBackbone, load_vgg16_weights, scaled
+from ssd_ref.modeling.vgg import ConvReLU, VGGBackbone, load_vgg16_weights, scaled
 
 #: (name, output channels, kernel, stride, padding) of the extra layers (Caffe AddExtraLayers).
 EXTRA_LAYERS: tuple[tuple[str, int, int, int, int], ...] = (
@@ -28,6 +28,10 @@ EXTRA_LAYERS: tuple[tuple[str, int, int, int, int], ...] = (
     ("conv9_1", 128, 1, 1, 0),
     ("conv9_2", 256, 3, 1, 0),
 )
+
+
+#: Rough per-channel standard deviation of mean-subtracted 0-255 images.
+INPUT_STD = 60.0
 
 
 class L2Norm(nn.Module):
@@ -47,12 +51,13 @@ class L2Norm(nn.Module):
 class ExtraLayers(nn.Module):
     """conv6_1 .. conv9_2; ``forward`` returns conv6_2, conv7_2, conv8_2, conv9_2 after ReLU."""
 
-    def __init__(self, in_channels: int, width_mult: float) -> None:
+    def __init__(self, in_channels: int, width_mult: float, batch_norm: bool = False) -> None:
         super().__init__()
         self.out_channels: list[int] = []
         for name, channels, kernel, stride, padding in EXTRA_LAYERS:
             out = scaled(channels, width_mult)
-            setattr(self, name, nn.Conv2d(in_channels, out, kernel, stride, padding))
+            layer = ConvReLU(in_channels, out, kernel, stride, padding, batch_norm=batch_norm)
+            setattr(self, name, layer)
             if name.endswith("_2"):
                 self.out_channels.append(out)
             in_channels = out
@@ -60,7 +65,7 @@ class ExtraLayers(nn.Module):
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         sources = []
         for name, *_ in EXTRA_LAYERS:
-            x = nn.functional.relu(getattr(self, name)(x))
+            x = getattr(self, name)(x)
             if name.endswith("_2"):
                 sources.append(x)
         return sources
@@ -72,9 +77,11 @@ class SSD300(nn.Module):
     def __init__(self, config: ModelConfig, num_classes: int) -> None:
         super().__init__()
         self.num_classes = num_classes
-        self.backbone = VGGBackbone(config.width_mult)
+        self.backbone = VGGBackbone(config.width_mult, config.batch_norm)
         self.l2norm = L2Norm(self.backbone.out_channels[0], config.l2norm_scale)
-        self.extras = ExtraLayers(self.backbone.out_channels[1], config.width_mult)
+        self.extras = ExtraLayers(
+            self.backbone.out_channels[1], config.width_mult, config.batch_norm
+        )
         source_channels = [*self.backbone.out_channels, *self.extras.out_channels]
         counts = priors_per_location(config)
         self.loc_heads = nn.ModuleList(
@@ -107,7 +114,10 @@ def caffe_xavier_(weight: torch.Tensor) -> torch.Tensor:
 def initialise(model: SSD300, config: ModelConfig) -> None:
     """Caffe init: xavier weights, zero biases for extras and heads; backbone as configured.
 
-    With ``config.backbone_weights`` the backbone is loaded from that file instead.
+    With ``config.backbone_weights`` the backbone is loaded from that file (the
+    Caffe set-up). Otherwise (training from scratch, not a Caffe set-up) it is
+    initialised with ``backbone_init`` and conv1_1 is divided by
+    :data:`INPUT_STD` so that activations start near unit scale.
     """
     backbone_convs = [m for m in model.backbone.modules() if isinstance(m, nn.Conv2d)]
     other_convs = [
@@ -118,21 +128,27 @@ def initialise(model: SSD300, config: ModelConfig) -> None:
     ]
     for conv in other_convs:
         caffe_xavier_(conv.weight)
-        nn.init.zeros_(conv.bias)
+        if conv.bias is not None:
+            nn.init.zeros_(conv.bias)
     if config.backbone_weights:
-        if config.width_mult != 1.0:
-            raise ValueError("pretrained VGG16 weights need width_mult = 1.0")
+        if config.width_mult != 1.0 or config.batch_norm:
+            raise ValueError("pretrained VGG16 weights need width_mult 1.0 and no batch_norm")
         state = load_vgg16_weights(config.backbone_weights, config.backbone_weights_preprocessing)
         model.backbone.load_state_dict(state)
         return
     for conv in backbone_convs:
         if config.backbone_init == "kaiming":
-            nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")
+            nn.init.kaiming_normal_(conv.weight, mode="fan_in", nonlinearity="relu")
         elif config.backbone_init == "xavier":
             caffe_xavier_(conv.weight)
         else:
             raise ValueError(f"unknown backbone_init {config.backbone_init!r}")
-        nn.init.zeros_(conv.bias)
+        if conv.bias is not None:
+            nn.init.zeros_(conv.bias)
+    # The input is in 0-255 units (std about 60): scale conv1_1 so that a
+    # from-scratch backbone starts with activations of order 1, not 100.
+    with torch.no_grad():
+        model.backbone.conv1_1.conv.weight /= INPUT_STD
 
 
 def build_model(config: SSDConfig, initialise_weights: bool = True) -> SSD300:

@@ -45,36 +45,63 @@ def conv_names() -> list[str]:
     return [f"conv{block}_{i}" for block, count, _ in VGG16_BLOCKS for i in range(1, count + 1)]
 
 
+class ConvReLU(nn.Module):
+    """``relu(conv(x))``, or ``relu(bn(conv(x)))`` with ``batch_norm`` (not in Caffe's SSD;
+    for training from scratch, see :class:`ssd_ref.config.ModelConfig`)."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel: int,
+        stride: int = 1,
+        padding: int = 0,
+        dilation: int = 1,
+        batch_norm: bool = False,
+    ) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(
+            in_channels, out_channels, kernel, stride, padding, dilation, bias=not batch_norm
+        )
+        self.bn = nn.BatchNorm2d(out_channels) if batch_norm else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv(x)
+        if self.bn is not None:
+            x = self.bn(x)
+        return nn.functional.relu(x)
+
+
 class VGGBackbone(nn.Module):
     """VGG16 up to fc7. ``forward`` returns (conv4_3 after ReLU, fc7 after ReLU)."""
 
-    def __init__(self, width_mult: float = 1.0) -> None:
+    def __init__(self, width_mult: float = 1.0, batch_norm: bool = False) -> None:
         super().__init__()
         in_channels = 3
         for block, count, channels in VGG16_BLOCKS:
             out = scaled(channels, width_mult)
             for i in range(1, count + 1):
-                setattr(self, f"conv{block}_{i}", nn.Conv2d(in_channels, out, 3, padding=1))
+                layer = ConvReLU(in_channels, out, 3, padding=1, batch_norm=batch_norm)
+                setattr(self, f"conv{block}_{i}", layer)
                 in_channels = out
         fc = scaled(FC_CHANNELS, width_mult)
-        self.fc6 = nn.Conv2d(in_channels, fc, 3, padding=6, dilation=6)
-        self.fc7 = nn.Conv2d(fc, fc, 1)
+        self.fc6 = ConvReLU(in_channels, fc, 3, padding=6, dilation=6, batch_norm=batch_norm)
+        self.fc7 = ConvReLU(fc, fc, 1, batch_norm=batch_norm)
         self.out_channels = (scaled(512, width_mult), fc)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        relu = nn.functional.relu
         conv4_3 = x
         for block, count, _ in VGG16_BLOCKS:
             for i in range(1, count + 1):
-                x = relu(getattr(self, f"conv{block}_{i}")(x))
+                x = getattr(self, f"conv{block}_{i}")(x)
             if block == 4:
                 conv4_3 = x
             if block < 5:
                 x = nn.functional.max_pool2d(x, 2, 2, ceil_mode=True)
             else:
                 x = nn.functional.max_pool2d(x, 3, 1, 1)
-        x = relu(self.fc6(x))
-        x = relu(self.fc7(x))
+        x = self.fc6(x)
+        x = self.fc7(x)
         return conv4_3, x
 
 
@@ -97,10 +124,10 @@ def decimate_fc(
     w6 = fc6_weight.reshape(4096, 512, 7, 7)[0::4, :, 0::3, 0::3].contiguous()
     w7 = fc7_weight[0::4, 0::4].reshape(1024, 1024, 1, 1).contiguous()
     return {
-        "fc6.weight": w6,
-        "fc6.bias": fc6_bias[0::4].contiguous(),
-        "fc7.weight": w7,
-        "fc7.bias": fc7_bias[0::4].contiguous(),
+        "fc6.conv.weight": w6,
+        "fc6.conv.bias": fc6_bias[0::4].contiguous(),
+        "fc7.conv.weight": w7,
+        "fc7.conv.bias": fc7_bias[0::4].contiguous(),
     }
 
 
@@ -154,8 +181,8 @@ def convert_vgg16_state_dict(
         preprocessing = "torchvision" if torchvision_layout else "caffe"
     if torchvision_layout:
         for name, index in zip(names, TORCHVISION_CONV_INDICES, strict=True):
-            out[f"{name}.weight"] = state[f"features.{index}.weight"]
-            out[f"{name}.bias"] = state[f"features.{index}.bias"]
+            out[f"{name}.conv.weight"] = state[f"features.{index}.weight"]
+            out[f"{name}.conv.bias"] = state[f"features.{index}.bias"]
         out.update(
             decimate_fc(
                 state["classifier.0.weight"],
@@ -166,12 +193,12 @@ def convert_vgg16_state_dict(
         )
     elif "0.weight" in state:
         for name, index in zip(names, TORCHVISION_CONV_INDICES, strict=True):
-            out[f"{name}.weight"] = state[f"{index}.weight"]
-            out[f"{name}.bias"] = state[f"{index}.bias"]
+            out[f"{name}.conv.weight"] = state[f"{index}.weight"]
+            out[f"{name}.conv.bias"] = state[f"{index}.bias"]
         for name, index in zip(("fc6", "fc7"), REDUCED_FC_INDICES, strict=True):
-            out[f"{name}.weight"] = state[f"{index}.weight"]
-            out[f"{name}.bias"] = state[f"{index}.bias"]
-    elif "conv1_1.weight" in state:
+            out[f"{name}.conv.weight"] = state[f"{index}.weight"]
+            out[f"{name}.conv.bias"] = state[f"{index}.bias"]
+    elif "conv1_1.conv.weight" in state:
         out.update((k, state[k]) for k in VGGBackbone(1.0).state_dict())
     else:
         raise ValueError(f"unrecognised VGG16 state dict layout (keys: {list(state)[:4]} ...)")
@@ -183,8 +210,8 @@ def convert_vgg16_state_dict(
                 f"{key}: shape {tuple(out[key].shape)}, expected {tuple(tensor.shape)}"
             )
     if preprocessing == "torchvision":
-        out["conv1_1.weight"], out["conv1_1.bias"] = fold_torchvision_preprocessing(
-            out["conv1_1.weight"], out["conv1_1.bias"]
+        out["conv1_1.conv.weight"], out["conv1_1.conv.bias"] = fold_torchvision_preprocessing(
+            out["conv1_1.conv.weight"], out["conv1_1.conv.bias"]
         )
     return {k: v.detach().clone().float().contiguous() for k, v in out.items()}
 
