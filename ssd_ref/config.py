@@ -274,7 +274,7 @@ def tiny_config() -> SSDConfig:
         solver=SolverConfig(
             batch_size=16,
             base_lr=0.01,
-            milestones=(300,),
+            milestones=(320,),
             max_iter=400,
             warmup_iters=50,
         ),

@@ -9,7 +9,9 @@ the worker.
 
 from __future__ import annotations
 
+import contextlib
 import random
+from collections.abc import Iterator
 
 import cv2
 import numpy as np
@@ -116,12 +118,27 @@ def seed_worker(worker_id: int, seed: int, start_step: int) -> None:
     """DataLoader ``worker_init_fn`` (bind ``seed``, ``start_step`` with functools.partial).
 
     Augmentation does not use the global generators (each sample has its own),
-    but anything else that might is seeded from ``(seed, start_step, worker_id)``;
-    OpenCV is kept to one thread per worker.
+    but anything else that might is seeded from ``(seed, start_step, worker_id)``.
     """
     sequence = np.random.SeedSequence([seed, start_step, worker_id])
     state = sequence.generate_state(2)
     random.seed(int(state[0]))
     np.random.seed(int(state[1]))
     torch.manual_seed(int(sequence.generate_state(1, dtype=np.uint64)[0]) & ((1 << 63) - 1))
-    cv2.setNumThreads(1)
+
+
+@contextlib.contextmanager
+def opencv_serial() -> Iterator[None]:
+    """Run OpenCV without its thread pool for the duration, then restore it.
+
+    A forked DataLoader worker inherits the parent's OpenCV pool in a broken
+    state: touching it there (even ``cv2.setNumThreads``) can deadlock. With the
+    pool off in the parent before the workers start, nothing is inherited; the
+    parallelism comes from the workers (and, without workers, from torch).
+    """
+    previous = cv2.getNumThreads()
+    cv2.setNumThreads(0)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(previous)

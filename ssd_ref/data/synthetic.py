@@ -155,17 +155,19 @@ def make_synthetic_voc(
     num_test: int = 100,
     classes: Sequence[str] = SYNTHETIC_CLASSES,
     folder: str = "SYNTH",
+    size_range: tuple[int, int] = (240, 360),
 ) -> Path:
     """Write the data set under ``root/folder`` and return that (year-like) folder.
 
     Image ids are ``000001`` ... ; the first ``num_trainval`` are trainval, the rest test.
-    The same seed always gives the same files.
+    Widths and heights are drawn from ``size_range``. The same arguments always
+    give the same files.
     """
     year_root = Path(root) / folder
     rng = np.random.default_rng(seed)
     ids = [f"{i:06d}" for i in range(1, num_trainval + num_test + 1)]
     for image_id in ids:
-        image, objects = synthetic_image(rng, classes)
+        image, objects = synthetic_image(rng, classes, size_range)
         ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])
         if not ok:
             raise RuntimeError("JPEG encoding failed")

@@ -20,7 +20,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from ssd_ref.config import SSDConfig
-from ssd_ref.data.datasets import DetectDataset
+from ssd_ref.data.datasets import DetectDataset, opencv_serial
 from ssd_ref.data.voc import VocDataset, normalized_to_voc, resolve_year_root
 from ssd_ref.engine.batches import autocast_context, resolve_device, to_network_input
 from ssd_ref.modeling.postprocess import Detections, detect_batch
@@ -147,14 +147,14 @@ def detect_checkpoint(
     voc = VocDataset(year_root, [(".", image_set)], config.data.classes)
     classes = config.data.classes
     lines: list[list[str]] = [[] for _ in classes]
-    for index, height, width, detections in run_detection(
-        model, config, voc, device, batch_size, num_workers
-    ):
-        image_id = voc.items[index].annotation.image_id
-        for class_lines, new in zip(
-            lines, format_lines(image_id, detections, width, height, len(classes)), strict=True
+    with opencv_serial():
+        for index, height, width, detections in run_detection(
+            model, config, voc, device, batch_size, num_workers
         ):
-            class_lines.extend(new)
+            image_id = voc.items[index].annotation.image_id
+            new_lines = format_lines(image_id, detections, width, height, len(classes))
+            for class_lines, new in zip(lines, new_lines, strict=True):
+                class_lines.extend(new)
     out = write_result_files(
         Path(out_dir) if out_dir is not None else default_out_dir(checkpoint_path),
         classes,

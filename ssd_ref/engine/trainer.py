@@ -25,7 +25,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from ssd_ref.config import SSDConfig
-from ssd_ref.data.datasets import TrainDataset, ValDataset, seed_worker
+from ssd_ref.data.datasets import TrainDataset, ValDataset, opencv_serial, seed_worker
 from ssd_ref.data.samplers import StepBatchSampler
 from ssd_ref.data.voc import VocDataset
 from ssd_ref.engine.batches import autocast_context, resolve_device, to_network_input
@@ -46,6 +46,7 @@ from ssd_ref.utils.distributed import (
     all_reduce_min,
     all_reduce_sum,
     barrier,
+    broadcast_buffers,
     init_distributed,
 )
 from ssd_ref.utils.history import HistoryLog
@@ -60,10 +61,13 @@ class NonFiniteLossError(RuntimeError):
 
 @dataclass(frozen=True)
 class TrainResult:
+    """Where training stopped; ``model`` is this process's network (unwrapped)."""
+
     run_dir: Path
     step: int
     last_checkpoint: Path | None
     skipped_steps: int
+    model: torch.nn.Module
 
 
 def loss_sums(
@@ -171,8 +175,25 @@ def train(
     (starting fresh if there is none). A resumed run uses the checkpoint's config.
     ``stop_at``: stop early after this many steps, with a checkpoint (the
     schedule still follows ``max_iter``); for tests and interrupted jobs.
+    torch's deterministic-algorithms switch is set from the config, and
+    OpenCV's thread pool is off (:func:`opencv_serial`), for the duration of the
+    call; both are restored afterwards.
     """
-    run_dir = Path(run_dir)
+    deterministic_before = torch.are_deterministic_algorithms_enabled()
+    try:
+        with opencv_serial():
+            return _train(config, Path(run_dir), resume, device, stop_at)
+    finally:
+        torch.use_deterministic_algorithms(deterministic_before)
+
+
+def _train(
+    config: SSDConfig,
+    run_dir: Path,
+    resume: str | os.PathLike | None,
+    device: str | torch.device | None,
+    stop_at: int | None,
+) -> TrainResult:
     checkpoint = None
     if resume == "auto":
         resume = latest_checkpoint(run_dir)
@@ -236,6 +257,7 @@ def train(
 
     def save(step: int) -> Path:
         path = checkpoint_path(run_dir, step)
+        broadcast_buffers(model)
         if info.is_main:
             save_checkpoint(
                 path,
@@ -284,6 +306,7 @@ def train(
 
         val = None
         if val_loader is not None and step % config.run.val_every == 0:
+            broadcast_buffers(model)
             val = validation_loss(model, val_loader, config, device, channels_last)
         stopping = consecutive >= config.run.max_consecutive_nonfinite
         if step % config.run.log_every == 0 or val is not None or step == stop or stopping:
@@ -330,4 +353,5 @@ def train(
         if interval_steps == 0:
             interval_start = time.perf_counter()
 
-    return TrainResult(run_dir, step, last_checkpoint, skipped)
+    broadcast_buffers(model)
+    return TrainResult(run_dir, step, last_checkpoint, skipped, model)

@@ -63,3 +63,15 @@ def barrier() -> None:
 def shutdown() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
+
+
+def broadcast_buffers(module: torch.nn.Module, source: int = 0) -> None:
+    """Give every rank ``source``'s buffers (BatchNorm running statistics).
+
+    DDP broadcasts them at the start of each forward, so after a step each rank
+    holds the statistics of its own last batch; this makes them equal before
+    they are saved, used for validation or returned.
+    """
+    if dist.is_available() and dist.is_initialized():
+        for buffer in module.buffers():
+            dist.broadcast(buffer.data, src=source)
