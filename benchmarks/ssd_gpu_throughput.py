@@ -47,7 +47,7 @@ def main() -> None:
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--steps", type=int, default=50, help="timed steps per repeat")
-    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--warmup", type=int, help="untimed steps first (default: min(10, steps))")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--no-bf16", action="store_true")
@@ -55,6 +55,8 @@ def main() -> None:
     parser.add_argument("--loader-workers", type=int, default=0, help="0: model only")
     args = parser.parse_args()
 
+    if args.warmup is None:
+        args.warmup = min(10, args.steps)
     device = torch.device(args.device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True

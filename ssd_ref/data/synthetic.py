@@ -38,13 +38,14 @@ _STYLES: tuple[tuple[str, int], ...] = (
 
 
 def _background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
-    """A low-saturation base colour with a smooth blotchy texture and fine noise."""
+    """A low-saturation base colour with a smooth, mostly grey blotchy texture and fine noise."""
     base = rng.uniform(70, 190, size=3)
     grey = base.mean()
     base = grey + 0.35 * (base - grey)
-    coarse = rng.normal(0.0, 18.0, size=(max(2, height // 40), max(2, width // 40), 3))
+    cells = (max(2, height // 40), max(2, width // 40))
+    coarse = rng.normal(0.0, 18.0, size=(*cells, 1)) + rng.normal(0.0, 5.0, size=(*cells, 3))
     texture = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
-    fine = rng.normal(0.0, 6.0, size=(height, width, 3))
+    fine = rng.normal(0.0, 6.0, size=(height, width, 1))
     return np.clip(base + texture + fine, 0, 255).astype(np.uint8)
 
 

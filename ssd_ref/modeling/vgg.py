@@ -81,7 +81,11 @@ class VGGBackbone(nn.Module):
         for block, count, channels in VGG16_BLOCKS:
             out = scaled(channels, width_mult)
             for i in range(1, count + 1):
-                layer = ConvReLU(in_channels, out, 3, padding=1, batch_norm=batch_norm)
+                # No BatchNorm on the full-resolution block 1: there it would cost a
+                # third of a CPU step, and the input-scaled init keeps it at unit size.
+                layer = ConvReLU(
+                    in_channels, out, 3, padding=1, batch_norm=batch_norm and block > 1
+                )
                 setattr(self, f"conv{block}_{i}", layer)
                 in_channels = out
         fc = scaled(FC_CHANNELS, width_mult)

@@ -57,7 +57,8 @@ def test_tiny_config_keeps_the_ssd300_geometry():
     assert tiny.model.width_mult < 1
     for field in ("image_size", "feature_maps", "steps", "min_sizes", "max_sizes", "aspect_ratios"):
         assert getattr(tiny.model, field) == getattr(ref.model, field)
-    assert tiny.loss == ref.loss and tiny.detect == ref.detect and tiny.augment == ref.augment
+    assert tiny.loss == ref.loss and tiny.detect == ref.detect
+    assert tiny.augment.samplers == ref.augment.samplers
 
 
 def test_unknown_keys_and_wrong_types_are_rejected():
