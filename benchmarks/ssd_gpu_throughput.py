@@ -110,7 +110,8 @@ def main() -> None:
                 step(batch)
             synchronise(device)
             rates.append(args.steps * args.batch / (time.perf_counter() - begin))
-        print(f"model step, batch {args.batch}, bf16={config.run.bf16}, "
+        bf16 = config.run.bf16 and device.type == "cuda"  # autocast is used on CUDA only
+        print(f"model step, batch {args.batch}, bf16={bf16}, "
               f"channels_last={channels_last}, compile={args.compile}: "
               f"{statistics.median(rates):.1f} images/s (repeats: "
               f"{', '.join(f'{r:.1f}' for r in rates)})")  # fmt: skip

@@ -89,10 +89,13 @@ def main() -> None:
             make_synthetic_voc(root, seed=0, num_trainval=256, num_test=0, size_range=(400, 500))
         tiny = tiny_config()
         tiny = tiny.replace(data=dataclasses.replace(tiny.data, voc_root=str(root)))
+        # The data pipeline with the reference (Caffe) augmentation.
+        caffe_pipeline = tiny.replace(augment=reference_config().augment)
 
-        print("\ndata pipeline (batch 32, VOC-sized synthetic images): images/s median (min - max)")
+        print("\ndata pipeline (batch 32, VOC-sized synthetic images, Caffe augmentation):")
+        print("  images/s median (min - max)")
         for workers in (0, 1, 2):
-            rates = [pipeline_rate(tiny, workers, args.batches, start=r * args.batches)
+            rates = [pipeline_rate(caffe_pipeline, workers, args.batches, start=r * args.batches)
                      for r in range(args.repeats)]  # fmt: skip
             per_worker = [r / max(1, workers) for r in rates]
             print(f"  workers={workers}: total {summary(rates)}   per worker {summary(per_worker)}")

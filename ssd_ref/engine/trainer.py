@@ -17,6 +17,7 @@ import logging
 import math
 import os
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -200,6 +201,8 @@ def _train(
     if resume is not None:
         checkpoint = load_checkpoint(resume)
         config = SSDConfig.from_dict(checkpoint["config"])
+    elif latest_checkpoint(run_dir) is not None:
+        raise ValueError(f"{run_dir} already holds checkpoints; resume it or use another folder")
     device = resolve_device(device, int(os.environ.get("LOCAL_RANK", "0")))
     info = init_distributed(device.type)
     if config.solver.batch_size % info.world_size:
@@ -300,7 +303,10 @@ def _train(
         else:
             skipped += 1
             consecutive += 1
-        scheduler.step()
+        with warnings.catch_warnings():
+            # A skipped step still advances the schedule (it is a function of the step).
+            warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step")
+            scheduler.step()
         step += 1
         interval_steps += 1
 

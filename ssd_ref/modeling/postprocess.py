@@ -48,9 +48,12 @@ def greedy_nms_mask(boxes: torch.Tensor, valid: torch.Tensor, threshold: float) 
     count = boxes.shape[1]
     earlier = torch.ones(count, count, dtype=torch.bool, device=boxes.device).triu(diagonal=1)
     suppresses = (pairwise_iou(boxes) > threshold) & earlier & valid[:, :, None] & valid[:, None, :]
+    # One round is a batched vector-matrix product: box i is suppressed if the
+    # count of kept boxes j that suppress it is positive (exact in float).
+    weights = suppresses.to(boxes.dtype)
     keep = valid.clone()
     for _ in range(count + 1):
-        suppressed = (suppresses & keep[:, :, None]).any(dim=1)
+        suppressed = torch.bmm(keep.to(boxes.dtype).unsqueeze(1), weights).squeeze(1) > 0
         new_keep = valid & ~suppressed
         if torch.equal(new_keep, keep):
             break
