@@ -188,13 +188,20 @@ def naive_precision_recall(outcome, npos, precision_floor=0.0):
     return rec, prec
 
 
-def naive_ap_11point(rec, prec, thresholds=MATLAB_THRESHOLDS, sum_then_divide=False):
-    """``for t=0:0.1:1, p=max(prec(rec>=t)); if isempty(p), p=0; end; ap=ap+p/11; end``."""
+def naive_ap_11point(rec, prec, thresholds=MATLAB_THRESHOLDS, sum_then_divide=False, skip_nan=True):
+    """``for t=0:0.1:1, p=max(prec(rec>=t)); if isempty(p), p=0; end; ap=ap+p/11; end``.
+
+    ``skip_nan=False`` takes NumPy's ``max`` (a NaN in the selection gives NaN)."""
     ap = 0.0
     k = len(thresholds)
     for t in thresholds:
         selected = [p for r, p in zip(rec, prec) if r >= t]
-        p = matlab_max(selected) if selected else 0.0
+        if not selected:
+            p = 0.0
+        elif not skip_nan and any(math.isnan(v) for v in selected):
+            p = math.nan
+        else:
+            p = matlab_max(selected)
         ap = ap + p if sum_then_divide else ap + p / k
     return ap / k if sum_then_divide else ap
 

@@ -105,6 +105,27 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--csv", metavar="FILE", help="write the results as CSV; - for stdout")
     out.add_argument("--markdown", action="store_true", help="print the table as markdown")
     out.add_argument("--quiet", action="store_true", help="print only the mAP")
+    compare = commands.add_parser(
+        "compare",
+        help="evaluate under two semantics and explain every class whose AP differs",
+        description="Reproduce two evaluators' numbers for the same detections and say, per "
+        "class, which rule and which detections make the difference. Presets: devkit, "
+        "py-faster-rcnn, mmdet, ssd_keras.",
+    )
+    compare.add_argument(
+        "detections", metavar="DETECTIONS", help="folder of result files, or a results .json"
+    )
+    compare.add_argument(
+        "--semantics",
+        action="append",
+        metavar="NAME",
+        help="give twice (A then B); once compares devkit with NAME",
+    )
+    _add_ground_truth_options(compare)
+    _add_evaluation_options(compare)
+    compare.add_argument(
+        "--json", metavar="FILE", help="write the comparison as JSON; - for stdout"
+    )
     return parser
 
 
@@ -186,7 +207,43 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"evaluate": run_evaluate}
+def run_compare(args: argparse.Namespace) -> int:
+    from vocmap.compare import compare
+    from vocmap.detections import read_detections
+    from vocmap.errors import VocmapError
+    from vocmap.evaluation import Evaluator
+    from vocmap.report import format_comparison
+
+    names = args.semantics or []
+    if len(names) == 1:
+        names = ["devkit", names[0]]
+    if len(names) != 2:
+        raise VocmapError("give --semantics once (compared with devkit) or twice")
+    announce_first_compile()
+    ground_truth = load_ground_truth(args)
+    classes = Evaluator(ground_truth, _class_list(args.classes)).classes
+    detections = read_detections(
+        args.detections,
+        ground_truth,
+        classes,
+        image_set=Path(resolve_ground_truth_paths(args)[1]).stem,
+        ignore_unknown_images=args.ignore_unknown_images,
+    )
+    comparison = compare(
+        ground_truth, detections, names[0], names[1], classes, metric=args.metric, iou=args.iou
+    )
+    if args.json:
+        from vocmap.compare import comparison_to_json
+
+        text = comparison_to_json(comparison, None if args.json == "-" else args.json)
+        if args.json == "-":
+            sys.stdout.write(text)
+            return EXIT_OK
+    sys.stdout.write(format_comparison(comparison))
+    return EXIT_OK
+
+
+COMMANDS = {"evaluate": run_evaluate, "compare": run_compare}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -202,9 +202,11 @@ def precision_recall(outcome, npos, precision_floor):
     n = outcome.shape[0]
     rec = np.empty(n, dtype=np.float64)
     prec = np.empty(n, dtype=np.float64)
-    tp = 0.0
-    fp = 0.0
-    denominator_npos = float(npos)
+    # np.float64 scalars so that 0/0 is NaN also when the kernel runs as plain
+    # Python (NUMBA_DISABLE_JIT=1), where float division would raise.
+    tp = np.float64(0.0)
+    fp = np.float64(0.0)
+    denominator_npos = np.float64(npos)
     for i in range(n):
         if outcome[i] == TRUE_POSITIVE:
             tp += 1.0
@@ -219,12 +221,13 @@ def precision_recall(outcome, npos, precision_floor):
 
 
 @njit(**_JIT)
-def average_precision_11point(rec, prec, thresholds, sum_then_divide):
+def average_precision_11point(rec, prec, thresholds, sum_then_divide, skip_nan):
     """The VOC2007 11-point AP.
 
     For each threshold ``t`` in order, ``p = max(prec[rec >= t])`` skipping NaN
-    precisions (MATLAB's ``max``); ``p = 0`` when no recall reaches ``t``; ``p``
-    stays NaN when every such precision is NaN. The devkit accumulates
+    precisions (MATLAB's ``max``; with ``skip_nan=False`` a NaN makes ``p`` NaN,
+    as NumPy's ``max`` does); ``p = 0`` when no recall reaches ``t``; ``p`` stays
+    NaN when every such precision is NaN. The devkit accumulates
     ``ap = ap + p / 11`` in threshold order; ``sum_then_divide`` instead gives
     ``(p_1 + ... + p_11) / 11``.
 
@@ -245,6 +248,8 @@ def average_precision_11point(rec, prec, thresholds, sum_then_divide):
             break
     if n > 0 and np.isnan(rec[0]):
         monotonic = False
+    if not skip_nan:
+        monotonic = False  # NaN-propagating maxima: keep the plain scan
     for ti in range(1, k):
         if not thresholds[ti] >= thresholds[ti - 1]:
             monotonic = False
@@ -270,14 +275,19 @@ def average_precision_11point(rec, prec, thresholds, sum_then_divide):
         else:
             found = False
             p = np.nan
+            poisoned = False
             for i in range(n):
                 if rec[i] >= t:
                     found = True
                     value = prec[i]
-                    if not np.isnan(value) and (np.isnan(p) or value > p):
+                    if np.isnan(value):
+                        poisoned = True
+                    elif np.isnan(p) or value > p:
                         p = value
             if not found:
                 p = 0.0
+            elif poisoned and not skip_nan:
+                p = np.nan
         if sum_then_divide:
             ap = ap + p
         else:
@@ -491,7 +501,7 @@ def _parse_number(buf, start, limit):
         exp_value = 0
         while i < stop and buf[i] >= 48 and buf[i] <= 57:
             if exp_value < 100000:
-                exp_value = exp_value * 10 + (buf[i] - 48)
+                exp_value = exp_value * 10 + (np.int64(buf[i]) - 48)
             exp_digits += 1
             i += 1
         if exp_digits == 0:
