@@ -74,11 +74,16 @@ def stable_descending_order(scores):
     scratch = np.empty(n, dtype=np.int64)
     counts = np.empty(65537, dtype=np.int64)
     for shift in range(0, 64, 16):
-        counts[:] = 0
+        for b in range(65537):
+            counts[b] = 0
         s = np.uint64(shift)
         for i in range(n):
             counts[((keys[i] >> s) & np.uint64(0xFFFF)) + np.uint64(1)] += 1
-        if counts.max() == n:
+        same_digit = False
+        for b in range(65537):
+            if counts[b] == n:
+                same_digit = True
+        if same_digit:
             continue  # every key has the same digit here: the pass would not move anything
         for b in range(1, 65537):
             counts[b] += counts[b - 1]
@@ -590,6 +595,9 @@ def parse_result_lines(buf, id_bytes, id_offsets, slots):
     previous_start = 0
     previous_stop = 0
     previous_image = -2
+    error_line = 0
+    error_code = LINE_OK
+    error_field = 0
     while pos < size:
         line += 1
         pos = _skip_blanks(buf, pos, size)
@@ -604,50 +612,23 @@ def parse_result_lines(buf, id_bytes, id_offsets, slots):
         for field in range(5):
             pos = _skip_blanks(buf, pos, size)
             if pos >= size or buf[pos] == 10:
-                return (
-                    count,
-                    image[:count],
-                    scores[:count],
-                    boxes[:count],
-                    line_no[:count],
-                    slow,
-                    slow_count,
-                    line,
-                    LINE_FIELD_COUNT,
-                    field + 1,
-                )
+                error_code = LINE_FIELD_COUNT
+                error_field = field + 1
+                break
             start = pos
             status, value, pos = _parse_number(buf, pos, size)
-            if status == 2:
-                return (
-                    count,
-                    image[:count],
-                    scores[:count],
-                    boxes[:count],
-                    line_no[:count],
-                    slow,
-                    slow_count,
-                    line,
-                    LINE_NOT_A_NUMBER,
-                    field + 1,
-                )
-            if status == 3:
-                return (
-                    count,
-                    image[:count],
-                    scores[:count],
-                    boxes[:count],
-                    line_no[:count],
-                    slow,
-                    slow_count,
-                    line,
-                    LINE_NOT_FINITE,
-                    field + 1,
-                )
+            if status >= 2:
+                error_code = LINE_NOT_A_NUMBER if status == 2 else LINE_NOT_FINITE
+                error_field = field + 1
+                break
             if status == 1:
                 if slow_count == slow.shape[0]:
+                    # Grown element by element: a slice assignment here costs
+                    # seconds of compiling.
                     bigger = np.empty((2 * slow.shape[0], 3), dtype=np.int64)
-                    bigger[:slow_count] = slow[:slow_count]
+                    for r in range(slow_count):
+                        for c in range(3):
+                            bigger[r, c] = slow[r, c]
                     slow = bigger
                 slow[slow_count, 0] = count
                 slow[slow_count, 1] = field
@@ -657,20 +638,14 @@ def parse_result_lines(buf, id_bytes, id_offsets, slots):
                 scores[count] = value
             else:
                 boxes[count, field - 1] = value
-        pos = _skip_blanks(buf, pos, size)
-        if pos < size and buf[pos] != 10:
-            return (
-                count,
-                image[:count],
-                scores[:count],
-                boxes[:count],
-                line_no[:count],
-                slow,
-                slow_count,
-                line,
-                LINE_FIELD_COUNT,
-                6,
-            )
+        if error_code == LINE_OK:
+            pos = _skip_blanks(buf, pos, size)
+            if pos < size and buf[pos] != 10:
+                error_code = LINE_FIELD_COUNT
+                error_field = 6
+        if error_code != LINE_OK:
+            error_line = line
+            break
         pos += 1
         # Detectors write an image's detections together: try the last id first.
         if previous_image != -2 and _bytes_equal(
@@ -692,9 +667,9 @@ def parse_result_lines(buf, id_bytes, id_offsets, slots):
         line_no[:count],
         slow,
         slow_count,
-        0,
-        LINE_OK,
-        0,
+        error_line,
+        error_code,
+        error_field,
     )
 
 
