@@ -6,7 +6,9 @@
   ends, mAP in bold, optionally a reference run's mAP;
 * :func:`plot_pr_curves`: one small precision-recall panel per class for a step.
 
-Every figure is written atomically (temporary file, then rename).
+Every figure is written atomically (temporary file, then rename); with
+``path=None`` the function returns the matplotlib Figure instead (for notebooks
+and tests).
 """
 
 from __future__ import annotations
@@ -35,7 +37,10 @@ def ap_axis_label(metric: str = "voc07", iou: float = 0.5, semantics: str = "dev
     return f"AP ({kind}, IoU {iou:g}{extra})"
 
 
-def _save(figure, path: str | os.PathLike) -> Path:
+def _save(figure, path: str | os.PathLike | None):
+    """Write the figure as PNG (atomically) and close it; with no path, return it."""
+    if path is None:
+        return figure
     path = Path(path)
     with atomic_open(path, "wb") as handle:
         figure.savefig(handle, format="png", dpi=110, bbox_inches="tight")
@@ -64,7 +69,7 @@ def lr_drops(steps: np.ndarray, lr: np.ndarray) -> list[tuple[int, float, float]
 
 
 def plot_loss_history(
-    history: dict[str, np.ndarray], path: str | os.PathLike, title: str = "Loss history"
+    history: dict[str, np.ndarray], path: str | os.PathLike | None, title: str = "Loss history"
 ) -> Path:
     """Training loss (raw and smoothed) and validation loss against steps."""
     steps = history["step"]
@@ -137,7 +142,7 @@ def _spread_labels(values: list[float], gap: float, low: float, high: float) -> 
 
 def plot_ap_over_steps(
     table: APTable,
-    path: str | os.PathLike,
+    path: str | os.PathLike | None,
     reference: APTable | None = None,
     title: str | None = None,
     ylabel: str = AP_AXIS,
@@ -237,7 +242,7 @@ def plot_ap_over_steps(
     return _save(figure, path)
 
 
-def plot_pr_curves(result: dict, path: str | os.PathLike, title: str | None = None) -> Path:
+def plot_pr_curves(result: dict, path: str | os.PathLike | None, title: str | None = None) -> Path:
     """One panel per class: precision against recall, the 11-point samples marked."""
     from vocmap.kernels import MATLAB_RECALL_THRESHOLDS
 

@@ -78,6 +78,8 @@ def remove_stale_temporaries(run: RunFolder) -> None:
 
 
 def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except OSError:
