@@ -103,27 +103,10 @@ def reference_parse(results: Path) -> dict:
 
 
 def reference_match(parsed: dict, image_ids: list[str], objects) -> list[float]:
-    position = {image_id: k for k, image_id in enumerate(image_ids)}
-    aps = []
-    for cls in VOC_CLASSES:
-        ids, confidence, boxes = parsed[cls]
-        gt_by_image, npos, row = [], 0, 0
-        for image_objects in objects:
-            entries = []
-            for name, difficult, box in image_objects:
-                if name == cls:
-                    entries.append((row, box, difficult))
-                    npos += 0 if difficult else 1
-                    row += 1
-            gt_by_image.append(entries)
-        det_image = [position[i] for i in ids]
-        order = reference_devkit.naive_stable_descending_order(confidence)
-        outcome, _, _ = reference_devkit.naive_match_detections(
-            order, det_image, boxes, gt_by_image
-        )
-        rec, prec = reference_devkit.naive_precision_recall(outcome, npos)
-        aps.append(reference_devkit.naive_ap_11point(rec, prec))
-    return aps
+    return [
+        reference_devkit.evaluate_parsed(*parsed[cls], image_ids, objects, cls)[2]
+        for cls in VOC_CLASSES
+    ]
 
 
 # --------------------------------------------------------------------------- #

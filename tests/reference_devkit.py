@@ -260,8 +260,9 @@ def read_results(path: Path):
     return ids, confidence, boxes
 
 
-def voc_eval_devkit(results_path, image_ids, objects_per_image, cls, min_overlap=0.5):
-    """``[rec, prec, ap] = VOCevaldet(...)`` for one class, from its result file."""
+def class_ground_truth(objects_per_image, cls):
+    """``gt(i).BB``, ``gt(i).diff`` and ``npos`` of one class: per image a list of
+    ``(row, box, difficult)``, rows numbered over the whole image set."""
     gt_by_image = []
     npos = 0
     row = 0
@@ -273,7 +274,12 @@ def voc_eval_devkit(results_path, image_ids, objects_per_image, cls, min_overlap
                 npos += 0 if difficult else 1
                 row += 1
         gt_by_image.append(entries)
-    ids, confidence, boxes = read_results(results_path)
+    return gt_by_image, npos
+
+
+def evaluate_parsed(ids, confidence, boxes, image_ids, objects_per_image, cls, min_overlap=0.5):
+    """``[rec, prec, ap]`` of one class from its parsed result lines."""
+    gt_by_image, npos = class_ground_truth(objects_per_image, cls)
     position = {}
     for k, image_id in enumerate(image_ids):
         if image_id in position:
@@ -288,3 +294,9 @@ def voc_eval_devkit(results_path, image_ids, objects_per_image, cls, min_overlap
     outcome, _, _ = naive_match_detections(order, det_image, boxes, gt_by_image, min_overlap)
     rec, prec = naive_precision_recall(outcome, npos)
     return rec, prec, naive_ap_11point(rec, prec)
+
+
+def voc_eval_devkit(results_path, image_ids, objects_per_image, cls, min_overlap=0.5):
+    """``[rec, prec, ap] = VOCevaldet(...)`` for one class, from its result file."""
+    ids, confidence, boxes = read_results(results_path)
+    return evaluate_parsed(ids, confidence, boxes, image_ids, objects_per_image, cls, min_overlap)
