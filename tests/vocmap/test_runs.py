@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -236,3 +237,14 @@ def test_score_errors_are_one_line(tmp_path, capsys):
     empty.mkdir()
     assert main(["score", str(empty), "--voc-root", str(FIXTURES / "demo" / "VOC2007")]) == 2
     assert "no checkpoints/step_*.pt and no detections/step_*/ found" in capsys.readouterr().err
+
+
+def test_jobs_give_the_same_results_as_one_process(scored, tmp_path):
+    voc_root, run = scored
+    copy = tmp_path / "copy"
+    shutil.copytree(run, copy, ignore=shutil.ignore_patterns("eval", "plots"))
+    assert main(["score", str(copy), "--voc-root", str(voc_root), "--jobs", "2", "--quiet"]) == 0
+    for step, path in RunFolder(run).evaluated().items():
+        mine = json.loads(path.read_text())
+        theirs = json.loads(RunFolder(copy).eval_path(step).read_text())
+        assert mine["classes"] == theirs["classes"] and mine["map"] == theirs["map"]
