@@ -2,7 +2,7 @@
 
 Prints, for each figure of the performance goals, the median and the spread
 (min-max) over repeated runs, side by side in the same run with the plain-Python
-devkit transcription kept in tests/reference_devkit.py (the ratio
+devkit transcription kept in tests/helpers/reference_devkit.py (the ratio
 vocmap/reference), and the scaling table. Writes benchmarks/results/latest.md
 and latest.json.
 
@@ -31,9 +31,9 @@ import numpy as np
 from benchmarks.cases import ensure_cases
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "tests" / "helpers"))
 
-import reference_devkit  # noqa: E402  (tests/ holds the plain-Python transcription)
+import reference_devkit  # noqa: E402  (tests/helpers holds the plain-Python transcription)
 
 import vocmap  # noqa: E402
 from vocmap.constants import VOC_CLASSES  # noqa: E402

@@ -13,7 +13,7 @@ Conventions:
 
 The matching rule of the VOC2007 devkit (``VOCevaldet.m``) lives in
 :func:`match_detections`; its AP in :func:`average_precision_11point`. Each kernel
-has a plain-Python twin in ``tests/reference_devkit.py`` that the property tests
+has a plain-Python twin in ``tests/helpers/reference_devkit.py`` that the property tests
 compare it with.
 """
 
