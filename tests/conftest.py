@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-# tests/ holds helpers that tests import: fixture_paths, reference_devkit.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# Helpers the tests import (fixture_paths, reference_devkit, case_builder, run_builder).
+# Only this folder goes on sys.path: putting tests/ there would let the folders
+# tests/vocmap and tests/ssd_ref shadow the real packages as namespace packages.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "helpers"))
 
 
 @pytest.fixture(autouse=True, scope="session")

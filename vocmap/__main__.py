@@ -1,5 +1,3 @@
-import sys
+from vocmap.cli import entry
 
-from vocmap.cli import main
-
-sys.exit(main())
+entry()

@@ -137,6 +137,19 @@ def _line_text(raw: bytes, line: int) -> bytes:
     return raw.removeprefix(b"\xef\xbb\xbf").split(b"\n")[line - 1]
 
 
+def _line_error(raw: bytes, path: Path, line: int, code: int, field: int) -> InputError:
+    """The InputError for a result line the parser stopped at."""
+    from vocmap import kernels
+
+    fields = _line_text(raw, line).decode("utf-8", "replace").split()
+    if code == kernels.LINE_FIELD_COUNT or len(fields) != 6:
+        message = _LINE_ERRORS[1].format(n=len(fields))
+    else:
+        token = fields[field] if field < len(fields) else ""
+        message = _LINE_ERRORS[code].format(n=field + 1, what=_FIELD_NAMES[field], token=token)
+    return InputError(message, path, line)
+
+
 def read_result_file(
     path: str | os.PathLike,
     ground_truth: GroundTruth,
@@ -164,18 +177,11 @@ def read_result_file(
         raise InputError(f"cannot read result file: {error.strerror}", path) from None
     buf = np.frombuffer(raw, dtype=np.uint8)
     id_bytes, id_offsets, slots = ground_truth.id_table
-    (count, image, values, line_no, slow, slow_count, err_line, err_code, err_field) = (
+    (_, image, scores, boxes, line_no, slow, slow_count, err_line, err_code, err_field) = (
         kernels.parse_result_lines(buf, id_bytes, id_offsets, slots)
     )
     if err_code != kernels.LINE_OK:
-        text = _line_text(raw, int(err_line)).decode("utf-8", "replace").strip()
-        fields = text.split()
-        token = fields[err_field] if err_field < len(fields) else ""
-        what = _FIELD_NAMES[err_field] if err_field < len(_FIELD_NAMES) else ""
-        message = _LINE_ERRORS[int(err_code)].format(n=err_field + 1, what=what, token=token)
-        if err_code == kernels.LINE_FIELD_COUNT:
-            message = _LINE_ERRORS[1].format(n=int(err_field))
-        raise InputError(message, path, int(err_line))
+        raise _line_error(raw, path, int(err_line), int(err_code), int(err_field))
     for detection, column, start in slow[:slow_count]:
         stop = start
         while stop < len(raw) and raw[stop] not in b" \t\r\n\v\f":
@@ -188,10 +194,10 @@ def read_result_file(
                 path,
                 int(line_no[detection]),
             )
-        values[detection, column] = value
-    image = image[:count]
-    line_no = line_no[:count]
-    values = values[:count]
+        if column == 0:
+            scores[detection] = value
+        else:
+            boxes[detection, column - 1] = value
     unknown = image < 0
     dropped = 0
     if unknown.any():
@@ -206,11 +212,11 @@ def read_result_file(
             )
         keep = ~unknown
         dropped = int(np.count_nonzero(unknown))
-        image, values, line_no = image[keep], values[keep], line_no[keep]
+        image, scores, boxes, line_no = image[keep], scores[keep], boxes[keep], line_no[keep]
     detections = ClassDetections(
-        image_index=np.ascontiguousarray(image),
-        scores=np.ascontiguousarray(values[:, 0]),
-        boxes=np.ascontiguousarray(values[:, 1:5]),
+        image_index=image,
+        scores=scores,
+        boxes=boxes,
         source=os.fspath(path),
         line_numbers=line_no,
     )

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from vocmap import kernels
+from vocmap import rules as rules_module
 from vocmap.annotations import ClassGroundTruth, GroundTruth
 from vocmap.constants import VOC_CLASSES
 from vocmap.detections import ClassDetections, Detections
@@ -44,26 +45,38 @@ def evaluate_class(
 ) -> ClassResult:
     """Match one class's detections to its ground truth and compute its AP."""
     rules = get_semantics(semantics)
-    order = _visiting_order(detections.scores, rules)
+    inputs = rules_module.prepare(ground_truth, detections, rules, iou)
     outcome, best_gt, best_overlap = kernels.match_detections(
-        order,
+        inputs.match_order,
         detections.image_index,
-        detections.boxes,
-        ground_truth.offsets,
-        ground_truth.boxes,
-        ground_truth.difficult,
-        float(iou),
+        inputs.det_boxes,
+        inputs.gt_offsets,
+        inputs.gt_boxes,
+        inputs.gt_difficult,
+        inputs.iou_threshold,
         rules.strict_threshold,
-        rules.pixel_offset,
+        inputs.pixel_offset,
     )
+    outcome = rules_module.curve_outcomes(outcome, inputs)
+    best_gt = rules_module.curve_outcomes(best_gt, inputs)
+    best_overlap = rules_module.curve_outcomes(best_overlap, inputs)
+    known = best_gt >= 0
+    best_gt[known] = inputs.gt_rows[best_gt[known]]
     npos = ground_truth.npos
-    recall, precision = kernels.precision_recall(outcome, npos, rules.precision_floor)
-    if metric == "voc07":
-        ap = kernels.average_precision_11point(
-            recall, precision, rules.thresholds(), rules.ap_sum == "sum-then-divide"
-        )
+    if rules.ap_dtype == "float32":
+        recall, precision, ap = rules_module.curve_and_ap_float32(outcome, npos, rules, metric)
     else:
-        ap = kernels.average_precision_area(recall, precision)
+        recall, precision = kernels.precision_recall(outcome, npos, rules.precision_floor)
+        if metric == "voc07":
+            ap = kernels.average_precision_11point(
+                recall,
+                precision,
+                rules.thresholds(),
+                rules.ap_sum == "sum-then-divide",
+                rules.max_skips_nan,
+            )
+        else:
+            ap = kernels.average_precision_area(recall, precision)
     tp = int(np.count_nonzero(outcome == kernels.TRUE_POSITIVE))
     fp = int(np.count_nonzero(outcome == kernels.FALSE_POSITIVE))
     return ClassResult(
@@ -76,27 +89,26 @@ def evaluate_class(
         ignored=len(detections) - tp - fp,
         recall=recall,
         precision=precision,
-        order=order,
+        order=inputs.curve_order,
         outcome=outcome,
         best_gt=best_gt,
         best_overlap=best_overlap,
     )
 
 
-def _visiting_order(scores: np.ndarray, rules: Semantics) -> np.ndarray:
-    if rules.score_dtype == "float32":
-        scores = scores.astype(np.float32).astype(np.float64)
-    if rules.sort == "stable":
-        return kernels.stable_descending_order(scores)
-    if rules.sort == "numpy-quicksort":
-        return np.argsort(-scores).astype(np.int64)
-    raise ValueError(f"unknown sort rule {rules.sort!r}")
+def mean_ap(aps: Sequence[float], how: str = "sequential") -> float:
+    """The mean of the APs (NaN if any is NaN; NaN if there are none).
 
-
-def mean_ap(aps: Sequence[float]) -> float:
-    """The mean of the APs, summed left to right (NaN if any is NaN; NaN if empty)."""
+    ``how``: "sequential" sums left to right then divides (the devkit's
+    ``mean``); "numpy" is ``numpy.mean`` (pairwise summation); "numpy-float32"
+    is ``numpy.mean`` of single-precision APs.
+    """
     if not aps:
         return math.nan
+    if how == "numpy":
+        return float(np.mean(np.array(aps, dtype=np.float64)))
+    if how == "numpy-float32":
+        return float(np.array(aps, dtype=np.float32).mean())
     total = 0.0
     for ap in aps:
         total += ap
@@ -171,9 +183,14 @@ class Evaluator:
             iou=self.iou,
             semantics=self.semantics.name,
             classes=classes,
-            map=mean_ap(counted),
+            map=mean_ap(counted, self._mean_rule()),
             dropped_unknown=detections.dropped_unknown,
         )
+
+    def _mean_rule(self) -> str:
+        if self.semantics.map_mean == "numpy" and self.semantics.ap_dtype == "float32":
+            return "numpy-float32"
+        return self.semantics.map_mean
 
     def evaluate_class(self, name: str, detections: ClassDetections) -> ClassResult:
         """Evaluate one class."""

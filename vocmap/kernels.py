@@ -13,7 +13,7 @@ Conventions:
 
 The matching rule of the VOC2007 devkit (``VOCevaldet.m``) lives in
 :func:`match_detections`; its AP in :func:`average_precision_11point`. Each kernel
-has a plain-Python twin in ``tests/reference_devkit.py`` that the property tests
+has a plain-Python twin in ``tests/helpers/reference_devkit.py`` that the property tests
 compare it with.
 """
 
@@ -55,9 +55,45 @@ def stable_descending_order(scores):
     """Indices that sort ``scores`` (n,) by decreasing value; ties keep file order.
 
     This is MATLAB's ``[~, si] = sort(-confidence)``: a stable ascending sort of
-    the negated scores.
+    the negated scores, in which ``-0.0`` and ``0.0`` are equal. Done as an LSD
+    radix sort (stable by construction, and several times faster than a
+    merge sort) on the negated scores mapped to order-preserving unsigned keys.
     """
-    return np.argsort(-scores, kind="mergesort")
+    n = scores.shape[0]
+    keys = np.empty(n, dtype=np.uint64)
+    sign = np.uint64(1) << np.uint64(63)
+    for i in range(n):
+        value = -scores[i]
+        if value == 0.0:
+            value = 0.0  # -0.0 and 0.0 sort as equal, as in MATLAB
+        bits = np.uint64(np.float64(value).view(np.uint64))
+        keys[i] = ~bits if bits & sign else bits | sign
+    order = np.arange(n, dtype=np.int64)
+    if n < 2:
+        return order
+    scratch = np.empty(n, dtype=np.int64)
+    counts = np.empty(65537, dtype=np.int64)
+    for shift in range(0, 64, 16):
+        for b in range(65537):
+            counts[b] = 0
+        s = np.uint64(shift)
+        for i in range(n):
+            counts[((keys[i] >> s) & np.uint64(0xFFFF)) + np.uint64(1)] += 1
+        same_digit = False
+        for b in range(65537):
+            if counts[b] == n:
+                same_digit = True
+        if same_digit:
+            continue  # every key has the same digit here: the pass would not move anything
+        for b in range(1, 65537):
+            counts[b] += counts[b - 1]
+        for i in range(n):
+            index = order[i]
+            digit = (keys[index] >> s) & np.uint64(0xFFFF)
+            scratch[counts[digit]] = index
+            counts[digit] += 1
+        order, scratch = scratch, order
+    return order
 
 
 @njit(**_JIT)
@@ -171,9 +207,11 @@ def precision_recall(outcome, npos, precision_floor):
     n = outcome.shape[0]
     rec = np.empty(n, dtype=np.float64)
     prec = np.empty(n, dtype=np.float64)
-    tp = 0.0
-    fp = 0.0
-    denominator_npos = float(npos)
+    # np.float64 scalars so that 0/0 is NaN also when the kernel runs as plain
+    # Python (NUMBA_DISABLE_JIT=1), where float division would raise.
+    tp = np.float64(0.0)
+    fp = np.float64(0.0)
+    denominator_npos = np.float64(npos)
     for i in range(n):
         if outcome[i] == TRUE_POSITIVE:
             tp += 1.0
@@ -188,33 +226,73 @@ def precision_recall(outcome, npos, precision_floor):
 
 
 @njit(**_JIT)
-def average_precision_11point(rec, prec, thresholds, sum_then_divide):
+def average_precision_11point(rec, prec, thresholds, sum_then_divide, skip_nan):
     """The VOC2007 11-point AP.
 
     For each threshold ``t`` in order, ``p = max(prec[rec >= t])`` skipping NaN
-    precisions (MATLAB's ``max``); ``p = 0`` when no recall reaches ``t``; ``p``
-    stays NaN when every such precision is NaN. The devkit accumulates
+    precisions (MATLAB's ``max``; with ``skip_nan=False`` a NaN makes ``p`` NaN,
+    as NumPy's ``max`` does); ``p = 0`` when no recall reaches ``t``; ``p`` stays
+    NaN when every such precision is NaN. The devkit accumulates
     ``ap = ap + p / 11`` in threshold order; ``sum_then_divide`` instead gives
     ``(p_1 + ... + p_11) / 11``.
+
+    When ``rec`` is non-decreasing (always, for curves from precision_recall),
+    ``rec >= t`` selects a suffix, so the maxima come from one backward pass;
+    otherwise every threshold scans the whole curve. Both give the same bits.
 
     Args:
         rec, prec: (n,) float64 in sorted detection order.
         thresholds: (k,) float64 recall thresholds (11 for VOC2007).
     """
+    n = rec.shape[0]
     k = thresholds.shape[0]
+    monotonic = True
+    for i in range(1, n):
+        if not rec[i] >= rec[i - 1]:  # also False for NaN
+            monotonic = False
+            break
+    if n > 0 and np.isnan(rec[0]):
+        monotonic = False
+    if not skip_nan:
+        monotonic = False  # NaN-propagating maxima: keep the plain scan
+    for ti in range(1, k):
+        if not thresholds[ti] >= thresholds[ti - 1]:
+            monotonic = False
+    suffix_max = np.empty(n + 1, dtype=np.float64)
+    if monotonic:
+        suffix_max[n] = np.nan
+        for i in range(n - 1, -1, -1):
+            value = prec[i]
+            best = suffix_max[i + 1]
+            if np.isnan(value) or (not np.isnan(best) and best >= value):
+                suffix_max[i] = best
+            else:
+                suffix_max[i] = value
     ap = 0.0
+    first = 0
     for ti in range(k):
         t = thresholds[ti]
-        found = False
-        p = np.nan
-        for i in range(rec.shape[0]):
-            if rec[i] >= t:
-                found = True
-                value = prec[i]
-                if not np.isnan(value) and (np.isnan(p) or value > p):
-                    p = value
-        if not found:
-            p = 0.0
+        if monotonic:
+            while first < n and not rec[first] >= t:
+                first += 1
+            found = first < n
+            p = suffix_max[first] if found else 0.0
+        else:
+            found = False
+            p = np.nan
+            poisoned = False
+            for i in range(n):
+                if rec[i] >= t:
+                    found = True
+                    value = prec[i]
+                    if np.isnan(value):
+                        poisoned = True
+                    elif np.isnan(p) or value > p:
+                        p = value
+            if not found:
+                p = 0.0
+            elif poisoned and not skip_nan:
+                p = np.nan
         if sum_then_divide:
             ap = ap + p
         else:
@@ -348,71 +426,78 @@ def _word_is(buf, start, stop, word):
     return True
 
 
+_BLANK = np.zeros(256, dtype=np.bool_)
+_BLANK[[9, 10, 11, 12, 13, 32]] = True  # \t \n \v \f \r and space
+
+
 @njit(**_JIT)
 def _is_space(c):
-    # space, \t, \n, \v, \f, \r
-    return c == 32 or (c >= 9 and c <= 13)
+    return _BLANK[c]
 
 
 @njit(**_JIT)
-def _parse_float(buf, start, stop):
-    """Parse ``buf[start:stop]`` as a decimal number.
+def _parse_number(buf, start, limit):
+    """Parse the blank-delimited token at ``buf[start]`` as a decimal number.
 
-    Returns ``(status, value)``: status 0 = parsed exactly; 1 = valid syntax but
+    The token ends at the first blank (or ``limit``). Returns
+    ``(status, value, end)``: status 0 = parsed exactly; 1 = valid syntax but
     outside the exact fast path (the caller re-parses it with Python's
     correctly rounded ``float``); 2 = not a number; 3 = NaN or infinity.
+    ``end`` is where the token stops.
 
-    The fast path is Clinger's: at most 19 significant digits forming an integer
+    The fast path is Clinger's: at most 18 significant digits forming an integer
     ``m <= 2**53`` and a decimal exponent ``|e| <= 22``; then ``m * 10**e`` or
     ``m / 10**-e`` is one correctly rounded IEEE operation on exact operands.
     """
+    stop = limit
     i = start
     negative = False
     if i < stop and (buf[i] == 43 or buf[i] == 45):  # '+' '-'
         negative = buf[i] == 45
         i += 1
-    if i >= stop:
-        return 2, 0.0
+    if i >= stop or _is_space(buf[i]):
+        return 2, 0.0, i
     c = buf[i] | 32  # lower case
     if c == 110 or c == 105:  # 'n' or 'i': only nan, inf, infinity are words we know
-        if _word_is(buf, i, stop, _NAN) or _word_is(buf, i, stop, _INF):
-            return 3, 0.0
-        if _word_is(buf, i, stop, _INFINITY):
-            return 3, 0.0
-        return 2, 0.0
-    mantissa = np.uint64(0)
+        end = _token_end(buf, i, stop)
+        if _word_is(buf, i, end, _NAN) or _word_is(buf, i, end, _INF):
+            return 3, 0.0, end
+        if _word_is(buf, i, end, _INFINITY):
+            return 3, 0.0, end
+        return 2, 0.0, end
+    # Digits accumulate into an int64; `significant` counts digits from the first
+    # non-zero one. Past 18 of them the sum may wrap, but then the fast path is
+    # not taken, so the wrapped value is never used. (The integer and fraction
+    # loops are written out twice on purpose: a shared helper returning a tuple
+    # made the whole parser 30% slower.)
+    mantissa = 0
     significant = 0
-    exponent = 0
-    digits = 0
-    overflow = False
-    while i < stop and buf[i] >= 48 and buf[i] <= 57:
-        digits += 1
-        d = buf[i] - 48
-        if significant > 0 or d != 0:
-            if significant < 19:
-                mantissa = mantissa * np.uint64(10) + np.uint64(d)
-                significant += 1
-            else:
-                overflow = True
-                exponent += 1
+    integer_start = i
+    while i < stop:
+        d = np.int64(buf[i]) - 48
+        if d < 0 or d > 9:
+            break
+        mantissa = mantissa * 10 + d
+        if mantissa != 0:
+            significant += 1
         i += 1
+    digits = i - integer_start
+    exponent = 0
     if i < stop and buf[i] == 46:  # '.'
         i += 1
-        while i < stop and buf[i] >= 48 and buf[i] <= 57:
-            digits += 1
-            d = buf[i] - 48
-            if significant > 0 or d != 0:
-                if significant < 19:
-                    mantissa = mantissa * np.uint64(10) + np.uint64(d)
-                    significant += 1
-                    exponent -= 1
-                else:
-                    overflow = True
-            else:
-                exponent -= 1
+        fraction_start = i
+        while i < stop:
+            d = np.int64(buf[i]) - 48
+            if d < 0 or d > 9:
+                break
+            mantissa = mantissa * 10 + d
+            if mantissa != 0:
+                significant += 1
             i += 1
+        exponent = fraction_start - i
+        digits += i - fraction_start
     if digits == 0:
-        return 2, 0.0
+        return 2, 0.0, _token_end(buf, i, stop)
     if i < stop and (buf[i] | 32) == 101:  # 'e'
         i += 1
         exp_negative = False
@@ -423,24 +508,51 @@ def _parse_float(buf, start, stop):
         exp_value = 0
         while i < stop and buf[i] >= 48 and buf[i] <= 57:
             if exp_value < 100000:
-                exp_value = exp_value * 10 + (buf[i] - 48)
+                exp_value = exp_value * 10 + (np.int64(buf[i]) - 48)
             exp_digits += 1
             i += 1
         if exp_digits == 0:
-            return 2, 0.0
+            return 2, 0.0, _token_end(buf, i, stop)
         exponent += -exp_value if exp_negative else exp_value
-    if i != stop:
-        return 2, 0.0
+    if i < stop and not _is_space(buf[i]):
+        return 2, 0.0, _token_end(buf, i, stop)
+    if significant > 18 or mantissa > 9007199254740992 or exponent > 22 or exponent < -22:
+        if significant == 0:
+            return 0, (-0.0 if negative else 0.0), i
+        return 1, 0.0, i
     if mantissa == 0:
-        return 0, (-0.0 if negative else 0.0)
-    if overflow or mantissa > np.uint64(9007199254740992) or exponent > 22 or exponent < -22:
-        return 1, 0.0
+        return 0, (-0.0 if negative else 0.0), i
     value = float(mantissa)
     if exponent >= 0:
         value = value * _POW10[exponent]
     else:
         value = value / _POW10[-exponent]
-    return 0, (-value if negative else value)
+    return 0, (-value if negative else value), i
+
+
+@njit(**_JIT)
+def _parse_float(buf, start, stop):
+    """Parse exactly ``buf[start:stop]`` as a number: ``(status, value)`` (see
+    _parse_number; a token that ends early is not a number)."""
+    status, value, end = _parse_number(buf, start, stop)
+    if end != stop:
+        return 2, 0.0
+    return status, value
+
+
+@njit(**_JIT)
+def _skip_blanks(buf, pos, size):
+    """Skip blank space other than a newline."""
+    while pos < size and buf[pos] != 10 and _is_space(buf[pos]):
+        pos += 1
+    return pos
+
+
+@njit(**_JIT)
+def _token_end(buf, pos, size):
+    while pos < size and not _is_space(buf[pos]):
+        pos += 1
+    return pos
 
 
 @njit(**_JIT)
@@ -448,7 +560,7 @@ def parse_result_lines(buf, id_bytes, id_offsets, slots):
     """Parse a devkit result file: ``<image id> <score> <xmin> <ymin> <xmax> <ymax>``.
 
     Fields are separated by any run of blank space; ``\\r\\n`` and a leading
-    UTF-8 BOM are accepted; blank lines are skipped.
+    UTF-8 BOM are accepted; blank lines are skipped. One pass over the bytes.
 
     Args:
         buf: (size,) uint8, the whole file.
@@ -457,88 +569,110 @@ def parse_result_lines(buf, id_bytes, id_offsets, slots):
     Returns:
         count: number of detection lines.
         image: (count,) int64 image index, -1 for an id not in the image set.
-        values: (count, 5) float64 score, xmin, ymin, xmax, ymax.
+        scores: (count,) float64.
+        boxes: (count, 4) float64 xmin, ymin, xmax, ymax.
         line_no: (count,) int64 1-based line number of each detection.
         slow: (k, 3) int64 rows ``(detection, field, byte start)`` of numbers the
-            fast path left to Python (their value is filled in by the caller);
-            the field's end is the next blank.
+            fast path left to Python (field 0 is the score, 1-4 the box); the
+            number ends at the next blank. The caller fills in their values.
         slow_count: k.
         error_line, error_code, error_field: the first line that cannot be used
-            (LINE_FIELD_COUNT, LINE_NOT_A_NUMBER, LINE_NOT_FINITE), or 0, LINE_OK.
-            Unknown image ids are not errors here (image == -1).
+            (LINE_FIELD_COUNT, LINE_NOT_A_NUMBER, LINE_NOT_FINITE) and the 0-based
+            field, or 0, LINE_OK, 0. Unknown image ids are not errors here.
     """
     size = buf.shape[0]
     pos = 0
     if size >= 3 and buf[0] == 0xEF and buf[1] == 0xBB and buf[2] == 0xBF:
         pos = 3
-    max_lines = 1
-    for i in range(pos, size):
-        if buf[i] == 10:
-            max_lines += 1
-    image = np.empty(max_lines, dtype=np.int64)
-    values = np.empty((max_lines, 5), dtype=np.float64)
-    line_no = np.empty(max_lines, dtype=np.int64)
+    # The shortest line, "a 1 1 1 1 1", has 11 bytes: this many rows always fit.
+    capacity = size // 11 + 1
+    image = np.empty(capacity, dtype=np.int64)
+    scores = np.empty(capacity, dtype=np.float64)
+    boxes = np.empty((capacity, 4), dtype=np.float64)
+    line_no = np.empty(capacity, dtype=np.int64)
     slow = np.empty((16, 3), dtype=np.int64)
     slow_count = 0
     count = 0
     line = 0
-    starts = np.empty(7, dtype=np.int64)
-    stops = np.empty(7, dtype=np.int64)
+    previous_start = 0
+    previous_stop = 0
+    previous_image = -2
+    error_line = 0
+    error_code = LINE_OK
+    error_field = 0
     while pos < size:
         line += 1
-        line_end = pos
-        while line_end < size and buf[line_end] != 10:
-            line_end += 1
-        # tokenise [pos, line_end)
-        n_fields = 0
-        i = pos
-        while i < line_end:
-            while i < line_end and _is_space(buf[i]):
-                i += 1
-            if i >= line_end:
-                break
-            token_start = i
-            while i < line_end and not _is_space(buf[i]):
-                i += 1
-            if n_fields < 7:
-                starts[n_fields] = token_start
-                stops[n_fields] = i
-            n_fields += 1
-        pos = line_end + 1
-        if n_fields == 0:
+        pos = _skip_blanks(buf, pos, size)
+        if pos >= size:
+            break
+        if buf[pos] == 10:
+            pos += 1
             continue
-        if n_fields != 6:
-            return count, image, values, line_no, slow, slow_count, line, LINE_FIELD_COUNT, n_fields
-        for f in range(5):
-            status, value = _parse_float(buf, starts[f + 1], stops[f + 1])
-            if status == 2:
-                return (
-                    count,
-                    image,
-                    values,
-                    line_no,
-                    slow,
-                    slow_count,
-                    line,
-                    LINE_NOT_A_NUMBER,
-                    f + 1,
-                )
-            if status == 3:
-                return count, image, values, line_no, slow, slow_count, line, LINE_NOT_FINITE, f + 1
+        id_start = pos
+        pos = _token_end(buf, pos, size)
+        id_stop = pos
+        for field in range(5):
+            pos = _skip_blanks(buf, pos, size)
+            if pos >= size or buf[pos] == 10:
+                error_code = LINE_FIELD_COUNT
+                error_field = field + 1
+                break
+            start = pos
+            status, value, pos = _parse_number(buf, pos, size)
+            if status >= 2:
+                error_code = LINE_NOT_A_NUMBER if status == 2 else LINE_NOT_FINITE
+                error_field = field + 1
+                break
             if status == 1:
                 if slow_count == slow.shape[0]:
+                    # Grown element by element: a slice assignment here costs
+                    # seconds of compiling.
                     bigger = np.empty((2 * slow.shape[0], 3), dtype=np.int64)
-                    bigger[:slow_count] = slow[:slow_count]
+                    for r in range(slow_count):
+                        for c in range(3):
+                            bigger[r, c] = slow[r, c]
                     slow = bigger
                 slow[slow_count, 0] = count
-                slow[slow_count, 1] = f
-                slow[slow_count, 2] = starts[f + 1]
+                slow[slow_count, 1] = field
+                slow[slow_count, 2] = start
                 slow_count += 1
-            values[count, f] = value
-        image[count] = _lookup_id(buf, starts[0], stops[0], id_bytes, id_offsets, slots)
+            if field == 0:
+                scores[count] = value
+            else:
+                boxes[count, field - 1] = value
+        if error_code == LINE_OK:
+            pos = _skip_blanks(buf, pos, size)
+            if pos < size and buf[pos] != 10:
+                error_code = LINE_FIELD_COUNT
+                error_field = 6
+        if error_code != LINE_OK:
+            error_line = line
+            break
+        pos += 1
+        # Detectors write an image's detections together: try the last id first.
+        if previous_image != -2 and _bytes_equal(
+            buf, id_start, id_stop, buf, previous_start, previous_stop
+        ):
+            image[count] = previous_image
+        else:
+            previous_image = _lookup_id(buf, id_start, id_stop, id_bytes, id_offsets, slots)
+            previous_start = id_start
+            previous_stop = id_stop
+            image[count] = previous_image
         line_no[count] = line
         count += 1
-    return count, image, values, line_no, slow, slow_count, 0, LINE_OK, 0
+    return (
+        count,
+        image[:count],
+        scores[:count],
+        boxes[:count],
+        line_no[:count],
+        slow,
+        slow_count,
+        error_line,
+        error_code,
+        error_field,
+    )
 
 
 def compiled_code_cached() -> bool:

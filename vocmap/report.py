@@ -59,3 +59,55 @@ def render_table(
     lines.append(line(header))
     lines += [line(row) for row in rows]
     return "\n".join(lines) + "\n"
+
+
+def format_comparison(comparison, digits: int = 4) -> str:
+    """Two semantics side by side per class, then the reasons for every difference."""
+    a, b = comparison.a.name, comparison.b.name
+    header = ["class", a, b, "diff", "why"]
+    rows = []
+    for c in comparison.classes:
+        diff = "" if not c.differs else f"{c.ap_b - c.ap_a:+.{digits}f}"
+        if c.differs and (math.isnan(c.ap_a) or math.isnan(c.ap_b)):
+            diff = "nan"
+        why = ", ".join(dict.fromkeys(r.rule for r in c.reasons))
+        rows.append([c.name, _fmt(c.ap_a, digits), _fmt(c.ap_b, digits), diff, why])
+    map_a, map_b = comparison.result_a.map, comparison.result_b.map
+    map_diff = "" if map_a == map_b else f"{map_b - map_a:+.{digits}f}"
+    if math.isnan(map_a) != math.isnan(map_b):
+        map_diff = "nan"
+    rows.append(
+        [
+            "mAP",
+            _fmt(map_a, digits),
+            _fmt(map_b, digits),
+            map_diff,
+            ", ".join(r.rule for r in comparison.map_reasons),
+        ]
+    )
+    title = (
+        f"{a} vs {b}: {comparison.result_a.label.split(' at ')[0]}, IoU {comparison.result_a.iou:g}"
+    )
+    text = render_table(header, rows, title=title)
+    differing = [c for c in comparison.classes if c.differs]
+    lines = [
+        "",
+        f"{len(differing)} of {len(comparison.classes)} classes differ"
+        + (
+            f"; unexplained: {', '.join(comparison.unexplained)}"
+            if comparison.unexplained
+            else "; every one is explained below."
+        ),
+    ]
+    for c in differing:
+        lines.append(f"{c.name}: {_fmt(c.ap_a, 6)} -> {_fmt(c.ap_b, 6)}")
+        for r in c.reasons:
+            where = (
+                f" (lines {', '.join(map(str, r.lines))}{'...' if sum(r.flips.values()) > len(r.lines) else ''})"
+                if r.lines
+                else ""
+            )
+            lines.append(f"  {r.delta:+.2e}  {r.text}{where}")
+    for r in comparison.map_reasons:
+        lines.append(f"mAP: {r.delta:+.2e}  {r.text}")
+    return text + "\n".join(lines) + "\n"

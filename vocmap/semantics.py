@@ -2,63 +2,86 @@
 
 Each preset is a handful of rules, not a copy of another code base: how the
 detections are sorted, how the overlap is compared with the threshold, which
-recall thresholds the 11-point AP uses and how it adds them up, how precision
-is guarded against 0/0, the pixel convention, the number types, how difficult
-objects are ordered, and which classes enter the mean.
+recall thresholds the 11-point AP uses and how it adds them up, how precision is
+guarded against 0/0, the pixel convention, the number types, how difficult
+objects are ordered, and which classes enter the mean. ``docs/semantics.md``
+tabulates them, with the sources they were read from and what is left out.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 
 import numpy as np
 
 from vocmap.errors import VocmapError
 
+FLOAT64_EPS = float(np.finfo(np.float64).eps)
+FLOAT32_EPS = float(np.finfo(np.float32).eps)
+
 
 @dataclass(frozen=True)
 class Semantics:
-    """The rules of one evaluator.
+    """The rules of one evaluator (defaults: the VOC2007 devkit's).
 
     Attributes:
         name: preset name.
         summary: one line on whose numbers these are.
-        sort: "stable" (MATLAB ``sort``, file order breaks ties) or
-            "numpy-quicksort" (NumPy's default, unstable ``argsort`` of the
-            negated scores).
-        score_dtype: "float64", or "float32" (scores rounded to single precision
-            before sorting).
+        score_dtype: "float64", or "float32": scores rounded to single precision
+            before anything else (which can create ties).
+        group_by_image: detections are first put in image-set order (keeping their
+            order within an image), as when per-image results are concatenated.
+        sort: "stable" (MATLAB ``sort``: file order breaks ties) or
+            "numpy-quicksort" (NumPy's default, unstable ``argsort`` of the negated
+            scores, whose tie order depends on the NumPy version and the CPU).
+        sort_dtype: the dtype of the array NumPy sorts ("float64" or "float32").
+        matching_order: "global" (detections are matched in the sorted order) or
+            "per-image" (each image's detections are matched in their own
+            per-image NumPy argsort order; the curve still uses the global order).
+        gt_coordinates: "float" (as written), "int" (truncated to an integer),
+            or "int-minus-one" (truncated, then 1 subtracted; the detections
+            move by -1 too, from the devkit's 1-based frame into the same
+            0-based one).
+        iou_dtype: "float64" or "float32" arithmetic for the overlaps.
+        pixel_offset: 1.0 for inclusive pixel sizes (``x2 - x1 + 1``).
+        difficult_last: difficult objects are placed after the others of their
+            image, so they lose overlap ties.
         strict_threshold: a match needs ``overlap > iou`` instead of ``>=``.
+        precision_floor: 0 for the devkit's ``tp/(tp+fp)`` (0/0 is NaN); a
+            positive ``eps`` gives ``tp / max(tp + fp, eps)``.
+        max_skips_nan: the per-threshold maximum skips NaN precisions (MATLAB's
+            ``max``) rather than propagating them (NumPy's ``max``).
         recall_thresholds: "matlab" (``0:0.1:1``), "arange"
             (``numpy.arange(0, 1.1, 0.1)``) or "linspace" (``numpy.linspace(0, 1, 11)``).
         ap_sum: "sequential" (``ap = ap + p/11`` per threshold) or
             "sum-then-divide" (``sum(p) / 11``).
-        precision_floor: 0 for the devkit's ``tp/(tp+fp)``; ``eps`` gives
-            ``tp / max(tp + fp, eps)``.
-        pixel_offset: 1.0 for inclusive pixel sizes (``x2 - x1 + 1``).
-        gt_coordinates: "float" (as written), "int" (``int(text)``), or
-            "int-minus-one" (truncated to an integer, then 1 subtracted).
-        iou_dtype: "float64" or "float32".
-        difficult_last: difficult objects are placed after the others of their
-            image, so they lose overlap ties.
+        ap_dtype: "float64", or "float32": counts, precision and the AP sum kept
+            in single precision.
         map_skips_classes_without_positives: classes with ``npos == 0`` are left
             out of the mean.
+        map_mean: "sequential" (summed in class order, then divided) or "numpy"
+            (``numpy.mean``, pairwise summation; in float32 when ``ap_dtype`` is).
     """
 
     name: str
     summary: str
-    sort: str = "stable"
     score_dtype: str = "float64"
-    strict_threshold: bool = False
-    recall_thresholds: str = "matlab"
-    ap_sum: str = "sequential"
-    precision_floor: float = 0.0
-    pixel_offset: float = 1.0
+    group_by_image: bool = False
+    sort: str = "stable"
+    sort_dtype: str = "float64"
+    matching_order: str = "global"
     gt_coordinates: str = "float"
     iou_dtype: str = "float64"
+    pixel_offset: float = 1.0
     difficult_last: bool = False
+    strict_threshold: bool = False
+    precision_floor: float = 0.0
+    max_skips_nan: bool = True
+    recall_thresholds: str = "matlab"
+    ap_sum: str = "sequential"
+    ap_dtype: str = "float64"
     map_skips_classes_without_positives: bool = False
-    notes: tuple[str, ...] = field(default=())
+    map_mean: str = "sequential"
 
     def thresholds(self) -> np.ndarray:
         """The 11 recall thresholds as float64."""
@@ -70,15 +93,88 @@ class Semantics:
             return np.arange(0.0, 1.1, 0.1)
         if self.recall_thresholds == "linspace":
             return np.linspace(0, 1, 11)
-        raise ValueError(self.recall_thresholds)
+        raise ValueError(f"unknown recall thresholds {self.recall_thresholds!r}")
 
+    def differences(self, other: Semantics) -> list[str]:
+        """Names of the rules (fields) on which ``self`` and ``other`` differ."""
+        return [
+            f.name
+            for f in fields(self)
+            if f.name not in ("name", "summary") and getattr(self, f.name) != getattr(other, f.name)
+        ]
+
+
+#: The order in which rules are switched when explaining a difference (compare.py):
+#: from the way detections are read and sorted, through matching, to the AP and mean.
+RULE_ORDER: tuple[str, ...] = (
+    "score_dtype",
+    "group_by_image",
+    "sort",
+    "sort_dtype",
+    "matching_order",
+    "gt_coordinates",
+    "iou_dtype",
+    "pixel_offset",
+    "difficult_last",
+    "strict_threshold",
+    "precision_floor",
+    "max_skips_nan",
+    "recall_thresholds",
+    "ap_sum",
+    "ap_dtype",
+    "map_skips_classes_without_positives",
+    "map_mean",
+)
 
 DEVKIT = Semantics(
     name="devkit",
-    summary="the official VOC2007 devkit (VOCevaldet.m under MATLAB)",
+    summary="the official VOC2007 devkit, VOCevaldet.m under MATLAB (the default)",
 )
 
-PRESETS: dict[str, Semantics] = {DEVKIT.name: DEVKIT}
+PY_FASTER_RCNN = Semantics(
+    name="py-faster-rcnn",
+    summary="voc_eval of py-faster-rcnn, as copied into detectron2, ssd.pytorch and many YOLO repos",
+    sort="numpy-quicksort",
+    gt_coordinates="int",
+    strict_threshold=True,
+    precision_floor=FLOAT64_EPS,
+    max_skips_nan=False,
+    recall_thresholds="arange",
+    map_mean="numpy",
+)
+
+MMDET = Semantics(
+    name="mmdet",
+    summary="MMDetection's VOCMetric in 11-point mode (eval_map, legacy +1 coordinates)",
+    score_dtype="float32",
+    group_by_image=True,
+    sort="numpy-quicksort",
+    sort_dtype="float32",
+    matching_order="per-image",
+    gt_coordinates="int-minus-one",
+    iou_dtype="float32",
+    difficult_last=True,
+    precision_floor=FLOAT32_EPS,
+    max_skips_nan=False,
+    recall_thresholds="arange",
+    ap_sum="sum-then-divide",
+    ap_dtype="float32",
+    map_skips_classes_without_positives=True,
+    map_mean="numpy",
+)
+
+SSD_KERAS = Semantics(
+    name="ssd_keras",
+    summary="pierluigiferrari/ssd_keras AveragePrecisionEvaluator with default settings",
+    score_dtype="float32",
+    sort="numpy-quicksort",
+    max_skips_nan=False,
+    recall_thresholds="linspace",
+    ap_sum="sum-then-divide",
+    map_mean="numpy",
+)
+
+PRESETS: dict[str, Semantics] = {s.name: s for s in (DEVKIT, PY_FASTER_RCNN, MMDET, SSD_KERAS)}
 
 
 def get_semantics(name: str | Semantics) -> Semantics:

@@ -24,29 +24,29 @@ def test_table_has_a_row_per_class_and_map_last(capsys):
         *__import__("vocmap").VOC_CLASSES,
         "mAP",
     ]
-    assert lines[-1].split() == ["mAP", "0.7495"]
+    assert lines[-1].split() == ["mAP", "0.7863"]
 
 
 def test_markdown_and_quiet(capsys):
     assert main([*DEMO_ARGS, "--markdown"]) == 0
     out = capsys.readouterr().out
     assert "| class | AP | gts | dets | TP | FP | recall |" in out
-    assert "| mAP | 0.7495 |" in out
+    assert "| mAP | 0.7863 |" in out
     assert main([*DEMO_ARGS, "--quiet"]) == 0
-    assert capsys.readouterr().out.strip() == "0.7495015893242609"
+    assert capsys.readouterr().out.strip() == "0.7863302603064434"
 
 
 def test_csv_output(tmp_path):
     assert main([*DEMO_ARGS, "--csv", str(tmp_path / "r.csv")]) == 0
     rows = list(csv.DictReader((tmp_path / "r.csv").open()))
-    assert rows[-1]["class"] == "mAP" and float(rows[-1]["ap"]) == 0.7495015893242609
+    assert rows[-1]["class"] == "mAP" and float(rows[-1]["ap"]) == 0.7863302603064434
     assert len(rows) == 21
 
 
 def test_voc_root_from_environment_then_default_folder(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("VOC_ROOT", str(DEMO / "VOC2007"))
     assert main(["evaluate", str(DEMO / "results"), "--quiet"]) == 0
-    assert capsys.readouterr().out.strip() == "0.7495015893242609"
+    assert capsys.readouterr().out.strip() == "0.7863302603064434"
     monkeypatch.delenv("VOC_ROOT")
     monkeypatch.chdir(tmp_path)
     assert main(["evaluate", str(DEMO / "results")]) == 2
@@ -117,7 +117,7 @@ def test_python_dash_m_entry_point():
     run = subprocess.run(
         [sys.executable, "-m", "vocmap", *DEMO_ARGS, "--quiet"], capture_output=True, text=True
     )
-    assert run.returncode == 0 and run.stdout.strip() == "0.7495015893242609"
+    assert run.returncode == 0 and run.stdout.strip() == "0.7863302603064434"
 
 
 def test_json_is_the_documented_shape(tmp_path):
@@ -130,6 +130,6 @@ def test_json_is_the_documented_shape(tmp_path):
 def test_json_and_csv_to_stdout(capsys):
     assert main([*DEMO_ARGS, "--json", "-"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["map"] == 0.7495015893242609
+    assert data["map"] == 0.7863302603064434
     assert main([*DEMO_ARGS, "--csv", "-"]) == 0
-    assert capsys.readouterr().out.splitlines()[-1].startswith("mAP,0.7495015893242609")
+    assert capsys.readouterr().out.splitlines()[-1].startswith("mAP,0.7863302603064434")

@@ -11,6 +11,7 @@ bodies run as Python and coverage sees them.
 from __future__ import annotations
 
 import math
+import os
 import struct
 
 import numpy as np
@@ -20,7 +21,15 @@ from hypothesis import strategies as st
 
 from vocmap import kernels
 
-SETTINGS = settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Thousands of cases when compiled; fewer when the kernels run as Python
+# (NUMBA_DISABLE_JIT=1, the coverage run), where each case is 100x slower.
+NO_JIT = os.environ.get("NUMBA_DISABLE_JIT") == "1"
+SETTINGS = settings(
+    max_examples=200 if NO_JIT else 2000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+SOME = 100 if NO_JIT else 1000
 
 
 def bits(value: float) -> bytes:
@@ -161,9 +170,14 @@ def test_match_and_ap_agree_with_reference(data, iou, strict, pixel_offset):
         assert same_floats(prec, r_prec)
         for thresholds in (kernels.MATLAB_RECALL_THRESHOLDS, np.arange(0, 1.1, 0.1)):
             for sum_then_divide in (False, True):
-                ap = kernels.average_precision_11point(rec, prec, thresholds, sum_then_divide)
-                r_ap = ref.naive_ap_11point(r_rec, r_prec, list(thresholds), sum_then_divide)
-                assert bits(ap) == bits(r_ap)
+                for skip_nan in (True, False):
+                    ap = kernels.average_precision_11point(
+                        rec, prec, thresholds, sum_then_divide, skip_nan
+                    )
+                    r_ap = ref.naive_ap_11point(
+                        r_rec, r_prec, list(thresholds), sum_then_divide, skip_nan
+                    )
+                    assert bits(ap) == bits(r_ap)
         assert bits(kernels.average_precision_area(rec, prec)) == bits(
             ref.naive_ap_area(r_rec, r_prec)
         )
@@ -243,7 +257,7 @@ def test_number_parser_agrees_with_python_float(text):
         assert status == 1, (text, status)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=SOME // 2, deadline=None)
 @given(st.text(alphabet="0123456789.eE+-_xnaift ", min_size=1, max_size=12))
 def test_number_parser_rejects_what_is_not_a_decimal(text):
     text = text.replace(" ", "")
@@ -317,14 +331,15 @@ def result_file(draw):
     return body.encode(), expected
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=SOME, deadline=None)
 @given(result_file())
 def test_result_parser_agrees_with_line_splitting(data):
     raw, expected = data
     id_bytes, offsets, slots = id_table()
-    count, image, values, line_no, slow, slow_count, _err_line, err_code, _ = (
+    count, image, scores, boxes, line_no, slow, slow_count, _, err_code, _ = (
         kernels.parse_result_lines(np.frombuffer(raw, dtype=np.uint8), id_bytes, offsets, slots)
     )
+    values = np.column_stack([scores, boxes]) if count else np.zeros((0, 5))
     assert err_code == kernels.LINE_OK
     assert count == len(expected)
     slow_cells = {(int(d), int(f)) for d, f, _ in slow[:slow_count]}
@@ -341,3 +356,67 @@ def test_duplicate_ids_are_reported_by_the_table():
     offsets = np.array([0, 1, 2, 3], dtype=np.int64)
     _, duplicate = kernels.build_id_table(np.frombuffer(b"".join(encoded), np.uint8), offsets)
     assert duplicate == 2
+
+
+curve_value = st.one_of(st.floats(0, 1), st.just(math.nan), st.sampled_from([0.6, 0.7, 0.3, 1.0]))
+
+
+@settings(max_examples=SOME, deadline=None)
+@given(
+    st.lists(st.tuples(curve_value, curve_value), max_size=15),
+    st.one_of(
+        st.just(list(kernels.MATLAB_RECALL_THRESHOLDS)),
+        st.lists(st.floats(0, 1), min_size=1, max_size=12),
+    ),
+    st.booleans(),
+    st.booleans(),
+    st.booleans(),
+)
+def test_ap_on_arbitrary_curves(points, thresholds, sort_recall, sum_then_divide, skip_nan):
+    """Non-monotonic recall, NaNs anywhere, unsorted thresholds: the general path."""
+    if sort_recall:
+        points = sorted(points, key=lambda p: (math.isnan(p[0]), p[0]))
+    rec = [p[0] for p in points]
+    prec = [p[1] for p in points]
+    ap = kernels.average_precision_11point(
+        np.array(rec, dtype=np.float64),
+        np.array(prec, dtype=np.float64),
+        np.array(thresholds, dtype=np.float64),
+        sum_then_divide,
+        skip_nan,
+    )
+    assert bits(ap) == bits(ref.naive_ap_11point(rec, prec, thresholds, sum_then_divide, skip_nan))
+    area = kernels.average_precision_area(
+        np.array(rec, dtype=np.float64), np.array(prec, dtype=np.float64)
+    )
+    assert bits(area) == bits(ref.naive_ap_area(rec, prec))
+
+
+@settings(max_examples=SOME // 2, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from(["000001", "0.5", "1e3", "-2", "x", "1..2", "nan", "3"]), max_size=8
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_parser_stops_at_the_first_bad_line_like_a_line_splitter(rows):
+    """The kernel reports the first line a line splitter would reject.
+
+    (Which problem it names on that line may differ: it reads left to right, so
+    "000001 x" stops at the number; the caller rebuilds the message from the line,
+    field count first.)"""
+    raw = "\n".join(" ".join(r) for r in rows).encode()
+    id_bytes, offsets, slots = id_table()
+    *_, err_line, err_code, _ = kernels.parse_result_lines(
+        np.frombuffer(raw, dtype=np.uint8), id_bytes, offsets, slots
+    )
+    expected_line = 0
+    for number, fields in enumerate(rows, start=1):
+        if fields and (len(fields) != 6 or any(f in ("x", "1..2", "nan") for f in fields[1:])):
+            expected_line = number
+            break
+    assert err_line == expected_line
+    assert (err_code == kernels.LINE_OK) == (expected_line == 0)

@@ -188,13 +188,20 @@ def naive_precision_recall(outcome, npos, precision_floor=0.0):
     return rec, prec
 
 
-def naive_ap_11point(rec, prec, thresholds=MATLAB_THRESHOLDS, sum_then_divide=False):
-    """``for t=0:0.1:1, p=max(prec(rec>=t)); if isempty(p), p=0; end; ap=ap+p/11; end``."""
+def naive_ap_11point(rec, prec, thresholds=MATLAB_THRESHOLDS, sum_then_divide=False, skip_nan=True):
+    """``for t=0:0.1:1, p=max(prec(rec>=t)); if isempty(p), p=0; end; ap=ap+p/11; end``.
+
+    ``skip_nan=False`` takes NumPy's ``max`` (a NaN in the selection gives NaN)."""
     ap = 0.0
     k = len(thresholds)
     for t in thresholds:
         selected = [p for r, p in zip(rec, prec) if r >= t]
-        p = matlab_max(selected) if selected else 0.0
+        if not selected:
+            p = 0.0
+        elif not skip_nan and any(math.isnan(v) for v in selected):
+            p = math.nan
+        else:
+            p = matlab_max(selected)
         ap = ap + p if sum_then_divide else ap + p / k
     return ap / k if sum_then_divide else ap
 
@@ -253,8 +260,9 @@ def read_results(path: Path):
     return ids, confidence, boxes
 
 
-def voc_eval_devkit(results_path, image_ids, objects_per_image, cls, min_overlap=0.5):
-    """``[rec, prec, ap] = VOCevaldet(...)`` for one class, from its result file."""
+def class_ground_truth(objects_per_image, cls):
+    """``gt(i).BB``, ``gt(i).diff`` and ``npos`` of one class: per image a list of
+    ``(row, box, difficult)``, rows numbered over the whole image set."""
     gt_by_image = []
     npos = 0
     row = 0
@@ -266,7 +274,12 @@ def voc_eval_devkit(results_path, image_ids, objects_per_image, cls, min_overlap
                 npos += 0 if difficult else 1
                 row += 1
         gt_by_image.append(entries)
-    ids, confidence, boxes = read_results(results_path)
+    return gt_by_image, npos
+
+
+def evaluate_parsed(ids, confidence, boxes, image_ids, objects_per_image, cls, min_overlap=0.5):
+    """``[rec, prec, ap]`` of one class from its parsed result lines."""
+    gt_by_image, npos = class_ground_truth(objects_per_image, cls)
     position = {}
     for k, image_id in enumerate(image_ids):
         if image_id in position:
@@ -281,3 +294,9 @@ def voc_eval_devkit(results_path, image_ids, objects_per_image, cls, min_overlap
     outcome, _, _ = naive_match_detections(order, det_image, boxes, gt_by_image, min_overlap)
     rec, prec = naive_precision_recall(outcome, npos)
     return rec, prec, naive_ap_11point(rec, prec)
+
+
+def voc_eval_devkit(results_path, image_ids, objects_per_image, cls, min_overlap=0.5):
+    """``[rec, prec, ap] = VOCevaldet(...)`` for one class, from its result file."""
+    ids, confidence, boxes = read_results(results_path)
+    return evaluate_parsed(ids, confidence, boxes, image_ids, objects_per_image, cls, min_overlap)

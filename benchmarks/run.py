@@ -1,0 +1,324 @@
+"""vocmap's speed and memory benchmark (`make bench`).
+
+Prints, for each figure of the performance goals, the median and the spread
+(min-max) over repeated runs, side by side in the same run with the plain-Python
+devkit transcription kept in tests/helpers/reference_devkit.py (the ratio
+vocmap/reference), and the scaling table. Writes benchmarks/results/latest.md
+and latest.json.
+
+    python -m benchmarks.run            # the full benchmark (generates ~1.3 GB once)
+    python -m benchmarks.run --smoke    # tiny sizes, to check that it runs
+
+No figure here is asserted by a test: the machine is shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.cases import ensure_cases
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "helpers"))
+
+import reference_devkit  # noqa: E402  (tests/helpers holds the plain-Python transcription)
+
+import vocmap  # noqa: E402
+from vocmap.constants import VOC_CLASSES  # noqa: E402
+
+VOCMAP = shutil.which("vocmap", path=str(Path(sys.executable).parent)) or "vocmap"
+
+
+def summary(samples: list[float]) -> dict:
+    return {
+        "median": statistics.median(samples),
+        "min": min(samples),
+        "max": max(samples),
+        "n": len(samples),
+    }
+
+
+def fmt(s: dict, unit: str = "s") -> str:
+    if unit == "MB":
+        return f"{s['median']:.0f} MB ({s['min']:.0f}-{s['max']:.0f})"
+    return f"{s['median']:.3f} s ({s['min']:.3f}-{s['max']:.3f})"
+
+
+def timed(fn, repeats: int) -> tuple[dict, object]:
+    samples, value = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        value = fn()
+        samples.append(time.perf_counter() - start)
+    return summary(samples), value
+
+
+def run_process(args: list[str], env: dict | None = None) -> tuple[float, str]:
+    """Wall seconds and stderr of one child."""
+    start = time.perf_counter()
+    proc = subprocess.run(args, capture_output=True, env=env, text=True, check=True)
+    return time.perf_counter() - start, proc.stderr
+
+
+def process_rss(args: list[str], env: dict | None = None) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one child, via os.wait4."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{args} exited with {proc.returncode}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def env_with(**values: str) -> dict:
+    env = dict(os.environ)
+    env.update(values)
+    return env
+
+
+# --------------------------------------------------------------------------- #
+# The plain-Python reference, timed in the same run
+# --------------------------------------------------------------------------- #
+
+
+def reference_parse(results: Path) -> dict:
+    return {
+        cls: reference_devkit.read_results(results / f"comp4_det_test_{cls}.txt")
+        for cls in VOC_CLASSES
+    }
+
+
+def reference_match(parsed: dict, image_ids: list[str], objects) -> list[float]:
+    return [
+        reference_devkit.evaluate_parsed(*parsed[cls], image_ids, objects, cls)[2]
+        for cls in VOC_CLASSES
+    ]
+
+
+# --------------------------------------------------------------------------- #
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, few repeats")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--out", default=str(REPO / "benchmarks" / "results"))
+    args = parser.parse_args(argv)
+
+    if args.smoke:
+        root = Path(tempfile.mkdtemp(prefix="vocmap-bench-smoke-"))
+        cases = ensure_cases(root, scales={"10k": 2, "1m": 6}, bulk_sets=2, images=200)
+        repeats, ref_repeats, scale_names = 2, 1, ["10k", "1m"]
+    else:
+        cases = ensure_cases()
+        repeats, ref_repeats, scale_names = args.repeats, 3, ["10k", "100k", "1m", "10m"]
+    main_case = cases.scales["1m"]
+    main_case_lines = sum(f.read_bytes().count(b"\n") for f in main_case.glob("*.txt"))
+    load_start = os.getloadavg()
+    report: dict = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "numpy": np.__version__,
+        "load_average_at_start": load_start,
+        "lines_1m_case": main_case_lines,
+    }
+    out: list[str] = []
+
+    def say(text: str = "") -> None:
+        print(text, flush=True)
+        out.append(text)
+
+    cache_dir = Path(tempfile.mkdtemp(prefix="vocmap-bench-cache-"))
+    evaluate_args = [
+        VOCMAP,
+        "evaluate",
+        str(main_case),
+        "--voc-root",
+        str(cases.voc_root),
+        "--quiet",
+    ]
+
+    # Warm-up: compile (if needed) and fill the annotation cache.
+    subprocess.run(
+        evaluate_args,
+        env=env_with(VOCMAP_CACHE_DIR=str(cache_dir)),
+        check=True,
+        capture_output=True,
+    )
+
+    # 1. whole process, warm annotation cache, and its peak RSS
+    walls, rss = [], []
+    for _ in range(repeats):
+        wall, peak = process_rss(evaluate_args, env_with(VOCMAP_CACHE_DIR=str(cache_dir)))
+        walls.append(wall)
+        rss.append(peak)
+    report["process_warm"] = summary(walls)
+    report["process_peak_rss_mb"] = summary(rss)
+
+    # 2. whole process, cold annotation cache (4,952 XML files parsed)
+    walls = []
+    for _ in range(repeats):
+        cold = tempfile.mkdtemp(prefix="vocmap-bench-cold-")
+        walls.append(process_rss(evaluate_args, env_with(VOCMAP_CACHE_DIR=cold))[0])
+        shutil.rmtree(cold)
+    report["process_cold"] = summary(walls)
+
+    # 3. start-up
+    walls = [process_rss([VOCMAP, "--help"])[0] for _ in range(max(repeats, 10))]
+    report["help"] = summary(walls)
+    probe = (
+        "import sys\nfrom vocmap.cli import main\nmain(sys.argv[1:])\n"
+        "print('HEAVY:', *(m for m in ('torch', 'matplotlib', 'pandas') if m in sys.modules))"
+    )
+    printed = subprocess.run(
+        [sys.executable, "-c", probe, *evaluate_args[1:]],
+        env=env_with(VOCMAP_CACHE_DIR=str(cache_dir)),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    heavy_line = next(line for line in printed.splitlines() if line.startswith("HEAVY:"))
+    report["heavy_imports_in_evaluate"] = heavy_line.split()[1:]
+
+    # 4. first run on a machine: empty numba cache
+    walls, noticed = [], True
+    for _ in range(1 if args.smoke else 3):
+        numba_cache = tempfile.mkdtemp(prefix="vocmap-bench-numba-")
+        wall, err = run_process(
+            evaluate_args, env_with(VOCMAP_CACHE_DIR=str(cache_dir), NUMBA_CACHE_DIR=numba_cache)
+        )
+        noticed = noticed and "compiling the numba kernels" in err
+        walls.append(wall)
+        shutil.rmtree(numba_cache)
+    report["first_run_compile"] = summary(walls)
+    report["first_run_says_so"] = noticed
+
+    # 5. in-process: parse and match separately, against the reference
+    gt = vocmap.GroundTruth.from_voc(cases.voc_root)
+    gt.id_table  # noqa: B018
+    evaluator = vocmap.Evaluator(gt)
+    report["parse_1m"], dets = timed(lambda: vocmap.read_result_folder(main_case, gt), repeats)
+    report["match_ap_1m"], result = timed(lambda: evaluator.evaluate(dets), repeats)
+    report["total_in_process_1m"], _ = timed(
+        lambda: evaluator.evaluate(vocmap.read_result_folder(main_case, gt)), repeats
+    )
+    image_ids = list(gt.image_ids)
+    objects = reference_devkit.load_ground_truth(cases.voc_root / "Annotations", image_ids)
+    report["ref_parse_1m"], parsed = timed(lambda: reference_parse(main_case), ref_repeats)
+    report["ref_match_ap_1m"], ref_aps = timed(
+        lambda: reference_match(parsed, image_ids, objects), ref_repeats
+    )
+    report["ref_total_1m"] = summary(
+        [report["ref_parse_1m"]["median"] + report["ref_match_ap_1m"]["median"]]
+    )
+    same = [a == b or (a != a and b != b) for a, b in zip(result.aps.values(), ref_aps)]
+    report["same_aps_as_reference"] = all(same)
+
+    # 6. scaling
+    scaling = {}
+    for name in scale_names:
+        folder = cases.scales[name]
+        n = sum(len(vocmap.read_result_file(f, gt)[0]) for f in sorted(folder.glob("*.txt")))
+        reps = 3 if name == "10m" else repeats
+        stat, _ = timed(
+            lambda folder=folder: evaluator.evaluate(vocmap.read_result_folder(folder, gt)), reps
+        )
+        scaling[name] = {"detections": n, **stat, "ns_per_detection": stat["median"] / n * 1e9}
+    report["scaling"] = scaling
+
+    # 7. bulk: twenty 1M-line sets against one parsed annotation set
+    def bulk() -> list[float]:
+        return [evaluator.evaluate(vocmap.read_result_folder(f, gt)).map for f in cases.bulk]
+
+    report["bulk"], _ = timed(bulk, 3 if not args.smoke else 1)
+    report["bulk_sets"] = len(cases.bulk)
+    report["load_average_at_end"] = os.getloadavg()
+
+    # ------------------------------------------------------------------ report
+    def ratio(key: str, ref: str) -> str:
+        return f"{report[key]['median'] / report[ref]['median']:.4f}"
+
+    say(f"# vocmap benchmark ({time.strftime('%Y-%m-%d %H:%M')})")
+    say()
+    say(
+        f"Machine: {report['machine']}; NumPy {report['numpy']}; load average "
+        f"{load_start[0]:.2f} at start, {report['load_average_at_end'][0]:.2f} at end."
+    )
+    say(
+        f"Main case: {len(image_ids)} images, {gt.object_image.size} objects "
+        f"({int(gt.difficult.sum())} difficult), {main_case_lines} result lines."
+    )
+    say("Median (min-max) over repeated runs.")
+    say()
+    say("| figure | goal | vocmap | plain-Python reference | vocmap / reference |")
+    say("|---|---|---|---|---|")
+    say(
+        f"| `vocmap evaluate` process, annotations cached | <= 0.6 s | {fmt(report['process_warm'])} | "
+        f"{fmt(report['ref_total_1m'])} (in-process, parse + match) | {ratio('process_warm', 'ref_total_1m')} |"
+    )
+    say(
+        f"| `vocmap evaluate` process, cold annotation cache | <= 1.5 s | {fmt(report['process_cold'])} | | |"
+    )
+    say(
+        f"| parse 1M lines into arrays | <= 0.25 s | {fmt(report['parse_1m'])} | {fmt(report['ref_parse_1m'])} | "
+        f"{ratio('parse_1m', 'ref_parse_1m')} |"
+    )
+    say(
+        f"| match + AP, 20 classes, arrays in memory | <= 0.1 s | {fmt(report['match_ap_1m'])} | "
+        f"{fmt(report['ref_match_ap_1m'])} | {ratio('match_ap_1m', 'ref_match_ap_1m')} |"
+    )
+    say(
+        f"| parse + match + AP in one process | | {fmt(report['total_in_process_1m'])} | "
+        f"{fmt(report['ref_total_1m'])} | {ratio('total_in_process_1m', 'ref_total_1m')} |"
+    )
+    say(f"| peak RSS, whole 1M run | <= 400 MB | {fmt(report['process_peak_rss_mb'], 'MB')} | | |")
+    say(f"| `vocmap --help` | <= 0.3 s | {fmt(report['help'])} | | |")
+    say(
+        f"| first run, numba cache empty (compiles) | <= 10 s | {fmt(report['first_run_compile'])} | | |"
+    )
+    say(
+        f"| {report['bulk_sets']} 1M-line sets, one annotation set | <= 8 s | {fmt(report['bulk'])} | | |"
+    )
+    say()
+    say(
+        f"- Same APs as the reference on the 1M case, bit for bit: {report['same_aps_as_reference']}."
+    )
+    say(
+        f"- `evaluate` imports torch/matplotlib/pandas: {report['heavy_imports_in_evaluate'] or 'none'}."
+    )
+    say(f"- The first run says it is compiling: {report['first_run_says_so']}.")
+    say()
+    say("Scaling (parse + match + AP in one process, annotations loaded):")
+    say()
+    say("| detections | median | min-max | ns per detection |")
+    say("|---:|---:|---:|---:|")
+    for row in scaling.values():
+        say(
+            f"| {row['detections']:,} | {row['median']:.3f} s | {row['min']:.3f}-{row['max']:.3f} s | "
+            f"{row['ns_per_detection']:.0f} |"
+        )
+    os.makedirs(args.out, exist_ok=True)
+    if not args.smoke:
+        Path(args.out, "latest.md").write_text("\n".join(out) + "\n")
+        Path(args.out, "latest.json").write_text(json.dumps(report, indent=1, default=float) + "\n")
+    else:
+        shutil.rmtree(cases.root, ignore_errors=True)
+    shutil.rmtree(cache_dir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,300 @@
+"""Plots of a training run (matplotlib, headless). Imported only by ``vocmap plot``.
+
+* :func:`plot_loss_history`: training and validation loss against steps, with the
+  learning-rate drops marked;
+* :func:`plot_ap_over_steps`: per-class AP against steps, labelled at the line
+  ends, mAP in bold, optionally a reference run's mAP;
+* :func:`plot_pr_curves`: one small precision-recall panel per class for a step.
+
+Every figure is written atomically (temporary file, then rename); with
+``path=None`` the function returns the matplotlib Figure instead (for notebooks
+and tests).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from vocmap.atomic import atomic_open
+from vocmap.runs import APTable
+
+AP_AXIS = "AP (VOC2007 11-point, IoU 0.5)"
+
+
+def ap_axis_label(metric: str = "voc07", iou: float = 0.5, semantics: str = "devkit") -> str:
+    """The AP axis's label for these evaluation settings."""
+    kind = "VOC2007 11-point" if metric == "voc07" else "VOC2010+ area"
+    extra = "" if semantics == "devkit" else f", {semantics} semantics"
+    return f"AP ({kind}, IoU {iou:g}{extra})"
+
+
+def _save(figure, path: str | os.PathLike | None):
+    """Write the figure as PNG (atomically) and close it; with no path, return it."""
+    if path is None:
+        return figure
+    path = Path(path)
+    with atomic_open(path, "wb") as handle:
+        figure.savefig(handle, format="png", dpi=110, bbox_inches="tight")
+    plt.close(figure)
+    return path
+
+
+def _smooth(values: np.ndarray, points: int) -> np.ndarray:
+    """Running mean over ``points`` samples (NaNs ignored), same length."""
+    if points <= 1:
+        return values
+    finite = np.where(np.isnan(values), 0.0, values)
+    counts = np.convolve(~np.isnan(values), np.ones(points), mode="same")
+    sums = np.convolve(finite, np.ones(points), mode="same")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return sums / counts
+
+
+def lr_drops(steps: np.ndarray, lr: np.ndarray) -> list[tuple[int, float, float]]:
+    """``(step, lr before, lr after)`` wherever the learning rate falls by 5% or more."""
+    drops = []
+    for k in range(1, len(lr)):
+        if lr[k - 1] > 0 and lr[k] < lr[k - 1] * 0.95:
+            drops.append((int(steps[k]), float(lr[k - 1]), float(lr[k])))
+    return drops
+
+
+def plot_loss_history(
+    history: dict[str, np.ndarray], path: str | os.PathLike | None, title: str = "Loss history"
+) -> Path:
+    """Training loss (raw and smoothed) and validation loss against steps."""
+    steps = history["step"]
+    figure, axis = plt.subplots(figsize=(9, 4.8))
+    train = history.get("loss")
+    if train is not None and np.isfinite(train).any():
+        window = max(1, len(train) // 60)
+        if window > 1:
+            axis.plot(steps, train, color="tab:blue", alpha=0.25, linewidth=0.8)
+            axis.plot(
+                steps,
+                _smooth(train, window),
+                color="tab:blue",
+                linewidth=1.8,
+                label=f"training loss (running mean of {window} logs)",
+            )
+        else:
+            axis.plot(steps, train, color="tab:blue", linewidth=1.8, label="training loss")
+    val = history.get("val_loss")
+    if val is not None and np.isfinite(val).any():
+        keep = np.isfinite(val)
+        axis.plot(
+            steps[keep],
+            val[keep],
+            color="tab:orange",
+            marker="o",
+            markersize=3.5,
+            linewidth=1.8,
+            label="validation loss",
+        )
+    lr = history.get("lr")
+    if lr is not None:
+        for step, before, after in lr_drops(steps, lr):
+            axis.axvline(step, color="grey", linestyle="--", linewidth=1)
+            axis.annotate(
+                f"lr {before:.0e} → {after:.0e}",
+                xy=(step, 0.97),
+                xycoords=("data", "axes fraction"),
+                xytext=(-4, 0),
+                textcoords="offset points",
+                rotation=90,
+                ha="right",
+                va="top",
+                fontsize=8,
+                color="dimgrey",
+            )
+    axis.set_xlabel("training step (iterations)")
+    axis.set_ylabel("loss (localization + confidence)")
+    axis.set_title(title)
+    axis.grid(alpha=0.3)
+    if axis.get_legend_handles_labels()[0]:  # below the plot: it never hides a curve
+        axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3, frameon=False)
+    return _save(figure, path)
+
+
+def _spread_labels(values: list[float], gap: float, low: float, high: float) -> list[float]:
+    """Label heights near ``values`` but at least ``gap`` apart, kept within [low, high]."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    placed = [0.0] * len(values)
+    previous = low - gap
+    for i in order:  # upwards: push labels up until they clear the one below
+        previous = max(values[i], previous + gap)
+        placed[i] = previous
+    ceiling = high
+    for i in reversed(order):  # downwards: pull labels under the top, keeping gaps
+        placed[i] = min(placed[i], ceiling)
+        ceiling = placed[i] - gap
+    return placed
+
+
+def plot_ap_over_steps(
+    table: APTable,
+    path: str | os.PathLike | None,
+    reference: APTable | None = None,
+    title: str | None = None,
+    ylabel: str = AP_AXIS,
+) -> Path:
+    """Per-class AP against steps, each line labelled at its end; mAP bold."""
+    steps = np.array(table.steps, dtype=float)
+    figure, axis = plt.subplots(figsize=(11, 7))
+    # Ten strong colours, solid then dashed: every label stays readable on white.
+    palette = plt.get_cmap("tab10")
+
+    def style(i: int) -> dict:
+        return {"color": palette(i % 10), "linestyle": "-" if i < 10 else "--"}
+
+    finals = []
+    for i in range(len(table.classes)):
+        axis.plot(
+            steps,
+            table.ap[i],
+            linewidth=1.2,
+            alpha=0.9,
+            marker="." if len(steps) < 30 else None,
+            **style(i),
+        )
+        finals.append(table.ap[i, -1])
+    axis.plot(
+        steps,
+        table.map,
+        color="black",
+        linewidth=3.2,
+        marker="o",
+        markersize=4,
+        label=f"mAP ({table.label})" if table.label else "mAP",
+    )
+    if reference is not None:
+        overlap = reference.steps[0] <= steps[-1] and reference.steps[-1] >= steps[0]
+        if overlap:
+            axis.plot(
+                reference.steps,
+                reference.map,
+                color="dimgrey",
+                linewidth=2.2,
+                linestyle=":",
+                marker="s",
+                markersize=4,
+                label=f"mAP ({reference.label})",
+            )
+        else:  # another schedule: show where the reference ended
+            axis.axhline(
+                reference.map[-1],
+                color="dimgrey",
+                linewidth=2.0,
+                linestyle=":",
+                label=f"final mAP of {reference.label} (step {reference.steps[-1]}): "
+                f"{reference.map[-1]:.4f}",
+            )
+    values = np.concatenate([table.ap[np.isfinite(table.ap)], table.map[np.isfinite(table.map)]])
+    if reference is not None:
+        values = np.concatenate([values, reference.map[np.isfinite(reference.map)]])
+    low = max(0.0, math.floor((values.min() - 0.02) * 20) / 20) if values.size else 0.0
+    high = min(1.0, math.ceil((values.max() + 0.02) * 20) / 20) if values.size else 1.0
+    axis.set_ylim(low, high)
+    first, last = steps[0], steps[-1]
+    if reference is not None and reference.steps[0] <= last and reference.steps[-1] >= first:
+        first, last = min(first, reference.steps[0]), max(last, reference.steps[-1])
+    span = last - first if last > first else max(last, 1.0)
+    axis.set_xlim(first - 0.02 * span, last + 0.02 * span)
+    gap = (high - low) / 40
+    labelled = [(i, v) for i, v in enumerate(finals) if math.isfinite(v)]
+    if math.isfinite(table.map[-1]):
+        labelled.append((-1, float(table.map[-1])))
+    heights = _spread_labels([v for _, v in labelled], gap, low, high)
+    for (i, value), y in zip(labelled, heights):
+        name, color, weight, dash = (
+            ("mAP", "black", "bold", "-")
+            if i < 0
+            else (table.classes[i], style(i)["color"], "normal", style(i)["linestyle"])
+        )
+        axis.annotate(
+            f"{name} {value:.3f}",
+            xy=(steps[-1], value),
+            xytext=(1.01, y),
+            textcoords=("axes fraction", "data"),
+            fontsize=8.5,
+            color=color,
+            fontweight=weight,
+            va="center",
+            # The leader line repeats the class's line style (solid or dashed).
+            arrowprops={"arrowstyle": "-", "color": color, "linewidth": 1.0, "linestyle": dash},
+            annotation_clip=False,
+        )
+    axis.set_xlabel("training step (iterations)")
+    axis.set_ylabel(ylabel)
+    axis.set_title(title or f"AP over training steps{f' — {table.label}' if table.label else ''}")
+    axis.grid(alpha=0.3)
+    axis.legend(loc="lower right")
+    figure.subplots_adjust(right=0.8)
+    return _save(figure, path)
+
+
+def plot_pr_curves(result: dict, path: str | os.PathLike | None, title: str | None = None) -> Path:
+    """One panel per class: precision against recall, the 11-point samples marked."""
+    from vocmap.kernels import MATLAB_RECALL_THRESHOLDS
+
+    classes = list(result["classes"])
+    columns = 5 if len(classes) > 4 else len(classes)
+    rows = math.ceil(len(classes) / columns)
+    figure, axes = plt.subplots(
+        rows,
+        columns,
+        figsize=(2.6 * columns, 2.4 * rows + 0.6),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+    )
+    for k, cls in enumerate(classes):
+        axis = axes[k // columns][k % columns]
+        entry = result["classes"][cls]
+        rec = np.array([math.nan if v is None else v for v in entry.get("rec", [])], dtype=float)
+        prec = np.array([math.nan if v is None else v for v in entry.get("prec", [])], dtype=float)
+        keep = np.isfinite(rec) & np.isfinite(prec)
+        if keep.any():
+            axis.plot(rec[keep], prec[keep], color="tab:blue", linewidth=1.2)
+            sampled = []
+            for t in MATLAB_RECALL_THRESHOLDS:
+                chosen = prec[keep][rec[keep] >= t]
+                sampled.append(chosen.max() if chosen.size else 0.0)
+            axis.plot(
+                MATLAB_RECALL_THRESHOLDS,
+                sampled,
+                linestyle="none",
+                marker="o",
+                markersize=3,
+                color="tab:red",
+            )
+        ap = entry["ap"]
+        axis.set_title(f"{cls}  AP {'nan' if ap is None else f'{ap:.3f}'}", fontsize=9)
+        axis.set_xlim(0, 1)
+        axis.set_ylim(0, 1.02)
+        axis.grid(alpha=0.3)
+    for k in range(len(classes), rows * columns):
+        axes[k // columns][k % columns].axis("off")
+    for axis in axes[-1]:
+        axis.set_xlabel("recall")
+    for row in axes:
+        row[0].set_ylabel("precision")
+    step = result.get("step")
+    figure.suptitle(
+        title
+        or f"Precision-recall per class{f' at step {step}' if step is not None else ''}"
+        f" (red: the 11 sampled points), mAP {result['map']:.4f}"
+        if result.get("map") is not None
+        else "Precision-recall per class"
+    )
+    figure.tight_layout()
+    return _save(figure, path)

@@ -1,0 +1,61 @@
+"""A short reading of a training run's summary, in words (for the notebook and reports)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from vocmap.plotting import lr_drops
+from vocmap.runs import APTable
+
+
+def describe_run(
+    table: APTable, history: dict[str, np.ndarray] | None = None, reference: APTable | None = None
+) -> list[str]:
+    """Sentences on the mAP's course, the best and worst classes, the losses and
+    learning-rate drops, and (given a reference run) how the final numbers compare."""
+    lines = []
+    maps = table.map
+    if len(table.steps):
+        best = int(np.nanargmax(maps)) if np.isfinite(maps).any() else len(maps) - 1
+        lines.append(
+            f"mAP went from {maps[0]:.4f} at step {table.steps[0]} to {maps[-1]:.4f} at step "
+            f"{table.steps[-1]}; the best was {maps[best]:.4f} at step {table.steps[best]}."
+        )
+        final = table.ap[:, -1]
+        order = [i for i in np.argsort(final) if math.isfinite(final[i])]
+        if order:
+            worst = ", ".join(f"{table.classes[i]} {final[i]:.3f}" for i in order[:3])
+            top = ", ".join(f"{table.classes[i]} {final[i]:.3f}" for i in order[::-1][:3])
+            lines.append(f"At the last step the best classes are {top}; the weakest {worst}.")
+        if len(table.steps) > 1:
+            gains = table.ap[:, -1] - table.ap[:, 0]
+            if np.isfinite(gains).any():
+                i = int(np.nanargmax(gains))
+                lines.append(
+                    f"{table.classes[i]} gained the most ({gains[i]:+.3f} AP between the first "
+                    "and the last step)."
+                )
+    if history is not None and "step" in history:
+        steps = history["step"]
+        for step, before, after in lr_drops(steps, history.get("lr", np.array([]))):
+            lines.append(f"The learning rate dropped from {before:g} to {after:g} at step {step}.")
+        val = history.get("val_loss")
+        if val is not None and np.isfinite(val).any():
+            k = int(np.nanargmin(val))
+            lines.append(
+                f"The validation loss was lowest ({val[k]:.3f}) at step {int(steps[k])} and "
+                f"{val[np.isfinite(val)][-1]:.3f} at the last evaluation."
+            )
+        train = history.get("loss")
+        if train is not None and np.isfinite(train).any():
+            finite = train[np.isfinite(train)]
+            lines.append(f"The training loss fell from {finite[0]:.3f} to {finite[-1]:.3f}.")
+    if reference is not None and len(reference.steps):
+        diff = table.map[-1] - reference.map[-1]
+        lines.append(
+            f"Against {reference.label or 'the reference'} (mAP {reference.map[-1]:.4f} at step "
+            f"{reference.steps[-1]}), the last step is {diff:+.4f} mAP."
+        )
+    return lines

@@ -1,0 +1,163 @@
+"""Applying a :class:`~vocmap.semantics.Semantics` to one class's arrays.
+
+For the devkit every function here is the identity (no copies); other presets
+round coordinates, reorder difficult objects, change number types, and decide the
+order in which detections are matched and accumulated. The matching itself is
+always :func:`vocmap.kernels.match_detections`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from vocmap import kernels
+from vocmap.annotations import ClassGroundTruth
+from vocmap.detections import ClassDetections
+from vocmap.semantics import Semantics
+
+
+@dataclass(frozen=True)
+class MatchInputs:
+    """Kernel inputs for one class.
+
+    Attributes:
+        det_boxes: (n, 4) detection boxes (float64 or float32).
+        gt_offsets, gt_boxes, gt_difficult: ground truth in CSR layout.
+        gt_rows: (m,) the GroundTruth row of each ground-truth entry here.
+        curve_order: (n,) int64, detections in the order of the PR curve.
+        match_order: (n,) int64, the order in which they claim ground truth.
+        pixel_offset: 1.0 or 0.0, in the boxes' dtype.
+        iou_threshold: the threshold, as the overlaps' dtype sees it.
+    """
+
+    det_boxes: np.ndarray
+    gt_offsets: np.ndarray
+    gt_boxes: np.ndarray
+    gt_difficult: np.ndarray
+    gt_rows: np.ndarray
+    curve_order: np.ndarray
+    match_order: np.ndarray
+    pixel_offset: float
+    iou_threshold: float
+
+
+def prepare(
+    ground_truth: ClassGroundTruth, detections: ClassDetections, rules: Semantics, iou: float
+) -> MatchInputs:
+    """Everything the matching kernel needs, as ``rules`` say."""
+    gt_boxes = ground_truth.boxes
+    gt_difficult = ground_truth.difficult
+    gt_rows = ground_truth.rows
+    det_boxes = detections.boxes
+    if rules.gt_coordinates == "int":
+        gt_boxes = np.trunc(gt_boxes)
+    elif rules.gt_coordinates == "int-minus-one":
+        # Truncated, then both GT and detections move into a 0-based frame.
+        gt_boxes = np.trunc(gt_boxes) - 1.0
+        det_boxes = det_boxes - 1.0
+    elif rules.gt_coordinates != "float":
+        raise ValueError(f"unknown gt_coordinates rule {rules.gt_coordinates!r}")
+    if rules.difficult_last and gt_difficult.any():
+        image_of_row = np.repeat(
+            np.arange(len(ground_truth.offsets) - 1), np.diff(ground_truth.offsets)
+        )
+        order = np.lexsort((gt_difficult, image_of_row))  # stable: XML order kept otherwise
+        gt_boxes, gt_difficult, gt_rows = gt_boxes[order], gt_difficult[order], gt_rows[order]
+    pixel_offset = rules.pixel_offset
+    iou_threshold = float(iou)
+    if rules.iou_dtype == "float32":
+        det_boxes = det_boxes.astype(np.float32)
+        gt_boxes = gt_boxes.astype(np.float32)
+        pixel_offset = np.float32(pixel_offset)
+        iou_threshold = float(np.float32(iou))
+    curve_order, match_order = visiting_orders(detections, rules)
+    return MatchInputs(
+        det_boxes=np.ascontiguousarray(det_boxes),
+        gt_offsets=ground_truth.offsets,
+        gt_boxes=np.ascontiguousarray(gt_boxes),
+        gt_difficult=np.ascontiguousarray(gt_difficult),
+        gt_rows=gt_rows,
+        curve_order=curve_order,
+        match_order=match_order,
+        pixel_offset=pixel_offset,
+        iou_threshold=iou_threshold,
+    )
+
+
+def visiting_orders(detections: ClassDetections, rules: Semantics) -> tuple[np.ndarray, np.ndarray]:
+    """``(curve_order, match_order)``: (n,) int64 indices into the detections."""
+    scores = detections.scores
+    if rules.score_dtype == "float32":
+        scores = scores.astype(np.float32).astype(np.float64)
+    if rules.sort == "stable" and not rules.group_by_image and rules.matching_order == "global":
+        curve = kernels.stable_descending_order(scores)  # the devkit: no copies
+        return curve, curve
+    base = np.arange(len(scores), dtype=np.int64)
+    if rules.group_by_image:
+        base = np.argsort(detections.image_index, kind="stable").astype(np.int64)
+    if rules.sort == "stable":
+        curve = base[kernels.stable_descending_order(np.ascontiguousarray(scores[base]))]
+    elif rules.sort == "numpy-quicksort":
+        keys = -scores[base].astype(np.float32 if rules.sort_dtype == "float32" else np.float64)
+        curve = base[np.argsort(keys)]
+    else:
+        raise ValueError(f"unknown sort rule {rules.sort!r}")
+    if rules.matching_order == "global":
+        return curve, curve
+    if rules.matching_order != "per-image":
+        raise ValueError(f"unknown matching_order rule {rules.matching_order!r}")
+    # Each image's detections (in `base` order) sorted on their own, images in order.
+    if not rules.group_by_image:
+        base = base[np.argsort(detections.image_index[base], kind="stable")]
+    images = detections.image_index[base]
+    starts = np.flatnonzero(np.r_[True, images[1:] != images[:-1]])
+    stops = np.r_[starts[1:], len(base)]
+    dtype = np.float32 if rules.sort_dtype == "float32" else np.float64
+    kind = "stable" if rules.sort == "stable" else None
+    pieces = [
+        base[a:b][np.argsort(-scores[base[a:b]].astype(dtype), kind=kind)]
+        for a, b in zip(starts, stops)
+    ]
+    match = np.concatenate(pieces).astype(np.int64) if pieces else base
+    return curve, match
+
+
+def curve_outcomes(outcome: np.ndarray, inputs: MatchInputs) -> np.ndarray:
+    """Outcomes in curve order, from outcomes in matching order."""
+    if inputs.match_order is inputs.curve_order:
+        return outcome
+    by_detection = np.empty_like(outcome)
+    by_detection[inputs.match_order] = outcome
+    return by_detection[inputs.curve_order]
+
+
+def curve_and_ap_float32(
+    outcome: np.ndarray, npos: int, rules: Semantics, metric: str
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Recall, precision and AP with single-precision counts and sums (MMDetection).
+
+    ``tp``/``fp`` are float32 cumulative sums; ``recall = tp / max(npos, eps)``
+    (float64); ``precision = tp / max(tp + fp, eps)`` (float32); the 11-point AP
+    adds the float32 maxima into a float32 sum and divides by 11 in float32.
+    """
+    eps = np.float32(rules.precision_floor or np.finfo(np.float32).eps)
+    tp = np.cumsum((outcome == kernels.TRUE_POSITIVE).astype(np.float32))
+    fp = np.cumsum((outcome == kernels.FALSE_POSITIVE).astype(np.float32))
+    recall = tp / np.maximum(np.array([npos]), eps)
+    precision = tp / np.maximum(tp + fp, eps)
+    ap = np.zeros(1, dtype=np.float32)
+    if metric == "voc07":
+        for t in rules.thresholds():
+            selected = precision[recall >= t]
+            ap[0] += selected.max() if selected.size > 0 else 0
+        ap /= len(rules.thresholds())
+    else:
+        mrec = np.hstack(([0.0], recall, [1.0]))
+        mpre = np.hstack((np.zeros(1, np.float32), precision, np.zeros(1, np.float32)))
+        for i in range(mpre.shape[0] - 1, 0, -1):
+            mpre[i - 1] = np.maximum(mpre[i - 1], mpre[i])
+        index = np.where(mrec[1:] != mrec[:-1])[0]
+        ap[0] = np.sum((mrec[index + 1] - mrec[index]) * mpre[index + 1])
+    return recall.astype(np.float64), precision.astype(np.float64), float(ap[0])
