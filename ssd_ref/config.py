@@ -253,7 +253,7 @@ def tiny_config() -> SSDConfig:
 
     The priors, matching, loss, crop samplers and post-processing are the
     reference ones. Training from scratch (no ImageNet weights) in 400 CPU steps
-    needs (measured on the synthetic set, see docs/ssd_ref.md):
+    needs (measured on the synthetic set, see ssd_ref/README.md):
 
     * BatchNorm in the backbone (but block 1) and extras, Kaiming init, and a
       learning rate of 0.02 after a short warm-up: without BatchNorm the mAP
@@ -265,7 +265,7 @@ def tiny_config() -> SSDConfig:
     * lighter augmentation: no hue jitter (+-18 is half the spacing between the
       synthetic classes' hues, so it makes neighbouring classes' colours
       overlap) and expansion up to 2x instead of 4x (objects a 1/16-width model
-      cannot yet see). With both, the worst training seed went from 0.30 to 0.79.
+      cannot yet see).
     """
     return SSDConfig(
         model=ModelConfig(

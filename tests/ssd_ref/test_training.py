@@ -27,7 +27,7 @@ from ssd_ref.utils.history import read_history
 HERE = Path(__file__).resolve().parent
 
 #: The bar for the tiny run's VOC07 mAP on its 100 held-out synthetic images.
-#: Measured with this preset after 400 steps (docs/ssd_ref.md): data seed 0 with
+#: Measured with this preset after 400 steps (ssd_ref/README.md): data seed 0 with
 #: training seeds 0-4 -> 0.868, 0.852, 0.346, 0.643, 0.465; data seeds 1, 2 with
 #: training seed 0 -> 0.665, 0.728 (median 0.665, lowest 0.346). This run (both
 #: seeds 0) gives 0.868 here; on another CPU, float differences act like another
