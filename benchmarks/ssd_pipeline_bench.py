@@ -1,0 +1,118 @@
+"""ssd_ref on CPU: data-pipeline images/s per worker, and train-step times.
+
+    python benchmarks/ssd_pipeline_bench.py [--repeats 3] [--voc-root DIR]
+
+Data pipeline: the training DataLoader (decode, Caffe augmentation, matching
+to the 8,732 priors, collation) over a synthetic VOC-format set with VOC-sized
+images (400-500 px), batch 32, for 0, 1 and 2 workers. Train step: forward,
+loss, backward and SGD update of the tiny model (batch 16) and of the full
+SSD300 (batch 2) on a fixed batch. Medians with the spread (min-max) over
+repeats. Not a test: nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader
+
+from ssd_ref.config import SSDConfig, reference_config, tiny_config
+from ssd_ref.data.datasets import TrainDataset
+from ssd_ref.data.samplers import StepBatchSampler
+from ssd_ref.data.synthetic import make_synthetic_voc
+from ssd_ref.data.voc import VocDataset
+from ssd_ref.engine.trainer import loss_sums
+from ssd_ref.modeling.loss import normalise
+from ssd_ref.modeling.priors import prior_boxes
+from ssd_ref.modeling.ssd import build_model
+from ssd_ref.solver import build_optimizer
+
+
+def summary(values: list[float]) -> str:
+    return f"{statistics.median(values):9.2f}  ({min(values):.2f} - {max(values):.2f})"
+
+
+def pipeline_rate(config: SSDConfig, workers: int, batches: int, start: int) -> float:
+    """Images per second through the training DataLoader."""
+    voc = VocDataset(config.data.voc_root, config.data.train_sets, config.data.classes)
+    dataset = TrainDataset(voc, config, prior_boxes(config.model))
+    sampler = StepBatchSampler(len(voc), 32, seed=0, start_step=start, max_step=start + batches + 1)
+    loader = DataLoader(dataset, batch_sampler=sampler, num_workers=workers)
+    iterator = iter(loader)
+    next(iterator)  # worker start-up and first batch are not counted
+    begin = time.perf_counter()
+    count = sum(images.shape[0] for images, _, _ in iterator)
+    return count / (time.perf_counter() - begin)
+
+
+def step_seconds(config: SSDConfig, batch_size: int, steps: int) -> list[float]:
+    """Seconds per training step on a fixed batch (after one warm-up step)."""
+    voc = VocDataset(config.data.voc_root, config.data.train_sets, config.data.classes)
+    dataset = TrainDataset(voc, config, prior_boxes(config.model))
+    samples = [dataset[(i, i % len(voc))] for i in range(batch_size)]
+    batch = tuple(torch.stack([s[k] for s in samples]) for k in range(3))
+    torch.manual_seed(0)
+    model = build_model(config)
+    channels_last = config.run.channels_last
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = build_optimizer(model, config.solver)
+    times = []
+    for _ in range(steps + 1):
+        begin = time.perf_counter()
+        loss, _, _ = normalise(loss_sums(model, batch, config, torch.device("cpu"), channels_last))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        times.append(time.perf_counter() - begin)
+    return times[1:]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--batches", type=int, default=6, help="batches of 32 per measurement")
+    parser.add_argument("--voc-root", help="a folder with SYNTH/ (default: generate one)")
+    parser.add_argument("--full-steps", type=int, default=3)
+    args = parser.parse_args()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(args.voc_root) if args.voc_root else Path(tmp)
+        if not args.voc_root:
+            make_synthetic_voc(root, seed=0, num_trainval=256, num_test=0, size_range=(400, 500))
+        tiny = tiny_config()
+        tiny = tiny.replace(data=dataclasses.replace(tiny.data, voc_root=str(root)))
+        # The data pipeline with the reference (Caffe) augmentation.
+        caffe_pipeline = tiny.replace(augment=reference_config().augment)
+
+        print("\ndata pipeline (batch 32, VOC-sized synthetic images, Caffe augmentation):")
+        print("  images/s median (min - max)")
+        for workers in (0, 1, 2):
+            rates = [pipeline_rate(caffe_pipeline, workers, args.batches, start=r * args.batches)
+                     for r in range(args.repeats)]  # fmt: skip
+            per_worker = [r / max(1, workers) for r in rates]
+            print(f"  workers={workers}: total {summary(rates)}   per worker {summary(per_worker)}")
+
+        print("\ntrain step on CPU (forward, loss, backward, SGD): seconds median (min - max)")
+        tiny_times = step_seconds(tiny, 16, max(3, args.repeats))
+        print(f"  tiny SSD300 (width 1/16, BN), batch 16: {summary(tiny_times)} s"
+              f"  = {16 / statistics.median(tiny_times):.1f} images/s")  # fmt: skip
+        full = reference_config()
+        full = full.replace(
+            data=dataclasses.replace(full.data, voc_root=str(root), classes=tiny.data.classes,
+                                     train_sets=tiny.data.train_sets)
+        )  # fmt: skip
+        full_times = step_seconds(full, 2, args.full_steps)
+        print(f"  full SSD300 (VGG16), batch 2:        {summary(full_times)} s"
+              f"  = {2 / statistics.median(full_times):.2f} images/s")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""VOC reading, augmentation, the synthetic data set and the step-indexed samplers."""

@@ -1,0 +1,1 @@
+"""Checkpoints, distributed helpers and the training log."""

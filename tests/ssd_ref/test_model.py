@@ -1,0 +1,109 @@
+"""The network: layer geometry, output shapes, parameter count, initialisation."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ssd_ref.config import reference_config, tiny_config
+from ssd_ref.modeling.ssd import build_model, count_parameters
+
+#: SSD300 / VGG16 with 21 classes, part by part (weights + biases):
+#:   VGG16 conv1_1 .. conv5_3 (the ImageNet convolutions)   14,714,688
+#:   fc6  3x3, 512 -> 1024, dilation 6                        4,719,616
+#:   fc7  1x1, 1024 -> 1024                                   1,049,600
+#:   L2Norm scale on conv4_3                                        512
+#:   extras conv6_1 .. conv9_2                                2,459,520
+#:   loc heads (4 * priors per location, 3x3)                   534,648
+#:   conf heads (21 * priors per location, 3x3)               2,806,902
+#:   total                                                   26,285,486
+FULL_MODEL_PARAMETERS = 26_285_486
+
+
+def conv_params(cin: int, cout: int, k: int) -> int:
+    return cin * cout * k * k + cout
+
+
+def test_full_model_parameter_count_is_26_3_million():
+    model = build_model(reference_config(), initialise_weights=False)
+    vgg = [(3, 64), (64, 64), (64, 128), (128, 128), (128, 256), (256, 256), (256, 256)]
+    vgg += [(256, 512)] + [(512, 512)] * 5
+    parts = {
+        "backbone": sum(conv_params(a, b, 3) for a, b in vgg)
+        + conv_params(512, 1024, 3)
+        + conv_params(1024, 1024, 1),
+        "l2norm": 512,
+        "extras": conv_params(1024, 256, 1) + conv_params(256, 512, 3) + conv_params(512, 128, 1)
+        + conv_params(128, 256, 3) + 2 * (conv_params(256, 128, 1) + conv_params(128, 256, 3)),
+        "loc_heads": sum(conv_params(c, n * 4, 3) for c, n in
+                         zip([512, 1024, 512, 256, 256, 256], [4, 6, 6, 6, 4, 4], strict=True)),
+        "conf_heads": sum(conv_params(c, n * 21, 3) for c, n in
+                          zip([512, 1024, 512, 256, 256, 256], [4, 6, 6, 6, 4, 4], strict=True)),
+    }  # fmt: skip
+    for name, expected in parts.items():
+        assert count_parameters(getattr(model, name)) == expected, name
+    assert sum(parts.values()) == FULL_MODEL_PARAMETERS
+    assert count_parameters(model) == FULL_MODEL_PARAMETERS
+
+
+def test_full_model_output_shapes_and_feature_maps():
+    model = build_model(reference_config())
+    sizes = []
+    hooks = [
+        getattr(model.extras, name).register_forward_hook(lambda m, i, o: sizes.append(o.shape[-1]))
+        for name in ("conv6_2", "conv7_2", "conv8_2", "conv9_2")
+    ]
+    for head in model.loc_heads:
+        hooks.append(head.register_forward_hook(lambda m, i, o: sizes.append(o.shape[-1])))
+    with torch.no_grad():
+        loc, conf = model(torch.zeros(1, 3, 300, 300))
+    for hook in hooks:
+        hook.remove()
+    assert loc.shape == (1, 8732, 4) and conf.shape == (1, 8732, 21)
+    assert sizes[:4] == [10, 5, 3, 1]  # conv6_2 .. conv9_2
+    assert sizes[4:] == [38, 19, 10, 5, 3, 1]  # the six heads' inputs
+
+
+def test_caffe_layer_settings():
+    model = build_model(reference_config(), initialise_weights=False)
+    fc6 = model.backbone.fc6.conv
+    assert (fc6.kernel_size, fc6.dilation, fc6.padding, fc6.out_channels) == (
+        (3, 3),
+        (6, 6),
+        (6, 6),
+        1024,
+    )
+    fc7 = model.backbone.fc7.conv
+    assert fc7.kernel_size == (1, 1) and fc7.out_channels == 1024
+    assert torch.all(model.l2norm.weight == 20.0)
+
+
+def test_tiny_model_keeps_the_priors_and_is_small():
+    config = tiny_config()
+    model = build_model(config)
+    with torch.no_grad():
+        loc, conf = model(torch.zeros(2, 3, 300, 300))
+    assert loc.shape == (2, 8732, 4) and conf.shape == (2, 8732, len(config.data.classes) + 1)
+    assert count_parameters(model) < 300_000
+
+
+def test_initialisation_is_caffe_xavier_with_zero_biases():
+    torch.manual_seed(0)
+    model = build_model(reference_config())
+    conv = model.extras.conv6_2.conv  # fan_in 256 * 9
+    bound = (3.0 / (256 * 9)) ** 0.5
+    assert conv.weight.abs().max() <= bound
+    assert conv.weight.abs().max() > 0.95 * bound
+    assert torch.all(conv.bias == 0)
+    assert torch.all(model.conf_heads[0].bias == 0)
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_l2norm_normalises_each_position(batch):
+    config = tiny_config()
+    model = build_model(config)
+    x = torch.rand(batch, model.l2norm.weight.numel(), 5, 5) + 0.1
+    with torch.no_grad():
+        y = model.l2norm(x)
+    expected = torch.full((batch, 5, 5), config.model.l2norm_scale)
+    assert torch.allclose(y.norm(dim=1), expected, atol=1e-4)

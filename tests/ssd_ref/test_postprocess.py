@@ -1,0 +1,91 @@
+"""Detection output: greedy NMS (checked against a plain loop), thresholds, top k."""
+
+from __future__ import annotations
+
+import torch
+
+from ssd_ref.config import DetectConfig, reference_config
+from ssd_ref.modeling.box_utils import box_iou, encode
+from ssd_ref.modeling.postprocess import detect_image, greedy_nms_mask
+from ssd_ref.modeling.priors import prior_boxes
+
+
+def reference_nms(boxes: torch.Tensor, threshold: float) -> list[int]:
+    """Caffe ApplyNMSFast written as the textbook loop (boxes sorted best first)."""
+    kept: list[int] = []
+    for i in range(len(boxes)):
+        if all(float(box_iou(boxes[i : i + 1], boxes[j : j + 1])) <= threshold for j in kept):
+            kept.append(i)
+    return kept
+
+
+def random_boxes(generator: torch.Generator, n: int) -> torch.Tensor:
+    centres = torch.rand(n, 2, generator=generator)
+    sizes = torch.rand(n, 2, generator=generator) * 0.3 + 0.02
+    return torch.cat([centres - sizes / 2, centres + sizes / 2], dim=1)
+
+
+def test_fixed_point_nms_equals_the_greedy_loop():
+    generator = torch.Generator().manual_seed(0)
+    for trial in range(40):
+        n = 1 + trial * 3
+        boxes = random_boxes(generator, n)
+        valid = torch.ones(1, n, dtype=torch.bool)
+        keep = greedy_nms_mask(boxes[None], valid, 0.45)[0]
+        assert torch.nonzero(keep).flatten().tolist() == reference_nms(boxes, 0.45)
+
+
+def test_nms_chain_keeps_alternate_boxes():
+    # Neighbours overlap with IoU 0.6, boxes two apart with IoU 1/3: greedy keeps
+    # 0, 2, 4 (a one-pass "suppressed by any better box" rule would keep only 0).
+    boxes = torch.tensor([[0.05 * i, 0.0, 0.05 * i + 0.2, 1.0] for i in range(5)])
+    keep = greedy_nms_mask(boxes[None], torch.ones(1, 5, dtype=torch.bool), 0.45)[0]
+    assert keep.tolist() == [True, False, True, False, True]
+
+
+def test_invalid_boxes_neither_kept_nor_suppressing():
+    boxes = torch.tensor([[[0.0, 0.0, 1.0, 1.0], [0.0, 0.0, 1.0, 1.0], [0.0, 0.0, 0.5, 0.5]]])
+    valid = torch.tensor([[False, True, True]])
+    assert greedy_nms_mask(boxes, valid, 0.45)[0].tolist() == [False, True, True]
+
+
+def make_outputs(boxes_by_prior: dict[int, tuple[list[float], int, float]], num_classes: int):
+    """Network outputs that decode to given boxes with given class probabilities."""
+    config = reference_config().model
+    priors = prior_boxes(config)
+    loc = torch.zeros(8732, 4)
+    conf = torch.full((8732, num_classes), -30.0)
+    conf[:, 0] = 30.0  # background everywhere else
+    for prior, (box, label, prob) in boxes_by_prior.items():
+        loc[prior] = encode(torch.tensor([box]), priors[prior : prior + 1], config.variances)[0]
+        conf[prior] = -30.0
+        conf[prior, label + 1] = 0.0
+        conf[prior, 0] = float(torch.log(torch.tensor((1 - prob) / prob)))
+    return loc, conf, priors, config.variances
+
+
+def test_detect_image_thresholds_nms_and_labels():
+    loc, conf, priors, variances = make_outputs(
+        {
+            100: ([0.1, 0.1, 0.4, 0.4], 0, 0.9),
+            101: ([0.11, 0.1, 0.41, 0.4], 0, 0.8),  # suppressed by 100 (same class)
+            102: ([0.11, 0.1, 0.41, 0.4], 1, 0.7),  # other class: kept
+            103: ([0.6, 0.6, 0.9, 0.9], 2, 0.005),  # below 0.01: dropped
+        },
+        num_classes=4,
+    )
+    result = detect_image(loc, conf, priors, variances, DetectConfig())
+    assert result.labels.tolist() == [0, 1]
+    assert torch.allclose(result.scores, torch.tensor([0.9, 0.7]), atol=1e-4)
+    assert torch.allclose(result.boxes[0], torch.tensor([0.1, 0.1, 0.4, 0.4]), atol=1e-5)
+
+
+def test_keep_top_k_and_top_k():
+    # 300 disjoint boxes, 100 per class, all with score 0.5.
+    boxes = {p: ([0.003 * p, 0.0, 0.003 * p + 0.002, 0.01], p % 3, 0.5) for p in range(300)}
+    loc, conf, priors, variances = make_outputs(boxes, num_classes=4)
+    result = detect_image(loc, conf, priors, variances, DetectConfig(top_k=50, keep_top_k=70))
+    assert len(result.scores) == 70  # 3 classes x 50 candidates, then the best 70
+    assert torch.all(result.scores[:-1] >= result.scores[1:])
+    few = detect_image(loc, conf, priors, variances, DetectConfig(top_k=10, keep_top_k=200))
+    assert len(few.scores) == 30
