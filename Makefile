@@ -1,7 +1,8 @@
 # Two entry points for a fresh clone; each sets itself up.
 #   make demo   evaluate the shipped demo detections and print the per-class table
 #   make test   lint, format check and the whole test suite
-#   make bench  the speed and memory benchmark (benchmarks/, writes BENCHMARKS figures)
+#   make bench  the evaluator's speed and memory benchmark (figures in BENCHMARKS.md)
+#   make bench-ssd  ssd_ref's data pipeline per worker and train-step times (CPU)
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -9,7 +10,7 @@ BIN     = $(VENV)/bin
 # The CPU build of torch that lies on this kind of machine; GPU users bring their own.
 TORCH_CPU ?= torch==2.13.0
 
-.PHONY: demo test lint bench setup setup-dev clean
+.PHONY: demo test lint bench bench-ssd setup setup-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +43,9 @@ test: lint
 
 bench: $(VENV)/.dev
 	$(BIN)/python -m benchmarks.run
+
+bench-ssd: $(VENV)/.dev
+	$(BIN)/python benchmarks/ssd_pipeline_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

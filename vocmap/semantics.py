@@ -4,7 +4,7 @@ Each preset is a handful of rules, not a copy of another code base: how the
 detections are sorted, how the overlap is compared with the threshold, which
 recall thresholds the 11-point AP uses and how it adds them up, how precision is
 guarded against 0/0, the pixel convention, the number types, how difficult
-objects are ordered, and which classes enter the mean. ``docs/semantics.md``
+objects are ordered, and which classes enter the mean. ``SEMANTICS.md``
 tabulates them, with the sources they were read from and what is left out.
 """
 
