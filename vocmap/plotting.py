@@ -223,14 +223,23 @@ def plot_ap_over_steps(
         axis.annotate(
             f"{name} {value:.3f}",
             xy=(steps[-1], value),
-            xytext=(1.01, y),
+            xytext=(1.04, y),
             textcoords=("axes fraction", "data"),
             fontsize=8.5,
             color=color,
             fontweight=weight,
             va="center",
-            # The leader line repeats the class's line style (solid or dashed).
-            arrowprops={"arrowstyle": "-", "color": color, "linewidth": 1.0, "linestyle": dash},
+            # The leader line repeats the class's line style (solid or dashed) and
+            # ends at the label's left edge (relpos), never across its text.
+            arrowprops={
+                "arrowstyle": "-",
+                "color": color,
+                "linewidth": 1.0,
+                "linestyle": dash,
+                "relpos": (0.0, 0.5),
+                "shrinkA": 2,
+                "shrinkB": 0,
+            },
             annotation_clip=False,
         )
     axis.set_xlabel("training step (iterations)")
