@@ -43,6 +43,6 @@ def test_notebook_reproduces_the_summary(tmp_path, monkeypatch):
     assert "published SSD300 102000" in markdown
     assert (
         "mAP went from" in markdown
-        and "The learning rate dropped from 0.001 to 0.0001 at step 400." in markdown
+        and "The learning rate dropped from 0.001 to 0.0001 after step 390." in markdown
     )
     assert (run / "plots" / "loss_history.png").stat().st_size > 20_000

@@ -60,11 +60,16 @@ def _smooth(values: np.ndarray, points: int) -> np.ndarray:
 
 
 def lr_drops(steps: np.ndarray, lr: np.ndarray) -> list[tuple[int, float, float]]:
-    """``(step, lr before, lr after)`` wherever the learning rate falls by 5% or more."""
+    """``(step, lr before, lr after)`` wherever the learning rate falls by 5% or more.
+
+    A history row's ``lr`` is the one its last step used (ssd_ref's convention), so
+    a drop between rows ``k-1`` and ``k`` took effect right after ``steps[k-1]``
+    (ssd_ref's milestone 80,000: the row of step 80,000 still shows the old lr).
+    """
     drops = []
     for k in range(1, len(lr)):
         if lr[k - 1] > 0 and lr[k] < lr[k - 1] * 0.95:
-            drops.append((int(steps[k]), float(lr[k - 1]), float(lr[k])))
+            drops.append((int(steps[k - 1]), float(lr[k - 1]), float(lr[k])))
     return drops
 
 

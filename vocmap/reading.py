@@ -40,7 +40,9 @@ def describe_run(
     if history is not None and "step" in history:
         steps = history["step"]
         for step, before, after in lr_drops(steps, history.get("lr", np.array([]))):
-            lines.append(f"The learning rate dropped from {before:g} to {after:g} at step {step}.")
+            lines.append(
+                f"The learning rate dropped from {before:g} to {after:g} after step {step}."
+            )
         val = history.get("val_loss")
         if val is not None and np.isfinite(val).any():
             k = int(np.nanargmin(val))

@@ -120,7 +120,8 @@ def test_plots_from_a_run_are_drawn_from_the_data(scored):
     assert "validation loss" in drawn
     assert drawn["validation loss"].get_xdata().tolist() == [100, 200, 300, 400, 500, 600]
     assert any("lr 1e-03 → 1e-04" in t.get_text() for t in loss.axes[0].texts)
-    assert plotting.lr_drops(history["step"], history["lr"]) == [(400, 1e-3, 1e-4)]
+    # The builder's rows up to step 390 used 1e-3, so the drop took effect after 390.
+    assert plotting.lr_drops(history["step"], history["lr"]) == [(390, 1e-3, 1e-4)]
 
 
 def test_plot_command_writes_three_non_trivial_pngs(scored, tmp_path):
