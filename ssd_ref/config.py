@@ -20,29 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-#: The 20 VOC classes in the devkit's order; label 0 of the network is background.
-VOC_CLASSES: tuple[str, ...] = (
-    "aeroplane",
-    "bicycle",
-    "bird",
-    "boat",
-    "bottle",
-    "bus",
-    "car",
-    "cat",
-    "chair",
-    "cow",
-    "diningtable",
-    "dog",
-    "horse",
-    "motorbike",
-    "person",
-    "pottedplant",
-    "sheep",
-    "sofa",
-    "train",
-    "tvmonitor",
-)
+# The 20 VOC classes in the devkit's order, one list for both packages; label 0
+# of the network is background.
+from vocmap.constants import VOC_CLASSES
 
 #: The classes of the synthetic data set (a subset of the VOC names, so result
 #: files and vocmap's tables look like VOC).
