@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vocmap.synthetic import generate_annotations, generate_detections
+from vocmap.testing.synthetic import generate_annotations, generate_detections
 
 DATA = Path(__file__).resolve().parent / "data"
 IMAGES = 4952

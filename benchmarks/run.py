@@ -2,7 +2,7 @@
 
 Prints, for each figure of the performance goals, the median and the spread
 (min-max) over repeated runs, side by side in the same run with the plain-Python
-devkit transcription kept in tests/helpers/reference_devkit.py (the ratio
+devkit transcription in vocmap/testing/devkit_reference.py (the ratio
 vocmap/reference), and the scaling table. Writes benchmarks/results/latest.md
 and latest.json.
 
@@ -29,15 +29,13 @@ from pathlib import Path
 
 import numpy as np
 
+import vocmap
 from benchmarks.cases import ensure_cases
+from vocmap.core.constants import VOC_CLASSES
+from vocmap.io.result_files import id_table
+from vocmap.testing import devkit_reference as reference_devkit
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "helpers"))
-
-import reference_devkit  # noqa: E402  (tests/helpers holds the plain-Python transcription)
-
-import vocmap  # noqa: E402
-from vocmap.constants import VOC_CLASSES  # noqa: E402
 
 VOCMAP = shutil.which("vocmap", path=str(Path(sys.executable).parent)) or "vocmap"
 
@@ -229,8 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     report["first_run_says_so"] = noticed
 
     # 5. in-process: parse and match separately, against the reference
-    gt = vocmap.GroundTruth.from_voc(cases.voc_root)
-    gt.id_table  # noqa: B018
+    gt = vocmap.read_voc(cases.voc_root)
+    id_table(gt)  # built once per ground truth, as in a process that evaluates
     evaluator = vocmap.Evaluator(gt)
     report["parse_1m"], dets = timed(lambda: vocmap.read_result_folder(main_case, gt), repeats)
     report["match_ap_1m"], result = timed(lambda: evaluator.evaluate(dets), repeats)

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import vocmap
-from vocmap.semantics import PRESETS, RULE_ORDER
+from vocmap.core.semantics import PRESETS, RULE_ORDER
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data_fixtures" / "golden"
 CASES = ["random_11", "random_12", "random_13", "random_large_14"]
@@ -27,7 +27,7 @@ def _changed(x: float, y: float) -> bool:
 def main() -> None:
     data = []
     for case in CASES:
-        gt = vocmap.GroundTruth.from_voc(GOLDEN / case, cache=False)
+        gt = vocmap.read_voc(GOLDEN / case, cache=False)
         data.append((gt, vocmap.read_detections(GOLDEN / case / "results", gt)))
     devkit = PRESETS["devkit"]
     baseline = [vocmap.Evaluator(gt).evaluate(d) for gt, d in data]

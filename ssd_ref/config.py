@@ -22,7 +22,7 @@ from typing import Any
 
 # The 20 VOC classes in the devkit's order, one list for both packages; label 0
 # of the network is background.
-from vocmap.constants import VOC_CLASSES
+from vocmap.core.constants import VOC_CLASSES
 
 #: The classes of the synthetic data set (a subset of the VOC names, so result
 #: files and vocmap's tables look like VOC).

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
 
 import pytest
+
+# A core-only install (numpy, numba, lxml, pytest, hypothesis) runs the
+# evaluator's tests; the trainer's need the train extra (torch, OpenCV).
+TRAIN_EXTRA = all(importlib.util.find_spec(m) is not None for m in ("torch", "cv2"))
+collect_ignore = [] if TRAIN_EXTRA else ["ssd_ref"]
+
+
+def pytest_report_header(config) -> str | None:
+    if not TRAIN_EXTRA:
+        return "torch or OpenCV missing (the train extra): tests/ssd_ref are not collected"
+    return None
+
 
 # Helpers the tests import (fixture_paths, reference_devkit, case_builder, run_builder).
 # Only this folder goes on sys.path: putting tests/ there would let the folders

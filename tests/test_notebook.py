@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import nbformat
 import pytest
 from fixture_paths import REPO
 from run_builder import make_run
 
 from vocmap.cli import main
+
+nbformat = pytest.importorskip("nbformat")
+pytest.importorskip("nbclient")
+pytest.importorskip("matplotlib")
 
 NOTEBOOK = REPO / "notebooks" / "ssd300_training_summary.ipynb"
 

@@ -3,38 +3,43 @@
 Typical use::
 
     import vocmap
-    gt = vocmap.GroundTruth.from_voc("VOCdevkit/VOC2007", image_set="test")
+    gt = vocmap.read_voc("VOCdevkit/VOC2007", image_set="test")
     evaluator = vocmap.Evaluator(gt)                    # 20 VOC classes, VOC2007 rules
     result = evaluator.evaluate(vocmap.read_detections("results/", gt))
     print(result.map, result.classes["dog"].ap)
 
 Names are imported lazily so that ``import vocmap`` (and ``vocmap --help``)
-stays cheap.
+stays cheap. The package is in layers (see ARCHITECTURE.md): ``core`` (arrays,
+kernels, evaluation), ``io`` (files), ``analysis``, ``runs``, ``report``, ``cli``.
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _EXPORTS = {
-    "GroundTruth": "vocmap.annotations",
-    "ClassGroundTruth": "vocmap.annotations",
-    "read_image_set": "vocmap.annotations",
-    "Detections": "vocmap.detections",
-    "ClassDetections": "vocmap.detections",
-    "read_detections": "vocmap.detections",
-    "read_result_folder": "vocmap.detections",
-    "read_result_file": "vocmap.detections",
-    "read_coco_results": "vocmap.detections",
-    "Evaluator": "vocmap.evaluation",
-    "DetectionAccumulator": "vocmap.evaluation",
-    "evaluate_class": "vocmap.evaluation",
-    "EvalResult": "vocmap.results",
-    "ClassResult": "vocmap.results",
-    "VocmapError": "vocmap.errors",
-    "InputError": "vocmap.errors",
-    "VOC_CLASSES": "vocmap.constants",
-    "format_result": "vocmap.report",
+    "GroundTruth": "vocmap.core.ground_truth",
+    "ClassGroundTruth": "vocmap.core.ground_truth",
+    "Detections": "vocmap.core.detections",
+    "ClassDetections": "vocmap.core.detections",
+    "Evaluator": "vocmap.core.evaluate",
+    "evaluate_class": "vocmap.core.evaluate",
+    "DetectionAccumulator": "vocmap.core.accumulator",
+    "EvalResult": "vocmap.core.results",
+    "ClassResult": "vocmap.core.results",
+    "EvalSettings": "vocmap.core.settings",
+    "Semantics": "vocmap.core.semantics",
+    "VocmapError": "vocmap.core.errors",
+    "InputError": "vocmap.core.errors",
+    "VOC_CLASSES": "vocmap.core.constants",
+    "read_voc": "vocmap.io.voc",
+    "read_annotations": "vocmap.io.voc",
+    "read_image_set": "vocmap.io.voc",
+    "read_detections": "vocmap.io.read",
+    "read_result_folder": "vocmap.io.result_files",
+    "read_result_file": "vocmap.io.result_files",
+    "read_coco_results": "vocmap.io.coco_json",
+    "format_result": "vocmap.report.text",
 }
 
 __all__ = [*sorted(_EXPORTS), "__version__", "evaluate_folder"]
@@ -51,6 +56,10 @@ def __getattr__(name: str):
     return value
 
 
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
 def evaluate_folder(
     detections,
     voc_root=None,
@@ -60,7 +69,7 @@ def evaluate_folder(
     ground_truth=None,
     metric: str = "voc07",
     iou: float = 0.5,
-    semantics: str = "devkit",
+    semantics="devkit",
     ignore_unknown_images: bool = False,
 ):
     """Evaluate a folder of result files (or a results .json) in one call.
@@ -68,14 +77,14 @@ def evaluate_folder(
     Give ``voc_root`` (a VOC year folder) or an already loaded ``ground_truth``.
     Returns an :class:`EvalResult`.
     """
-    from vocmap.annotations import GroundTruth
-    from vocmap.detections import read_detections
-    from vocmap.evaluation import Evaluator
+    from vocmap.core.evaluate import Evaluator
+    from vocmap.io.read import read_detections
+    from vocmap.io.voc import read_voc
 
     if ground_truth is None:
         if voc_root is None:
             raise TypeError("give voc_root or ground_truth")
-        ground_truth = GroundTruth.from_voc(voc_root, image_set)
+        ground_truth = read_voc(voc_root, image_set)
     evaluator = Evaluator(ground_truth, classes, metric=metric, iou=iou, semantics=semantics)
     dets = read_detections(
         detections,

@@ -22,8 +22,8 @@ import cv2
 import numpy as np
 
 from ssd_ref.config import SYNTHETIC_CLASSES
-from vocmap.atomic import atomic_write_bytes
-from vocmap.voc_writer import VocObject, write_annotation, write_image_set
+from vocmap.core.atomic import atomic_write_bytes
+from vocmap.io.writers import VocObject, write_annotation, write_image_set
 
 #: Shape and OpenCV hue (0..180) per class slot; classes beyond five reuse them shifted.
 _STYLES: tuple[tuple[str, int], ...] = (

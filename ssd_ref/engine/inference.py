@@ -27,7 +27,7 @@ from ssd_ref.modeling.postprocess import Detections, detect_batch
 from ssd_ref.modeling.priors import prior_boxes
 from ssd_ref.modeling.ssd import SSD300, build_model
 from ssd_ref.utils.checkpoint import load_checkpoint
-from vocmap.atomic import atomic_write_text
+from vocmap.core.atomic import atomic_write_text
 
 logger = logging.getLogger(__name__)
 

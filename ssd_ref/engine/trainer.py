@@ -51,7 +51,7 @@ from ssd_ref.utils.distributed import (
     init_distributed,
 )
 from ssd_ref.utils.history import HistoryLog
-from vocmap.atomic import atomic_write_text
+from vocmap.core.atomic import atomic_write_text
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from vocmap.atomic import atomic_open
+from vocmap.core.atomic import atomic_open
 
 CHECKPOINT_DIR = "checkpoints"
 _NAME = re.compile(r"^step_(\d{6,})\.pt$")

@@ -16,7 +16,7 @@ import math
 import os
 from pathlib import Path
 
-from vocmap.atomic import atomic_write_text
+from vocmap.core.atomic import atomic_write_text
 
 HISTORY_COLUMNS: tuple[str, ...] = (
     "step",

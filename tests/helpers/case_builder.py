@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vocmap.voc_writer import VocObject, write_annotation, write_image_set
+from vocmap.io.writers import VocObject, write_annotation, write_image_set
 
 
 def make_case(

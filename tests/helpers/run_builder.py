@@ -6,9 +6,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from vocmap.atomic import atomic_write_text
-from vocmap.runs import step_name
-from vocmap.synthetic import generate_annotations, generate_detections
+from vocmap.core.atomic import atomic_write_text
+from vocmap.runs.contract import step_name
+from vocmap.testing.synthetic import generate_annotations, generate_detections
 
 CLASSES = ("bottle", "car", "cat", "dog", "person")
 

@@ -16,10 +16,12 @@ import pytest
 from tiny_run import tiny_run_voc_root
 
 import vocmap
-from vocmap import plotting
 from vocmap.cli import main
-from vocmap.runs import RunFolder, load_table, read_history
-from vocmap.tables import render
+from vocmap.report import plotting
+from vocmap.report.run_tables import render
+from vocmap.runs.contract import RunFolder
+from vocmap.runs.history import read_history
+from vocmap.runs.tables import load_table
 
 pytestmark = [pytest.mark.slow, pytest.mark.torch]
 

@@ -95,7 +95,7 @@ def test_tiny_model_learns_the_synthetic_set(tiny_run, tmp_path):
     out = detect_checkpoint(
         tiny_run / "checkpoints" / "step_000400.pt", year, "test", out_dir=tmp_path / "dets"
     )
-    gt = vocmap.GroundTruth.from_voc(year, image_set="test")
+    gt = vocmap.read_voc(year, image_set="test")
     dets = vocmap.read_detections(out, gt, classes=classes)
     result = vocmap.Evaluator(gt, classes=classes).evaluate(dets)
     assert result.map >= SYNTHETIC_MAP_BAR, {c: result.classes[c].ap for c in classes}

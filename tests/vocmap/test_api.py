@@ -10,12 +10,12 @@ import pytest
 from fixture_paths import DEMO
 
 import vocmap
-from vocmap.evaluation import mean_ap
+from vocmap.core.evaluate import mean_ap
 
 
 @pytest.fixture(scope="module")
 def demo():
-    gt = vocmap.GroundTruth.from_voc(DEMO / "VOC2007", cache=False)
+    gt = vocmap.read_voc(DEMO / "VOC2007", cache=False)
     return gt, vocmap.read_detections(DEMO / "results", gt)
 
 

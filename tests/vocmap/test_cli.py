@@ -101,16 +101,17 @@ def test_console_script_runs_and_imports_no_heavy_modules(tmp_path):
     )
     assert run.returncode == 0, run.stderr
     assert "HEAVY numpy" in run.stdout
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            probe.replace("code = main(sys.argv[1:])", "code = main(['--version'])"),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert "HEAVY \n" in run.stdout or run.stdout.rstrip().endswith("HEAVY")
+    for argv in (["--help"], ["evaluate", "--help"], ["--version"]):
+        help_probe = probe.replace(
+            "code = main(sys.argv[1:])",
+            f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass",
+        )
+        run = subprocess.run(
+            [sys.executable, "-c", help_probe], capture_output=True, text=True, cwd=REPO
+        )
+        assert run.returncode == 0, run.stderr
+        assert "usage: vocmap" in run.stdout or "vocmap " in run.stdout
+        assert run.stdout.splitlines()[-1].rstrip() == "HEAVY", (argv, run.stdout[-200:])
 
 
 def test_python_dash_m_entry_point():

@@ -10,11 +10,11 @@ import json
 import math
 
 import pytest
-import reference_devkit
 from fixture_paths import GOLDEN
 
 import vocmap
 from vocmap.cli import main
+from vocmap.testing import devkit_reference as reference_devkit
 
 CASES = sorted(p.name for p in GOLDEN.iterdir() if p.is_dir())
 
@@ -48,7 +48,7 @@ def test_every_golden_case_is_present():
 @pytest.mark.parametrize("case", CASES)
 def test_api_reproduces_devkit(case):
     meta, expected = _load(case)
-    ground_truth = vocmap.GroundTruth.from_voc(GOLDEN / case, "test", cache=False)
+    ground_truth = vocmap.read_voc(GOLDEN / case, "test", cache=False)
     evaluator = vocmap.Evaluator(ground_truth, meta["classes"])
     for cls in meta["classes"]:
         want = expected[cls]
@@ -127,13 +127,13 @@ def test_plain_python_reference_reproduces_devkit(case):
 
 def test_numpy_arange_thresholds_would_break_parity():
     """Guards the reason for MATLAB's thresholds: with arange, these cases change."""
-    from vocmap.kernels import MATLAB_RECALL_THRESHOLDS
+    from vocmap.core.kernels import MATLAB_RECALL_THRESHOLDS
 
     arange = [k * 0.1 for k in range(11)]
     assert list(MATLAB_RECALL_THRESHOLDS) != arange
     assert MATLAB_RECALL_THRESHOLDS[6] == 0.6 and MATLAB_RECALL_THRESHOLDS[7] == 0.7
     meta, expected = _load("edge_recall_on_thresholds")
-    ground_truth = vocmap.GroundTruth.from_voc(GOLDEN / "edge_recall_on_thresholds", cache=False)
+    ground_truth = vocmap.read_voc(GOLDEN / "edge_recall_on_thresholds", cache=False)
     cls = meta["classes"][0]
     detections, _ = vocmap.read_result_file(
         GOLDEN / "edge_recall_on_thresholds" / "results" / f"comp4_det_test_{cls}.txt", ground_truth

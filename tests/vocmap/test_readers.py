@@ -9,7 +9,7 @@ import pytest
 from case_builder import cat, dog, make_case
 
 import vocmap
-from vocmap.detections import find_result_files
+from vocmap.io.result_files import find_result_files
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def case(tmp_path):
     voc_root, results = make_case(
         tmp_path, {"000001": [dog()], "000002": [cat(), dog((200, 200, 260, 280))], "000003": []}
     )
-    return voc_root, results, vocmap.GroundTruth.from_voc(voc_root, cache=False)
+    return voc_root, results, vocmap.read_voc(voc_root, cache=False)
 
 
 def read_text(tmp_path, gt, data: bytes):
@@ -169,7 +169,7 @@ def test_images_without_objects_are_valid(case):
 
 def test_ground_truth_keeps_xml_order_within_an_image(tmp_path):
     voc_root, _ = make_case(tmp_path, {"a": [dog((1, 1, 5, 5)), cat(), dog((9, 9, 20, 20), True)]})
-    gt = vocmap.GroundTruth.from_voc(voc_root, cache=False)
+    gt = vocmap.read_voc(voc_root, cache=False)
     dogs = gt.for_class("dog")
     assert dogs.boxes.tolist() == [[1, 1, 5, 5], [9, 9, 20, 20]]
     assert dogs.difficult.tolist() == [False, True]

@@ -12,19 +12,34 @@ import sys
 import textwrap
 import time
 
-import matplotlib.lines
 import numpy as np
 import pytest
 from fixture_paths import FIXTURES, REPO
 from run_builder import CLASSES, make_run
 
 import vocmap
-from vocmap import plotting
 from vocmap.cli import main
-from vocmap.runs import APTable, RunFolder, load_table, read_ap_table_csv, read_history
-from vocmap.tables import best_per_window, render, select_steps
+from vocmap.report.run_tables import render
+from vocmap.runs.contract import RunFolder
+from vocmap.runs.history import lr_drops, read_history
+from vocmap.runs.tables import (
+    APTable,
+    best_per_window,
+    load_table,
+    read_ap_table_csv,
+    select_steps,
+)
 
 SEED_CSV = FIXTURES / "seed_summary" / "ap_by_step.csv"
+
+
+@pytest.fixture
+def plotting():
+    """vocmap's plots; the test is skipped where matplotlib (the plot extra) is missing."""
+    pytest.importorskip("matplotlib")
+    from vocmap.report import plotting
+
+    return plotting
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +118,9 @@ def test_published_csv_round_trips_and_compares(scored, tmp_path, capsys):
     assert bottle.split("|")[-2].strip() == f"{mine.column(600)['bottle'] - 0.4844:+.4f}"
 
 
-def test_plots_from_a_run_are_drawn_from_the_data(scored):
+def test_plots_from_a_run_are_drawn_from_the_data(scored, plotting):
+    import matplotlib.lines
+
     _, run = scored
     table = load_table(run)
     figure = plotting.plot_ap_over_steps(table, None)
@@ -121,10 +138,10 @@ def test_plots_from_a_run_are_drawn_from_the_data(scored):
     assert drawn["validation loss"].get_xdata().tolist() == [100, 200, 300, 400, 500, 600]
     assert any("lr 1e-03 → 1e-04" in t.get_text() for t in loss.axes[0].texts)
     # The builder's rows up to step 390 used 1e-3, so the drop took effect after 390.
-    assert plotting.lr_drops(history["step"], history["lr"]) == [(390, 1e-3, 1e-4)]
+    assert lr_drops(history["step"], history["lr"]) == [(390, 1e-3, 1e-4)]
 
 
-def test_plot_command_writes_three_non_trivial_pngs(scored, tmp_path):
+def test_plot_command_writes_three_non_trivial_pngs(scored, tmp_path, plotting):
     _, run = scored
     out = tmp_path / "plots"
     assert main(["plot", str(run), "--out", str(out), "--compare", str(SEED_CSV)]) == 0
@@ -139,7 +156,7 @@ def test_plot_command_writes_three_non_trivial_pngs(scored, tmp_path):
     ]
 
 
-def test_plot_from_the_published_csv(tmp_path):
+def test_plot_from_the_published_csv(tmp_path, plotting):
     assert main(["plot", str(SEED_CSV), "--out", str(tmp_path), "--label", "published"]) == 0
     assert (tmp_path / "ap_over_steps.png").stat().st_size > 20_000
     figure = plotting.plot_ap_over_steps(read_ap_table_csv(SEED_CSV, "published"), None)
@@ -160,8 +177,8 @@ SLOW_SCORE = textwrap.dedent(
     sys.path.insert(0, {tests!r})
     from run_builder import CLASSES
     import vocmap
-    from vocmap.scoring import ScoreSettings, score_run
-    from vocmap.synthetic import generate_annotations, generate_detections
+    from vocmap.runs.scoring import ScoreSettings, score_run
+    from vocmap.testing.synthetic import generate_annotations, generate_detections
 
     root = Path({root!r})
     objects = generate_annotations(root / "scratch", images=60, classes=CLASSES, seed=3)
@@ -173,8 +190,8 @@ SLOW_SCORE = textwrap.dedent(
         generate_detections(temporary, objects, detections_per_image=15, seed=step)
         temporary.rename(run.detection_dir(step))
 
-    gt = vocmap.GroundTruth.from_voc(root / "VOC2007", cache=False)
-    score_run(root / "run", gt, ScoreSettings(classes=CLASSES), progress=False, detect=slow_detect)
+    gt = vocmap.read_voc(root / "VOC2007", cache=False)
+    score_run(root / "run", gt, ScoreSettings(classes=CLASSES), progress=None, detect=slow_detect)
     """
 )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import filecmp
 
 import vocmap
-from vocmap.synthetic import generate_case
+from vocmap.testing.synthetic import generate_case
 
 
 def test_same_seed_same_files_and_annotations_independent_of_detection_count(tmp_path):

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import math
 
-from vocmap.results import EvalResult
+from vocmap.core.results import EvalResult
 
 
-def _fmt(value: float, digits: int = 4) -> str:
-    return "nan" if math.isnan(value) else f"{value:.{digits}f}"
+def format_number(value: float, digits: int = 4, nan: str = "nan", sign: bool = False) -> str:
+    """``value`` with ``digits`` decimals (exact ``repr`` when digits < 0); ``nan``
+    for NaN; a leading ``+`` on non-negative values with ``sign``."""
+    value = float(value)
+    if math.isnan(value):
+        return nan
+    if digits < 0:
+        return repr(value)
+    return f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
 
 
 def format_result(result: EvalResult, style: str = "text", digits: int = 4) -> str:
@@ -20,16 +27,16 @@ def format_result(result: EvalResult, style: str = "text", digits: int = 4) -> s
     rows = [
         [
             name,
-            _fmt(r.ap, digits),
+            format_number(r.ap, digits),
             str(r.npos),
             str(r.detections),
             str(r.tp),
             str(r.fp),
-            _fmt(r.final_recall, digits),
+            format_number(r.final_recall, digits),
         ]
         for name, r in result.classes.items()
     ]
-    rows.append(["mAP", _fmt(result.map, digits), "", "", "", "", ""])
+    rows.append(["mAP", format_number(result.map, digits), "", "", "", "", ""])
     title = result.label
     if result.dropped_unknown:
         title += f"; {result.dropped_unknown} line(s) for images outside the image set dropped"
@@ -71,7 +78,9 @@ def format_comparison(comparison, digits: int = 4) -> str:
         if c.differs and (math.isnan(c.ap_a) or math.isnan(c.ap_b)):
             diff = "nan"
         why = ", ".join(dict.fromkeys(r.rule for r in c.reasons))
-        rows.append([c.name, _fmt(c.ap_a, digits), _fmt(c.ap_b, digits), diff, why])
+        rows.append(
+            [c.name, format_number(c.ap_a, digits), format_number(c.ap_b, digits), diff, why]
+        )
     map_a, map_b = comparison.result_a.map, comparison.result_b.map
     map_diff = "" if map_a == map_b else f"{map_b - map_a:+.{digits}f}"
     if math.isnan(map_a) != math.isnan(map_b):
@@ -79,8 +88,8 @@ def format_comparison(comparison, digits: int = 4) -> str:
     rows.append(
         [
             "mAP",
-            _fmt(map_a, digits),
-            _fmt(map_b, digits),
+            format_number(map_a, digits),
+            format_number(map_b, digits),
             map_diff,
             ", ".join(r.rule for r in comparison.map_reasons),
         ]
@@ -100,7 +109,7 @@ def format_comparison(comparison, digits: int = 4) -> str:
         ),
     ]
     for c in differing:
-        lines.append(f"{c.name}: {_fmt(c.ap_a, 6)} -> {_fmt(c.ap_b, 6)}")
+        lines.append(f"{c.name}: {format_number(c.ap_a, 6)} -> {format_number(c.ap_b, 6)}")
         for r in c.reasons:
             where = (
                 f" (lines {', '.join(map(str, r.lines))}{'...' if sum(r.flips.values()) > len(r.lines) else ''})"

@@ -24,17 +24,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from vocmap.atomic import atomic_open
-from vocmap.runs import APTable
-
-AP_AXIS = "AP (VOC2007 11-point, IoU 0.5)"
-
-
-def ap_axis_label(metric: str = "voc07", iou: float = 0.5, semantics: str = "devkit") -> str:
-    """The AP axis's label for these evaluation settings."""
-    kind = "VOC2007 11-point" if metric == "voc07" else "VOC2010+ area"
-    extra = "" if semantics == "devkit" else f", {semantics} semantics"
-    return f"AP ({kind}, IoU {iou:g}{extra})"
+from vocmap.core.atomic import atomic_open
+from vocmap.runs.history import lr_drops
+from vocmap.runs.tables import APTable
 
 
 def _save(figure, path: str | os.PathLike | None):
@@ -57,20 +49,6 @@ def _smooth(values: np.ndarray, points: int) -> np.ndarray:
     sums = np.convolve(finite, np.ones(points), mode="same")
     with np.errstate(invalid="ignore", divide="ignore"):
         return sums / counts
-
-
-def lr_drops(steps: np.ndarray, lr: np.ndarray) -> list[tuple[int, float, float]]:
-    """``(step, lr before, lr after)`` wherever the learning rate falls by 5% or more.
-
-    A history row's ``lr`` is the one its last step used (ssd_ref's convention), so
-    a drop between rows ``k-1`` and ``k`` took effect right after ``steps[k-1]``
-    (ssd_ref's milestone 80,000: the row of step 80,000 still shows the old lr).
-    """
-    drops = []
-    for k in range(1, len(lr)):
-        if lr[k - 1] > 0 and lr[k] < lr[k - 1] * 0.95:
-            drops.append((int(steps[k - 1]), float(lr[k - 1]), float(lr[k])))
-    return drops
 
 
 def plot_loss_history(
@@ -150,7 +128,7 @@ def plot_ap_over_steps(
     path: str | os.PathLike | None,
     reference: APTable | None = None,
     title: str | None = None,
-    ylabel: str = AP_AXIS,
+    ylabel: str = "AP (VOC2007 11-point, IoU 0.5)",
 ) -> Path:
     """Per-class AP against steps, each line labelled at its end; mAP bold."""
     steps = np.array(table.steps, dtype=float)
@@ -258,7 +236,7 @@ def plot_ap_over_steps(
 
 def plot_pr_curves(result: dict, path: str | os.PathLike | None, title: str | None = None) -> Path:
     """One panel per class: precision against recall, the 11-point samples marked."""
-    from vocmap.kernels import MATLAB_RECALL_THRESHOLDS
+    from vocmap.core.kernels import MATLAB_RECALL_THRESHOLDS
 
     classes = list(result["classes"])
     columns = 5 if len(classes) > 4 else len(classes)

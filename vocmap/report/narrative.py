@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
-from vocmap.plotting import lr_drops
-from vocmap.runs import APTable
+from vocmap.runs.history import lr_drops
+from vocmap.runs.tables import APTable
 
 
 def describe_run(

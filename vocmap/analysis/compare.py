@@ -18,12 +18,12 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from vocmap import kernels
-from vocmap.annotations import GroundTruth
-from vocmap.detections import Detections
-from vocmap.evaluation import Evaluator
-from vocmap.results import ClassResult, EvalResult
-from vocmap.semantics import RULE_ORDER, Semantics, get_semantics
+from vocmap.core import kernels
+from vocmap.core.detections import Detections
+from vocmap.core.evaluate import Evaluator
+from vocmap.core.ground_truth import GroundTruth
+from vocmap.core.results import ClassResult, EvalResult, json_float
+from vocmap.core.semantics import RULE_ORDER, Semantics, get_semantics
 
 OUTCOME_NAMES = {
     kernels.TRUE_POSITIVE: "TP",
@@ -252,10 +252,9 @@ def comparison_to_json(comparison: Comparison, path=None) -> str:
     """The comparison as JSON (exact floats, NaN as null); written atomically to ``path``."""
     import json
 
-    from vocmap.atomic import atomic_write_text
+    from vocmap.core.atomic import atomic_write_text
 
-    def number(x: float) -> float | None:
-        return None if math.isnan(x) else float(x)
+    number = json_float
 
     def reason(r: Reason) -> dict:
         return {

@@ -1,21 +1,27 @@
-"""Applying a :class:`~vocmap.semantics.Semantics` to one class's arrays.
+"""The general path: one class evaluated under any :class:`Semantics`.
 
-For the devkit every function here is the identity (no copies); other presets
-round coordinates, reorder difficult objects, change number types, and decide the
-order in which detections are matched and accumulated. The matching itself is
-always :func:`vocmap.kernels.match_detections`.
+Other presets round coordinates, reorder difficult objects, change number types,
+decide the order in which detections are matched and accumulated, compare with
+``>``, floor the precision, propagate NaN, and sum the AP differently. Each rule
+is applied here to the class's arrays, then the general kernels
+(:mod:`vocmap.core.rule_kernels`) run. Under the devkit's rules this path gives
+the same bits as :mod:`vocmap.core.devkit` (tested); the Evaluator takes the
+straight path then.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
-from vocmap import kernels
-from vocmap.annotations import ClassGroundTruth
-from vocmap.detections import ClassDetections
-from vocmap.semantics import Semantics
+from vocmap.core import kernels, rule_kernels
+from vocmap.core.detections import ClassDetections
+from vocmap.core.ground_truth import ClassGroundTruth
+from vocmap.core.results import ClassResult
+from vocmap.core.semantics import Semantics
+from vocmap.core.settings import EvalSettings
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,54 @@ class MatchInputs:
     match_order: np.ndarray
     pixel_offset: float
     iou_threshold: float
+
+
+def evaluate_class_general(
+    name: str,
+    ground_truth: ClassGroundTruth,
+    detections: ClassDetections,
+    settings: EvalSettings,
+) -> ClassResult:
+    """Match one class's detections to its ground truth and compute its AP, under
+    ``settings.semantics``."""
+    rules = settings.semantics
+    inputs = prepare(ground_truth, detections, rules, settings.iou)
+    outcome, best_gt, best_overlap = rule_kernels.match_detections_general(
+        inputs.match_order,
+        detections.image_index,
+        inputs.det_boxes,
+        inputs.gt_offsets,
+        inputs.gt_boxes,
+        inputs.gt_difficult,
+        inputs.iou_threshold,
+        rules.strict_threshold,
+        inputs.pixel_offset,
+    )
+    outcome = curve_outcomes(outcome, inputs)
+    best_gt = curve_outcomes(best_gt, inputs)
+    best_overlap = curve_outcomes(best_overlap, inputs)
+    known = best_gt >= 0
+    best_gt[known] = inputs.gt_rows[best_gt[known]]
+    npos = ground_truth.npos
+    if rules.ap_dtype == "float32":
+        recall, precision, ap = curve_and_ap_float32(outcome, npos, rules, settings.metric)
+    else:
+        recall, precision = rule_kernels.precision_recall_general(
+            outcome, npos, rules.precision_floor
+        )
+        if settings.metric == "voc07":
+            ap = rule_kernels.average_precision_11point_general(
+                recall,
+                precision,
+                rules.thresholds(),
+                rules.ap_sum == "sum-then-divide",
+                rules.max_skips_nan,
+            )
+        else:
+            ap = kernels.average_precision_area(recall, precision)
+    return ClassResult.from_curves(
+        name, ap, npos, recall, precision, inputs.curve_order, outcome, best_gt, best_overlap
+    )
 
 
 def prepare(
@@ -92,7 +146,7 @@ def visiting_orders(detections: ClassDetections, rules: Semantics) -> tuple[np.n
     if rules.score_dtype == "float32":
         scores = scores.astype(np.float32).astype(np.float64)
     if rules.sort == "stable" and not rules.group_by_image and rules.matching_order == "global":
-        curve = kernels.stable_descending_order(scores)  # the devkit: no copies
+        curve = kernels.stable_descending_order(scores)  # the devkit's order
         return curve, curve
     base = np.arange(len(scores), dtype=np.int64)
     if rules.group_by_image:
@@ -115,7 +169,7 @@ def visiting_orders(detections: ClassDetections, rules: Semantics) -> tuple[np.n
     starts = np.flatnonzero(np.r_[True, images[1:] != images[:-1]])
     stops = np.r_[starts[1:], len(base)]
     dtype = np.float32 if rules.sort_dtype == "float32" else np.float64
-    kind = "stable" if rules.sort == "stable" else None
+    kind: Literal["stable"] | None = "stable" if rules.sort == "stable" else None
     pieces = [
         base[a:b][np.argsort(-scores[base[a:b]].astype(dtype), kind=kind)]
         for a, b in zip(starts, stops)

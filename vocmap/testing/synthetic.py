@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from vocmap.atomic import atomic_write_text
-from vocmap.constants import VOC_CLASSES
-from vocmap.voc_writer import VocObject, write_annotation, write_image_set
+from vocmap.core.atomic import atomic_write_text
+from vocmap.core.constants import VOC_CLASSES
+from vocmap.io.writers import VocObject, write_annotation, write_image_set
 
 
 @dataclass(frozen=True)

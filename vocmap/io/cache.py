@@ -24,13 +24,14 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from vocmap.annotations import GroundTruth, parse_annotations
-from vocmap.atomic import atomic_open
-from vocmap.errors import InputError
+from vocmap.core.atomic import atomic_open
+from vocmap.core.errors import InputError
+from vocmap.core.ground_truth import GroundTruth
 
 FORMAT_VERSION = 1
 RACY_SECONDS = 2.0
@@ -67,8 +68,14 @@ def _entry_paths(annotations_dir: Path, image_set_file: Path, key: str) -> tuple
     return cache_dir() / f"{prefix}-{key}.npz", prefix
 
 
-def load_or_parse(annotations_dir: Path, image_set_file: Path, image_ids: list[str]) -> GroundTruth:
-    """The GroundTruth for these files, from the cache when it is provably current."""
+def load_or_parse(
+    annotations_dir: Path,
+    image_set_file: Path,
+    image_ids: list[str],
+    parse: Callable[[Path, list[str]], GroundTruth],
+) -> GroundTruth:
+    """The GroundTruth for these files: from the cache when it is provably current,
+    else ``parse(annotations_dir, image_ids)`` (stored for next time)."""
     signatures = _file_signatures(annotations_dir, image_ids)
     digest = hashlib.sha256()
     digest.update(f"vocmap-gt-v{FORMAT_VERSION}\0{annotations_dir.resolve()}\0".encode())
@@ -80,7 +87,7 @@ def load_or_parse(annotations_dir: Path, image_set_file: Path, image_ids: list[s
             return _load(entry, image_ids, annotations_dir)
         except (OSError, ValueError, KeyError):
             pass  # unreadable entry: parse again and replace it
-    ground_truth = parse_annotations(annotations_dir, image_ids)
+    ground_truth = parse(annotations_dir, image_ids)
     newest = int(signatures[:, 1:3].max()) if len(signatures) else 0
     if newest < (time.time() - RACY_SECONDS) * 1e9:
         _store(entry, prefix, ground_truth)

@@ -11,17 +11,15 @@ import io
 import json
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from vocmap.atomic import atomic_write_text
-
-METRIC_LABELS = {
-    "voc07": "VOC2007 11-point AP",
-    "voc12": "VOC2010+ area AP",
-}
+from vocmap.core import kernels
+from vocmap.core.atomic import atomic_write_text
+from vocmap.core.settings import EvalSettings
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,7 +36,7 @@ class ClassResult:
         recall, precision: (detections,) cumulative curves in sorted order.
         order: (detections,) int64, the class's detections (file order) in the
             order they were visited.
-        outcome: (detections,) int8 in visiting order (kernels.TRUE_POSITIVE, ...).
+        outcome: (detections,) int8 in visiting order (``kernels.TRUE_POSITIVE``, ...).
         best_gt: (detections,) int64 ground-truth row of the best overlap, -1 if none.
         best_overlap: (detections,) float64 that overlap (-inf if none).
     """
@@ -57,6 +55,39 @@ class ClassResult:
     best_gt: np.ndarray
     best_overlap: np.ndarray
 
+    @classmethod
+    def from_curves(
+        cls,
+        name: str,
+        ap: float,
+        npos: int,
+        recall: np.ndarray,
+        precision: np.ndarray,
+        order: np.ndarray,
+        outcome: np.ndarray,
+        best_gt: np.ndarray,
+        best_overlap: np.ndarray,
+    ) -> ClassResult:
+        """A ClassResult whose counts are read off ``outcome``."""
+        tp = int(np.count_nonzero(outcome == kernels.TRUE_POSITIVE))
+        fp = int(np.count_nonzero(outcome == kernels.FALSE_POSITIVE))
+        n = int(outcome.shape[0])
+        return cls(
+            name=name,
+            ap=float(ap),
+            npos=int(npos),
+            detections=n,
+            tp=tp,
+            fp=fp,
+            ignored=n - tp - fp,
+            recall=recall,
+            precision=precision,
+            order=order,
+            outcome=outcome,
+            best_gt=best_gt,
+            best_overlap=best_overlap,
+        )
+
     @property
     def final_recall(self) -> float:
         """Recall over all detections: ``tp / npos`` (NaN when npos is 0)."""
@@ -65,40 +96,40 @@ class ClassResult:
 
 @dataclass(frozen=True, eq=False)
 class EvalResult:
-    """Per-class results and their mean.
+    """Per-class results and their mean, under ``settings``.
 
     ``map`` is the plain mean of the class APs (a NaN AP makes it NaN, as a
     MATLAB ``mean`` would), summed in class order, unless the semantics say
     otherwise.
     """
 
-    metric: str
-    iou: float
-    semantics: str
+    settings: EvalSettings
     classes: dict[str, ClassResult]
     map: float
     dropped_unknown: int = 0
 
     @property
-    def label(self) -> str:
-        """A title that says which number this is, and when it is not VOC2007's."""
-        text = f"{METRIC_LABELS[self.metric]} at IoU {'>' if self.semantics_strict else '>='} {self.iou:g}"
-        if self.semantics != "devkit":
-            text += f", {self.semantics} semantics"
-        if not self.is_voc2007:
-            text += " (not the VOC2007 devkit's number)"
-        return text
+    def metric(self) -> str:
+        return self.settings.metric
 
     @property
-    def semantics_strict(self) -> bool:
-        from vocmap.semantics import get_semantics
+    def iou(self) -> float:
+        return self.settings.iou
 
-        return get_semantics(self.semantics).strict_threshold
+    @property
+    def semantics(self) -> str:
+        """The semantics' name (``settings.semantics`` is the rule set itself)."""
+        return self.settings.semantics.name
+
+    @property
+    def label(self) -> str:
+        """A title that says which number this is, and when it is not VOC2007's."""
+        return self.settings.label
 
     @property
     def is_voc2007(self) -> bool:
         """True when this is the official VOC2007 number (11-point, IoU 0.5, devkit)."""
-        return self.metric == "voc07" and self.iou == 0.5 and self.semantics == "devkit"
+        return self.settings.is_voc2007
 
     @property
     def aps(self) -> dict[str, float]:
@@ -110,8 +141,8 @@ class EvalResult:
         each class's ``rec`` and ``prec`` lists."""
         classes = {}
         for name, r in self.classes.items():
-            entry = {
-                "ap": _json_float(r.ap),
+            entry: dict[str, object] = {
+                "ap": json_float(r.ap),
                 "npos": r.npos,
                 "detections": r.detections,
                 "tp": r.tp,
@@ -119,15 +150,15 @@ class EvalResult:
                 "ignored": r.ignored,
             }
             if curves:
-                entry["rec"] = [_json_float(v) for v in r.recall.tolist()]
-                entry["prec"] = [_json_float(v) for v in r.precision.tolist()]
+                entry["rec"] = [json_float(v) for v in r.recall.tolist()]
+                entry["prec"] = [json_float(v) for v in r.precision.tolist()]
             classes[name] = entry
         return {
             "metric": self.metric,
             "iou": self.iou,
             "semantics": self.semantics,
             "classes": classes,
-            "map": _json_float(self.map),
+            "map": json_float(self.map),
         }
 
     def to_json(self, path: str | os.PathLike | None = None, curves: bool = False) -> str:
@@ -169,16 +200,31 @@ class EvalResult:
         return out
 
 
-def _json_float(value: float) -> float | None:
+def mean_ap(aps: Sequence[float], how: str = "sequential") -> float:
+    """The mean of the APs (NaN if any is NaN; NaN if there are none).
+
+    ``how``: "sequential" sums left to right then divides (the devkit's
+    ``mean``); "numpy" is ``numpy.mean`` (pairwise summation); "numpy-float32"
+    is ``numpy.mean`` of single-precision APs.
+    """
+    if not aps:
+        return math.nan
+    if how == "numpy":
+        return float(np.mean(np.array(aps, dtype=np.float64)))
+    if how == "numpy-float32":
+        return float(np.array(aps, dtype=np.float32).mean())
+    total = 0.0
+    for ap in aps:
+        total += ap
+    return total / len(aps)
+
+
+def json_float(value: float) -> float | None:
+    """A float for JSON: NaN becomes ``null`` (None); everything else is exact."""
     value = float(value)
     return None if math.isnan(value) else value
 
 
-def result_from_dict(data: dict) -> dict[str, float]:
-    """Per-class APs and ``"mAP"`` from :meth:`EvalResult.to_dict` output (null is NaN)."""
-    aps = {
-        name: math.nan if entry["ap"] is None else float(entry["ap"])
-        for name, entry in data["classes"].items()
-    }
-    aps["mAP"] = math.nan if data["map"] is None else float(data["map"])
-    return aps
+def float_or_nan(value: float | None) -> float:
+    """The inverse of :func:`json_float`: ``null`` (None) reads as NaN."""
+    return math.nan if value is None else float(value)

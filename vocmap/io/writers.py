@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from vocmap.atomic import atomic_write_text
+from vocmap.core.atomic import atomic_write_text
 
 
 @dataclass(frozen=True)

@@ -231,15 +231,23 @@ def read_image_set(path: Path) -> list[str]:
     return [line.split()[0] for line in Path(path).read_text().splitlines() if line.split()]
 
 
-def read_objects(xml_path: Path) -> list[tuple[str, bool, tuple[float, float, float, float]]]:
+def _text(element: ET.Element, tag: str) -> str:
+    """The stripped text of ``element``'s child ``tag`` ("" if it has none)."""
+    child = element.find(tag)
+    return "" if child is None or child.text is None else child.text.strip()
+
+
+def read_objects(xml_path: Path) -> list[tuple[str, bool, tuple[float, ...]]]:
+    """``(class, difficult, (xmin, ymin, xmax, ymax))`` per object (``PASreadrecord``)."""
     root = ET.parse(xml_path).getroot()
     objects = []
     for obj in root.findall("object"):
-        difficult_el = obj.find("difficult")
-        difficult = difficult_el is not None and difficult_el.text.strip() == "1"
+        difficult = _text(obj, "difficult") == "1"
         box = obj.find("bndbox")
-        coords = tuple(float(box.find(tag).text) for tag in ("xmin", "ymin", "xmax", "ymax"))
-        objects.append((obj.find("name").text.strip(), difficult, coords))
+        if box is None:
+            raise DevkitError(f"{xml_path}: an object has no <bndbox>")
+        coords = tuple(float(_text(box, tag)) for tag in ("xmin", "ymin", "xmax", "ymax"))
+        objects.append((_text(obj, "name"), difficult, coords))
     return objects
 
 

@@ -10,11 +10,15 @@ tabulates them, with the sources they were read from and what is left out.
 
 from __future__ import annotations
 
+import functools
+import typing
 from dataclasses import dataclass, fields
+from typing import Literal
 
 import numpy as np
 
-from vocmap.errors import VocmapError
+from vocmap.core.errors import VocmapError
+from vocmap.core.kernels import MATLAB_RECALL_THRESHOLDS
 
 FLOAT64_EPS = float(np.finfo(np.float64).eps)
 FLOAT32_EPS = float(np.finfo(np.float32).eps)
@@ -65,28 +69,26 @@ class Semantics:
 
     name: str
     summary: str
-    score_dtype: str = "float64"
+    score_dtype: Literal["float64", "float32"] = "float64"
     group_by_image: bool = False
-    sort: str = "stable"
-    sort_dtype: str = "float64"
-    matching_order: str = "global"
-    gt_coordinates: str = "float"
-    iou_dtype: str = "float64"
+    sort: Literal["stable", "numpy-quicksort"] = "stable"
+    sort_dtype: Literal["float64", "float32"] = "float64"
+    matching_order: Literal["global", "per-image"] = "global"
+    gt_coordinates: Literal["float", "int", "int-minus-one"] = "float"
+    iou_dtype: Literal["float64", "float32"] = "float64"
     pixel_offset: float = 1.0
     difficult_last: bool = False
     strict_threshold: bool = False
     precision_floor: float = 0.0
     max_skips_nan: bool = True
-    recall_thresholds: str = "matlab"
-    ap_sum: str = "sequential"
-    ap_dtype: str = "float64"
+    recall_thresholds: Literal["matlab", "arange", "linspace"] = "matlab"
+    ap_sum: Literal["sequential", "sum-then-divide"] = "sequential"
+    ap_dtype: Literal["float64", "float32"] = "float64"
     map_skips_classes_without_positives: bool = False
-    map_mean: str = "sequential"
+    map_mean: Literal["sequential", "numpy"] = "sequential"
 
     def thresholds(self) -> np.ndarray:
         """The 11 recall thresholds as float64."""
-        from vocmap.kernels import MATLAB_RECALL_THRESHOLDS
-
         if self.recall_thresholds == "matlab":
             return MATLAB_RECALL_THRESHOLDS
         if self.recall_thresholds == "arange":
@@ -95,13 +97,53 @@ class Semantics:
             return np.linspace(0, 1, 11)
         raise ValueError(f"unknown recall thresholds {self.recall_thresholds!r}")
 
+    def __post_init__(self) -> None:
+        """Refuse a rule value outside its ``Literal`` choices (a typo would
+        otherwise silently evaluate under another rule)."""
+        for name, allowed in rule_choices().items():
+            value = getattr(self, name)
+            if value not in allowed or type(value) is not type(allowed[0]):
+                raise VocmapError(
+                    f"semantics {self.name!r}: {name} must be one of "
+                    f"{', '.join(map(repr, allowed))}, not {value!r}"
+                )
+        if not (isinstance(self.pixel_offset, float) and self.pixel_offset in (0.0, 1.0)):
+            raise VocmapError(f"semantics {self.name!r}: pixel_offset must be 1.0 or 0.0")
+        if not (isinstance(self.precision_floor, float) and 0.0 <= self.precision_floor < 1.0):
+            raise VocmapError(f"semantics {self.name!r}: precision_floor must be in [0, 1)")
+
+    @property
+    def is_devkit(self) -> bool:
+        """True when every rule is the devkit's (whatever the name)."""
+        return not self.differences(DEVKIT)
+
+    def rules(self) -> dict[str, object]:
+        """The rule values (every field but name and summary)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _LABELS}
+
     def differences(self, other: Semantics) -> list[str]:
         """Names of the rules (fields) on which ``self`` and ``other`` differ."""
         return [
             f.name
             for f in fields(self)
-            if f.name not in ("name", "summary") and getattr(self, f.name) != getattr(other, f.name)
+            if f.name not in _LABELS and getattr(self, f.name) != getattr(other, f.name)
         ]
+
+
+_LABELS = ("name", "summary")
+
+
+@functools.cache
+def rule_choices() -> dict[str, tuple]:
+    """Each ``Literal``-typed rule and its allowed values (booleans included)."""
+    hints = typing.get_type_hints(Semantics)
+    choices = {}
+    for name, hint in hints.items():
+        if typing.get_origin(hint) is Literal:
+            choices[name] = typing.get_args(hint)
+        elif hint is bool:
+            choices[name] = (False, True)
+    return choices
 
 
 #: The order in which rules are switched when explaining a difference (compare.py):

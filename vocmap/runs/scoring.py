@@ -12,20 +12,28 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, as_completed, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
-from vocmap.annotations import GroundTruth
-from vocmap.atomic import atomic_write_text
-from vocmap.detections import read_detections
-from vocmap.errors import InputError
-from vocmap.evaluation import Evaluator
-from vocmap.progress import Progress
-from vocmap.runs import RunFolder, settings_key, step_name
+from vocmap.core.atomic import atomic_write_text
+from vocmap.core.errors import InputError
+from vocmap.core.evaluate import Evaluator
+from vocmap.core.ground_truth import GroundTruth
+from vocmap.core.settings import EvalSettings
+from vocmap.io.read import read_detections
+from vocmap.runs.contract import RunFolder, choose_steps, publish_folder, remove_stale_temporaries
+
+
+class ProgressSink(Protocol):
+    """Where ``score_run`` reports: one ``update`` per finished step, ``note`` otherwise."""
+
+    def update(self, message: str) -> None: ...
+
+    def note(self, message: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -33,58 +41,14 @@ class ScoreSettings:
     """How to evaluate (and, where needed, detect)."""
 
     classes: tuple[str, ...] | None = None
-    metric: str = "voc07"
-    iou: float = 0.5
-    semantics: str = "devkit"
+    evaluation: EvalSettings = field(default_factory=EvalSettings)
     image_set: str = "test"
     voc_root: Path | None = None  # images for detection
     device: str | None = None
 
     @property
     def key(self) -> str:
-        return settings_key(self.metric, self.iou, self.semantics)
-
-
-def choose_steps(
-    available: Sequence[int], steps: Sequence[int] | None = None, every: int | None = None
-) -> list[int]:
-    """The steps to score: ``steps`` if given (each must exist), else the multiples
-    of ``every`` (the last step is always kept), else all."""
-    available = sorted(available)
-    if steps:
-        missing = sorted(set(steps) - set(available))
-        if missing:
-            raise InputError(
-                f"no checkpoint or detections for step(s) {', '.join(map(str, missing))}"
-            )
-        return sorted(set(steps))
-    if every:
-        chosen = [s for s in available if s % every == 0]
-        if available and available[-1] not in chosen:
-            chosen.append(available[-1])
-        return chosen
-    return available
-
-
-def remove_stale_temporaries(run: RunFolder) -> None:
-    """Delete temporary detection folders left by an interrupted run."""
-    if not run.detections_dir.is_dir():
-        return
-    for path in run.detections_dir.glob(".step_*.tmp-*"):
-        pid = path.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and _alive(int(pid)) and int(pid) != os.getpid():
-            continue
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    return True
+        return self.evaluation.key
 
 
 def detect_step(run: RunFolder, step: int, settings: ScoreSettings) -> Path:
@@ -97,17 +61,14 @@ def detect_step(run: RunFolder, step: int, settings: ScoreSettings) -> Path:
     from ssd_ref.inference import detect_checkpoint  # torch: imported only here
 
     final = run.detection_dir(step)
-    temporary = run.detections_dir / f".{step_name(step)}.tmp-{os.getpid()}"
-    shutil.rmtree(temporary, ignore_errors=True)
-    temporary.mkdir(parents=True)
-    detect_checkpoint(
-        checkpoint,
-        settings.voc_root,
-        image_set=settings.image_set,
-        out_dir=temporary,
-        device=settings.device,
-    )
-    os.replace(temporary, final)
+    with publish_folder(final) as temporary:
+        detect_checkpoint(
+            checkpoint,
+            settings.voc_root,
+            image_set=settings.image_set,
+            out_dir=temporary,
+            device=settings.device,
+        )
     return final
 
 
@@ -138,12 +99,7 @@ _WORKER: dict = {}
 
 def _worker_init(ground_truth: GroundTruth, settings: ScoreSettings) -> None:
     _WORKER["evaluator"] = Evaluator(
-        ground_truth,
-        settings.classes,
-        metric=settings.metric,
-        iou=settings.iou,
-        semantics=settings.semantics,
-        threads=1,
+        ground_truth, settings.classes, settings=settings.evaluation, threads=1
     )
     _WORKER["settings"] = settings
 
@@ -162,33 +118,25 @@ def score_run(
     steps: Sequence[int] | None = None,
     every: int | None = None,
     jobs: int = 1,
-    progress: Progress | bool | None = True,
+    progress: Callable[[int], ProgressSink] | None = None,
     detect: Callable[[RunFolder, int, ScoreSettings], Path] = detect_step,
 ) -> dict[int, float]:
     """Score the chosen steps that have no result yet; return ``{step: mAP}`` of those.
 
     Steps already evaluated under the same settings are skipped, so an
-    interrupted run continues where it stopped.
+    interrupted run continues where it stopped. ``progress(n_steps)`` makes the
+    sink that hears about each step (the CLI's progress bar).
     """
     run = RunFolder(Path(run_dir))
     if not run.root.is_dir():
         raise InputError("run folder not found", run.root)
-    remove_stale_temporaries(run)
+    remove_stale_temporaries(run.detections_dir)
     chosen = choose_steps(run.steps(), steps, every)
     if not chosen:
         raise InputError("no checkpoints/step_*.pt and no detections/step_*/ found", run.root)
     done = run.evaluated(settings.key)
     todo = [s for s in chosen if s not in done]
-    bar = None
-    if progress:
-        bar = progress if isinstance(progress, Progress) else Progress(len(todo), "score ")
-    evaluator = Evaluator(
-        ground_truth,
-        settings.classes,
-        metric=settings.metric,
-        iou=settings.iou,
-        semantics=settings.semantics,
-    )
+    bar = progress(len(todo)) if progress is not None else None
     scored: dict[int, float] = {}
 
     def finished(step: int, value: float) -> None:
@@ -203,10 +151,26 @@ def score_run(
             detect(run, step, settings)
 
     if jobs <= 1:
+        evaluator = Evaluator(ground_truth, settings.classes, settings=settings.evaluation)
         for step in todo:
             ensure_detections(step)
             finished(step, evaluate_step(run, step, evaluator, settings))
-        return scored
+    else:
+        _score_in_processes(run, ground_truth, settings, todo, jobs, ensure_detections, finished)
+    return scored
+
+
+def _score_in_processes(
+    run: RunFolder,
+    ground_truth: GroundTruth,
+    settings: ScoreSettings,
+    todo: Sequence[int],
+    jobs: int,
+    ensure_detections: Callable[[int], None],
+    finished: Callable[[int, float], None],
+) -> None:
+    """Evaluate ``todo`` in ``jobs`` processes; detections are made here, in order
+    (torch uses its own threads), and each step is handed on as soon as it has them."""
     import multiprocessing
 
     with ProcessPoolExecutor(
@@ -218,7 +182,7 @@ def score_run(
         pending = set()
         try:
             for step in todo:
-                ensure_detections(step)  # in this process: torch uses its own threads
+                ensure_detections(step)
                 pending.add(pool.submit(_worker_evaluate, os.fspath(run.root), step))
                 ready, pending = wait(pending, timeout=0, return_when=FIRST_COMPLETED)
                 for future in ready:
@@ -228,4 +192,3 @@ def score_run(
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
-    return scored

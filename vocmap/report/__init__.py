@@ -1,0 +1,1 @@
+"""Presentation: text and markdown tables, plots, a run's summary in words, progress."""

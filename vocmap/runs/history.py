@@ -1,0 +1,101 @@
+"""``history.csv``: the loss log of a run (the columns are the run-folder contract's).
+
+:class:`HistoryLog` writes it (ssd_ref's trainer); :func:`read_history` reads it
+as float columns (tables, plots, notes); :func:`lr_drops` finds where the
+learning rate fell.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from vocmap.core.atomic import atomic_write_text
+from vocmap.core.errors import InputError
+from vocmap.runs.contract import HISTORY_COLUMNS
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else repr(value)
+    return str(value)
+
+
+class HistoryLog:
+    """Appends rows to ``history.csv``; ``truncate_after(step)`` for resumed runs."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+
+    def truncate_after(self, step: int) -> None:
+        """Keep the header and rows with ``step <= step`` (a resume drops later rows)."""
+        rows: list[dict[str, str]] = []
+        if self.path.exists():
+            with open(self.path, encoding="utf-8", newline="") as handle:
+                reader = csv.DictReader(handle)
+                if tuple(reader.fieldnames or ()) != HISTORY_COLUMNS:
+                    raise InputError(f"unexpected columns {reader.fieldnames}", self.path, 1)
+                rows = list(reader)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(HISTORY_COLUMNS)
+        for row in rows:
+            if int(row["step"]) <= step:
+                writer.writerow([row[c] for c in HISTORY_COLUMNS])
+        atomic_write_text(self.path, buffer.getvalue())
+
+    def append(self, **values: object) -> None:
+        unknown = set(values) - set(HISTORY_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown history columns {sorted(unknown)}")
+        if not self.path.exists():
+            self.truncate_after(-1)
+        with open(self.path, "a", encoding="utf-8", newline="") as handle:
+            csv.writer(handle, lineterminator="\n").writerow(
+                [_cell(values.get(c)) for c in HISTORY_COLUMNS]
+            )
+
+
+def read_history(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Columns of a history.csv as float arrays (empty cells are NaN)."""
+    path = Path(path)
+    try:
+        handle = path.open(newline="")
+    except FileNotFoundError:
+        raise InputError("history file not found", path) from None
+    with handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames or "step" not in reader.fieldnames:
+            raise InputError("a history.csv needs a 'step' column", path, 1)
+        columns: dict[str, list[float]] = {name: [] for name in reader.fieldnames}
+        for line, row in enumerate(reader, start=2):
+            for name in reader.fieldnames:
+                text = (row.get(name) or "").strip()
+                try:
+                    columns[name].append(float(text) if text else math.nan)
+                except ValueError:
+                    raise InputError(
+                        f"column {name!r} is not a number: {text!r}", path, line
+                    ) from None
+    return {name: np.array(values, dtype=np.float64) for name, values in columns.items()}
+
+
+def lr_drops(steps: np.ndarray, lr: np.ndarray) -> list[tuple[int, float, float]]:
+    """``(step, lr before, lr after)`` wherever the learning rate falls by 5% or more.
+
+    A history row's ``lr`` is the one its last step used (ssd_ref's convention), so
+    a drop between rows ``k-1`` and ``k`` took effect right after ``steps[k-1]``
+    (ssd_ref's milestone 80,000: the row of step 80,000 still shows the old lr).
+    """
+    drops = []
+    for k in range(1, len(lr)):
+        if lr[k - 1] > 0 and lr[k] < lr[k - 1] * 0.95:
+            drops.append((int(steps[k - 1]), float(lr[k - 1]), float(lr[k])))
+    return drops
