@@ -1,6 +1,7 @@
 # Two entry points for a fresh clone; each sets itself up.
 #   make demo   evaluate the shipped demo detections and print the per-class table
-#   make test   lint, format check and the whole test suite
+#   make test   lint (ruff, format, import layers, mypy) and the whole test suite
+#   make test-fast  the suite without the slow tests, fewer hypothesis examples
 #   make bench  the evaluator's speed and memory benchmark (figures in BENCHMARKS.md)
 #   make bench-ssd  ssd_ref's data pipeline per worker and train-step times (CPU)
 
@@ -10,7 +11,7 @@ BIN     = $(VENV)/bin
 # The CPU build of torch that lies on this kind of machine; GPU users bring their own.
 TORCH_CPU ?= torch==2.13.0
 
-.PHONY: demo test lint bench bench-ssd setup setup-dev clean
+.PHONY: demo test test-fast lint bench bench-ssd setup setup-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,10 +37,18 @@ demo: $(VENV)/.core
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+
+PARITY_TESTS = tests/vocmap/test_kernels_parity.py tests/vocmap/test_text_kernels_parity.py
 
 test: lint
 	$(BIN)/python -m pytest -q
-	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q tests/vocmap/test_kernels_parity.py -p no:cacheprovider
+	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q $(PARITY_TESTS) -p no:cacheprovider
+
+# While working: no slow tests, 50 hypothesis examples a property, no lint.
+test-fast: $(VENV)/.dev
+	VOCMAP_FAST_TESTS=1 $(BIN)/python -m pytest -q -m "not slow"
 
 bench: $(VENV)/.dev
 	$(BIN)/python -m benchmarks.run
