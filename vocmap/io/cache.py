@@ -105,6 +105,7 @@ def _load(entry: Path, image_ids: list[str], annotations_dir: Path) -> GroundTru
             boxes=data["boxes"],
             difficult=data["difficult"],
             source=os.fspath(annotations_dir),
+            truncated=data["truncated"],  # an entry written before it existed: KeyError, parse
         )
 
 
@@ -118,6 +119,7 @@ def _store(entry: Path, prefix: str, ground_truth: GroundTruth) -> None:
                 object_class=ground_truth.object_class,
                 boxes=ground_truth.boxes,
                 difficult=ground_truth.difficult,
+                truncated=ground_truth.truncated,
             )
         for old in entry.parent.glob(f"{prefix}-*.npz"):
             if old != entry:
