@@ -71,6 +71,16 @@ def coco_iou(d, g, crowd=False):
     return i / da if crowd else i / (da + g[2] * g[3] - i)
 
 
+def _match(b, score, p, used, usable, best, best_score):
+    """tidecv's BestGTMatch."""
+    if used[b]:
+        return
+    usable[b] = True
+    if best_score[b] < score:
+        best_score[b] = score
+        best[b] = p
+
+
 def _argmax(values):
     k = 0
     for j, v in enumerate(values):
@@ -79,7 +89,7 @@ def _argmax(values):
     return k
 
 
-def naive_tide_assign(preds, gts, ignores, pos, bg):
+def naive_tide_assign(preds, gts, ignores, pos, bg):  # noqa: C901 (a transcription)
     """``preds``/``gts``/``ignores``: per image, lists of (class, score, box) / (class,
     box) in tidecv's order. Returns (status, error, target, used, usable, best) as
     flat lists (predictions, then objects, numbered across images in order)."""
@@ -114,14 +124,6 @@ def naive_tide_assign(preds, gts, ignores, pos, bg):
                 if st[a] != TP and coco_iou(p[2], box, True) > pos and cls == p[0]:
                     st[a] = IGNORED
 
-        def match(a, b):
-            if used[b]:
-                return
-            usable[b] = True
-            if best_score[b] < image_preds[a][1]:
-                best_score[b] = image_preds[a][1]
-                best[b] = p_base + a
-
         for a in range(n):
             if st[a] == TP:
                 continue
@@ -131,12 +133,12 @@ def naive_tide_assign(preds, gts, ignores, pos, bg):
             b = _argmax(cls_iou[a])
             if bg <= cls_iou[a][b] <= pos:
                 er[a], tg[a] = 1, g_base + b
-                match(a, b)
+                _match(b, image_preds[a][1], p_base + a, used, usable, best, best_score)
                 continue
             b = _argmax(non[a])
             if non[a][b] >= pos:
                 er[a], tg[a] = 0, g_base + b
-                match(a, b)
+                _match(b, image_preds[a][1], p_base + a, used, usable, best, best_score)
                 continue
             used_cls = [cls_iou[a][b] if used[b] else 0.0 for b in range(ng)]
             if used_cls[_argmax(used_cls)] >= pos:
