@@ -22,7 +22,7 @@ with its own score) if it is the best-scoring such error of that object (on a
 tie, the earlier class, then the earlier in visiting order); every other fixed
 false positive is removed; fixing miss removes those objects from ``npos``. A
 class left with no object and no counted detection leaves the fixed mean (TIDE's
-``is_empty``), unless it was so before any fix. Detections that matched a
+``is_empty``; its own figure is NaN), unless it was so before any fix. Detections that matched a
 difficult object are no error and stay. With all six fixes applied at once each
 class scores the AP of a perfect detector (``1.0000000000000002`` for the 11-point
 AP: eleven times ``+ 1/11``). The devkit's AP never falls when an error is fixed,
@@ -30,6 +30,8 @@ so no dAP is clamped at 0 (TIDE's code clamps).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -110,7 +112,7 @@ class _Fixer:
         outcome[ms.fp_rank[to_tp]] = kernels.TRUE_POSITIVE
         keep[ms.fp_rank[np.setdiff1d(fixed, to_tp)]] = False
         outcome, scores = outcome[keep], scores[keep]
-        if CLS in fix:
+        if CLS in fix and ms.obj_class.size:
             imported = np.flatnonzero(
                 (self.kind == CLS) & self.winner & (ms.obj_class[np.maximum(self.target, 0)] == c)
             )
@@ -131,14 +133,16 @@ class _Fixer:
         return devkit_ap(outcome, npos, self.metric), counted, npos
 
     def state(self, fix=frozenset(), precision=False, recall=False) -> tuple[float, list[float]]:
-        """(mean, per-class APs) after the fixes; classes emptied by them leave the mean."""
+        """(mean, per-class APs) after the fixes. A class the fixes leave with nothing
+        to score leaves the mean, and its AP is NaN."""
         aps, counted_aps = [], []
         for c, base in enumerate(self.base):
             ap, counted, npos = self.class_ap(c, frozenset(fix), precision, recall)
-            aps.append(ap)
             was_empty = base.npos == 0 and base.tp + base.fp == 0
             if counted == 0 and npos == 0 and not was_empty:
+                aps.append(math.nan)
                 continue
+            aps.append(ap)
             counted_aps.append(ap)
         return mean_ap(counted_aps), aps
 
