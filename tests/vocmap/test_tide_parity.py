@@ -9,12 +9,10 @@ from __future__ import annotations
 import json
 import math
 
-import numpy as np
 import pytest
 from budget import examples
 from fixture_paths import DEMO, GOLDEN
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 import vocmap
 from vocmap.analysis.tide_coco import tide_coco50

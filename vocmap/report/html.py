@@ -61,7 +61,7 @@ def _check_result(data: dict, path: Path) -> dict:
     ci = data.get("ci")
     if ci is not None:
         ok = isinstance(ci, dict) and isinstance(ci.get("classes", {}), dict)
-        intervals = [ci.get("map")] + list(ci.get("classes", {}).values()) if ok else []
+        intervals = [ci.get("map"), *list(ci.get("classes", {}).values())] if ok else []
         for value in intervals:
             if value is not None and not (
                 isinstance(value, list) and len(value) == 2 and all(map(_is_number_or_null, value))

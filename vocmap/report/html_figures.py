@@ -42,6 +42,10 @@ def data_uri(figure, dpi: int = 100) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def _finite(value: float) -> float:
+    return value if math.isfinite(value) else 0.0
+
+
 def pr_curves(result: dict) -> str | None:
     """The per-class PR panels (``vocmap plot``'s figure) when the result has curves."""
     if not any("rec" in entry for entry in result["classes"].values()):
@@ -57,10 +61,10 @@ def tide_bars(tide: dict) -> str:
     """Overall dAP of each error type (and the two special fixes), in AP points."""
     overall = tide["overall"]
     names = list(tide["error_types"])
-    values = [100 * (overall["dap"][t] or 0.0) for t in names]
+    values = [_finite(100 * (overall["dap"][t] or 0.0)) for t in names]
     special = [
-        100 * (overall["false_positive_dap"] or 0.0),
-        100 * (overall["false_negative_dap"] or 0.0),
+        _finite(100 * (overall["false_positive_dap"] or 0.0)),
+        _finite(100 * (overall["false_negative_dap"] or 0.0)),
     ]
     figure, (left, right) = plt.subplots(
         1, 2, figsize=(9, 2.8), gridspec_kw={"width_ratios": [3, 1.2]}
@@ -79,13 +83,13 @@ def tide_bars(tide: dict) -> str:
     for yi, v in zip(y, values):
         left.text(v, yi, f" {v:.2f}", va="center", fontsize=9)
     left.set_xlabel("AP points gained by fixing this type alone (dAP)")
-    left.set_xlim(0, max(values + [0.1]) * 1.25)
+    left.set_xlim(0, max([*values, 0.1]) * 1.25)
     left.grid(axis="x", alpha=0.3)
     right.barh([1, 0], special, color=["#bab0ac", "#59a14f"])
     right.set_yticks([1, 0], ["all false pos.", "all false neg."])
     for yi, v in zip([1, 0], special):
         right.text(max(v, 0), yi, f" {v:.2f}", va="center", fontsize=9)
-    right.set_xlim(0, max(special + [0.1]) * 1.35)
+    right.set_xlim(0, max([*special, 0.1]) * 1.35)
     right.set_xlabel("dAP")
     right.grid(axis="x", alpha=0.3)
     figure.tight_layout()
