@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
         diagnose(gt, dets, classes, metric="coco50")
         rows = [
             ("read detections", lambda f=folder: vocmap.read_detections(f, gt, classes)),
-            ("evaluate (devkit)", lambda d=dets: evaluator.evaluate(d)),
+            ("evaluate (devkit)", lambda d=dets, e=evaluator: e.evaluate(d)),
             ("diagnose voc07 (all analyses)", lambda d=dets: diagnose(gt, d, classes)),
             (
                 "diagnose coco50 (all analyses)",

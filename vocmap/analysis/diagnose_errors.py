@@ -100,13 +100,10 @@ def top_false_positives(ms: MatchedSet, tide: TideAnalysis, top: int) -> list[di
     """The ``top`` highest-scoring false positives: image, class, box, score, why."""
     rec = tide.records
     rows = np.flatnonzero(rec.det_class >= 0)
-    scores = np.array(
-        [
-            ms.detections[ms.classes[c]].scores[i]
-            for c, i in zip(rec.det_class[rows], rec.det_index[rows])
-        ],
-        dtype=np.float64,
-    )
+    scores = np.empty(rows.shape[0], dtype=np.float64)
+    for c, name in enumerate(ms.classes):
+        mine = rec.det_class[rows] == c
+        scores[mine] = ms.detections[name].scores[rec.det_index[rows][mine]]
     rows = rows[np.argsort(-scores, kind="stable")][:top]
     out = []
     for e in rows.tolist():

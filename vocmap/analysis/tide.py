@@ -97,38 +97,45 @@ class _Fixer:
         k = len(ms.classes)
         self.missed_per_class = np.bincount(ms.obj_class[self.missed], minlength=k)
         self.base = [ms.result.classes[c] for c in ms.classes]
+        by_class = np.argsort(ms.fp_class, kind="stable")
+        bounds = np.searchsorted(ms.fp_class[by_class], np.arange(k + 1))
+        self.mine = [by_class[bounds[c] : bounds[c + 1]] for c in range(k)]
+        # cls winners, by the class of the object they become a true positive of,
+        # each class's in (class, visiting rank) order
+        won = np.flatnonzero((kind == CLS) & self.winner)
+        won_class = ms.obj_class[target[won]] if won.size else won
+        self.imported = [won[won_class == c] for c in range(k)]
 
     def class_ap(self, c: int, fix: frozenset[int], precision=False, recall=False) -> tuple:
         """(AP, counted detections, npos) of class ``c`` after the fixes."""
         ms, base = self.ms, self.base[c]
-        outcome = base.outcome.copy()
-        scores = ms.scores_in_order(c)
-        mine = np.flatnonzero(ms.fp_class == c)
-        keep = np.ones(outcome.shape[0], dtype=bool)
-        if precision:
-            keep[ms.fp_rank[mine]] = False
-        fixed = mine[np.isin(self.kind[mine], list(fix))]
-        to_tp = fixed[(self.kind[fixed] == LOC) & self.winner[fixed]]
-        outcome[ms.fp_rank[to_tp]] = kernels.TRUE_POSITIVE
-        keep[ms.fp_rank[np.setdiff1d(fixed, to_tp)]] = False
-        outcome, scores = outcome[keep], scores[keep]
-        if CLS in fix and ms.obj_class.size:
-            imported = np.flatnonzero(
-                (self.kind == CLS) & self.winner & (ms.obj_class[np.maximum(self.target, 0)] == c)
-            )
-            if imported.size:
-                imported = imported[np.lexsort((ms.fp_rank[imported], ms.fp_class[imported]))]
-                scores = np.concatenate([scores, ms.fp_score[imported]])
-                outcome = np.concatenate(
-                    [outcome, np.full(imported.size, kernels.TRUE_POSITIVE, dtype=np.int8)]
-                )
-                order = kernels.stable_descending_order(scores)
-                outcome = outcome[order]
+        mine = self.mine[c]
+        kind = self.kind[mine]
+        fixed = np.isin(kind, list(fix)) if fix else np.zeros(mine.size, dtype=bool)
+        imported = self.imported[c] if CLS in fix else self.imported[c][:0]
         npos = int(ms.npos[c])
         if MISS in fix:
             npos -= int(self.missed_per_class[c])
         if recall:
-            npos = int(np.count_nonzero(outcome == kernels.TRUE_POSITIVE))
+            npos = base.tp + int(imported.size)
+        if not (fixed.any() or imported.size or precision) and npos == base.npos:
+            return base.ap, base.tp + base.fp, npos
+        outcome = base.outcome.copy()
+        scores = ms.scores_in_order(c)
+        keep = np.ones(outcome.shape[0], dtype=bool)
+        ranks = ms.fp_rank[mine]
+        if precision:
+            keep[ranks] = False
+        to_tp = fixed & (kind == LOC) & self.winner[mine]
+        outcome[ranks[to_tp]] = kernels.TRUE_POSITIVE
+        keep[ranks[fixed & ~to_tp]] = False
+        outcome, scores = outcome[keep], scores[keep]
+        if imported.size:
+            scores = np.concatenate([scores, ms.fp_score[imported]])
+            outcome = np.concatenate(
+                [outcome, np.full(imported.size, kernels.TRUE_POSITIVE, dtype=np.int8)]
+            )
+            outcome = outcome[kernels.stable_descending_order(scores)]
         counted = int(np.count_nonzero(outcome != kernels.IGNORED))
         return devkit_ap(outcome, npos, self.metric), counted, npos
 
