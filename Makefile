@@ -11,7 +11,7 @@ BIN     = $(VENV)/bin
 # The CPU build of torch that lies on this kind of machine; GPU users bring their own.
 TORCH_CPU ?= torch==2.13.0
 
-.PHONY: demo test test-fast lint bench bench-ssd setup setup-dev clean
+.PHONY: demo test test-fast lint bench bench-ssd setup setup-dev clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,8 @@ $(VENV)/.core: pyproject.toml | $(BIN)/python
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q "$(TORCH_CPU)"
 	$(BIN)/python -m pip install -q -e ".[dev,plot,train,notebook]"
+	$(BIN)/python -m pip install -q -e ".[diagnose-test]"
+	$(BIN)/python -m pip install -q --no-deps "tidecv==1.0.1"
 	touch $@ $(VENV)/.core
 
 setup: $(VENV)/.core
@@ -40,9 +42,19 @@ lint: $(VENV)/.dev
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-PARITY_TESTS = tests/vocmap/test_kernels_parity.py tests/vocmap/test_text_kernels_parity.py
+PARITY_TESTS = tests/vocmap/test_kernels_parity.py tests/vocmap/test_text_kernels_parity.py \
+	tests/vocmap/test_diagnose_kernels_parity.py
 
-test: lint
+# The HTML report's browser test needs Chromium (Debian's package): installed here
+# when missing and possible (root with apt-get); otherwise that test skips, saying why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "make: could not install chromium; the HTML report's browser test will skip"; \
+	  else echo "make: no chromium and not root; the HTML report's browser test will skip"; fi; }
+
+test: lint browser
 	$(BIN)/python -m pytest -q
 	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q $(PARITY_TESTS) -p no:cacheprovider
 

@@ -40,6 +40,7 @@ _EXPORTS = {
     "read_result_file": "vocmap.io.result_files",
     "read_coco_results": "vocmap.io.coco_json",
     "format_result": "vocmap.report.text",
+    "diagnose": "vocmap.analysis.diagnose",
 }
 
 __all__ = [*sorted(_EXPORTS), "__version__", "evaluate_folder"]

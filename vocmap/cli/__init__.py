@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     evaluate.add_commands(commands)
     runs.add_commands(commands)
+    from vocmap.cli import diagnose  # diagnose, report
+
+    diagnose.add_commands(commands)
     return parser
 
 

@@ -49,6 +49,8 @@ class GroundTruth:
         boxes: (m, 4) float64 VOC boxes (1-based, inclusive).
         difficult: (m,) bool.
         source: where the annotations came from (for messages), if known.
+        truncated: (m,) bool from ``<truncated>``, or None where not known
+            (ground truth built without it); used by ``vocmap diagnose`` only.
 
     Objects are ordered by image (image-set order), then by their order in the
     image's XML file; the devkit's "first ground truth wins a tie" relies on it.
@@ -63,6 +65,7 @@ class GroundTruth:
     difficult: np.ndarray
     source: str | None = None
     _by_class: dict = field(default_factory=dict, repr=False, compare=False)
+    truncated: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         m = self.object_image.shape[0]
@@ -71,6 +74,8 @@ class GroundTruth:
             and self.boxes.shape == (m, 4)
             and self.difficult.shape == (m,)
         ):
+            raise ValueError("object arrays of different lengths")
+        if self.truncated is not None and self.truncated.shape != (m,):
             raise ValueError("object arrays of different lengths")
 
     # -- construction ------------------------------------------------------
@@ -83,12 +88,14 @@ class GroundTruth:
         object_class_names: list[str] | None = None,
         boxes: np.ndarray | None = None,
         difficult: np.ndarray | None = None,
+        truncated: np.ndarray | None = None,
     ) -> GroundTruth:
         """Ground truth from memory.
 
         Give either the per-object columns (``object_image`` indices into
         ``image_ids``, ``object_class_names``, ``boxes`` (m, 4) VOC boxes,
         ``difficult`` (m,)), in image then XML order, or nothing for an empty set.
+        ``truncated`` (m,) is optional (None: not known).
         """
         image_ids = tuple(image_ids)
         if len(set(image_ids)) != len(image_ids):
@@ -98,6 +105,7 @@ class GroundTruth:
             object_class_names = []
             boxes = np.zeros((0, 4))
             difficult = np.zeros(0, dtype=bool)
+            truncated = None if truncated is None else np.zeros(0, dtype=bool)
         if difficult is None:
             difficult = np.zeros(len(object_class_names), dtype=bool)
         names: dict[str, int] = {}
@@ -113,6 +121,8 @@ class GroundTruth:
             object_class = object_class[order]
             boxes = np.asarray(boxes)[order]
             difficult = np.asarray(difficult)[order]
+            if truncated is not None:
+                truncated = np.asarray(truncated)[order]
         boxes = np.ascontiguousarray(boxes, dtype=np.float64).reshape(-1, 4)
         if not np.all(np.isfinite(boxes)):
             raise InputError("ground-truth box with a NaN or infinite coordinate")
@@ -123,6 +133,7 @@ class GroundTruth:
             object_class=object_class,
             boxes=boxes,
             difficult=np.ascontiguousarray(difficult, dtype=bool),
+            truncated=None if truncated is None else np.ascontiguousarray(truncated, dtype=bool),
         )
 
     # -- queries -----------------------------------------------------------

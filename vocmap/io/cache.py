@@ -105,6 +105,7 @@ def _load(entry: Path, image_ids: list[str], annotations_dir: Path) -> GroundTru
             boxes=data["boxes"],
             difficult=data["difficult"],
             source=os.fspath(annotations_dir),
+            truncated=data["truncated"],  # an entry written before it existed: KeyError, parse
         )
 
 
@@ -118,9 +119,15 @@ def _store(entry: Path, prefix: str, ground_truth: GroundTruth) -> None:
                 object_class=ground_truth.object_class,
                 boxes=ground_truth.boxes,
                 difficult=ground_truth.difficult,
+                truncated=_flags(ground_truth.truncated, ground_truth.difficult),
             )
         for old in entry.parent.glob(f"{prefix}-*.npz"):
             if old != entry:
                 old.unlink(missing_ok=True)
     except OSError:
         pass  # a read-only or full cache folder only costs speed
+
+
+def _flags(values: np.ndarray | None, like: np.ndarray) -> np.ndarray:
+    """A flag column to store (all false when not known)."""
+    return np.zeros_like(like) if values is None else values

@@ -118,12 +118,16 @@ def _parse_number(element, tag: str, path: Path, what: str) -> float:
     return value
 
 
-def read_annotation_file(path: Path, parser=None) -> list[tuple[str, bool, list[float]]]:
+def read_annotation_file(
+    path: Path, parser=None, truncated_out: list[bool] | None = None
+) -> list[tuple[str, bool, list[float]]]:
     """The objects of one VOC XML file: ``(name, difficult, xmin, ymin, xmax, ymax)``.
 
     Raises InputError naming the file and line for a missing or malformed file,
     an object without ``<name>`` or ``<bndbox>``, a coordinate that is missing or
     not a finite number, or a ``<difficult>`` other than 0 or 1 (missing means 0).
+    With ``truncated_out``, each object's ``<truncated>`` (0 or 1, missing means 0;
+    anything else is an error too) is appended to it.
     """
     from lxml import etree
 
@@ -155,7 +159,20 @@ def read_annotation_file(path: Path, parser=None) -> list[tuple[str, bool, list[
             raise InputError(f"object {name!r} has no <bndbox>", path, obj.sourceline)
         coords = [_parse_number(box, tag, path, "<bndbox>") for tag in _COORDINATES]
         objects.append((name, difficult, coords))
+        if truncated_out is not None:
+            truncated_out.append(_parse_flag(obj, "truncated", path))
     return objects
+
+
+def _parse_flag(obj, tag: str, path: Path) -> bool:
+    """An object's 0/1 flag ``<tag>`` (missing means 0)."""
+    element = obj.find(tag)
+    if element is None:
+        return False
+    text = (element.text or "").strip()
+    if text not in ("0", "1"):
+        raise InputError(f"<{tag}> must be 0 or 1, not {text!r}", path, element.sourceline)
+    return text == "1"
 
 
 def parse_annotations(annotations_dir: Path, image_ids: list[str]) -> GroundTruth:
@@ -168,9 +185,10 @@ def parse_annotations(annotations_dir: Path, image_ids: list[str]) -> GroundTrut
     object_class: list[int] = []
     coords: list[float] = []
     difficult: list[bool] = []
+    truncated: list[bool] = []
     for index, image_id in enumerate(image_ids):
         for name, is_difficult, box in read_annotation_file(
-            annotations_dir / f"{image_id}.xml", parser
+            annotations_dir / f"{image_id}.xml", parser, truncated
         ):
             object_image.append(index)
             object_class.append(names.setdefault(name, len(names)))
@@ -184,4 +202,5 @@ def parse_annotations(annotations_dir: Path, image_ids: list[str]) -> GroundTrut
         boxes=np.array(coords, dtype=np.float64).reshape(-1, 4),
         difficult=np.array(difficult, dtype=bool),
         source=os.fspath(annotations_dir),
+        truncated=np.array(truncated, dtype=bool),
     )

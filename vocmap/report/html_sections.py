@@ -1,0 +1,322 @@
+"""The sections of the HTML report, each an HTML fragment (inputs escaped)."""
+
+from __future__ import annotations
+
+import math
+from html import escape
+
+from vocmap.report import html_figures as figures
+
+STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:0;
+color:#1d1d1f;background:#fafafa;line-height:1.4}
+header{background:#22313f;color:#fff;padding:14px 28px}
+header h1{margin:0 0 4px;font-size:22px;font-weight:600}
+.summary{margin:0 0 8px;color:#d6e2ec}
+nav a{color:#fff;margin-right:14px;font-size:14px;text-decoration:none;border-bottom:1px dotted #9fb6c9}
+main{padding:8px 28px 28px;max-width:1280px}
+section{background:#fff;border:1px solid #e3e3e3;border-radius:6px;padding:12px 18px;margin:16px 0}
+h2{font-size:18px;margin:4px 0 10px}
+h3{font-size:15px;margin:14px 0 6px}
+table{border-collapse:collapse;font-size:13px;margin:6px 0}
+th,td{padding:3px 9px;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}
+th{background:#f3f5f7;font-weight:600}
+td:first-child,th:first-child{text-align:left}
+tr.total td{font-weight:700;border-top:2px solid #bbb}
+td.text{text-align:left}
+td.barcell{text-align:left;width:130px}
+.bar{display:inline-block;height:9px;background:#4e79a7;vertical-align:middle;margin-right:6px}
+.note{color:#555;font-size:13px;margin:4px 0}
+img{max-width:100%;height:auto;display:block;margin:6px 0}
+details summary{cursor:pointer;color:#22313f;font-weight:600;margin:8px 0}
+.scroll{overflow-x:auto}
+footer{color:#777;font-size:12px;padding:0 28px 20px}
+"""
+
+
+def fmt(value, digits: int = 4) -> str:
+    """A number for a table cell; '-' for null/NaN."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def points(value, digits: int = 2) -> str:
+    return "-" if value is None else f"{100 * value:.{digits}f}"
+
+
+def table(
+    header: list[str], rows: list[list[str]], total_last: bool = False, left: tuple = ()
+) -> str:
+    """An HTML table of already-escaped cells; columns ``left`` (and bars) left-aligned."""
+    head = "".join(
+        f'<th style="text-align:left">{h}</th>' if i in left else f"<th>{h}</th>"
+        for i, h in enumerate(header)
+    )
+    body = []
+    for k, row in enumerate(rows):
+        cls = ' class="total"' if total_last and k == len(rows) - 1 else ""
+        cells = "".join(
+            f'<td class="barcell">{c}</td>'
+            if 'class="bar"' in c
+            else (f'<td class="text">{c}</td>' if i in left else f"<td>{c}</td>")
+            for i, c in enumerate(row)
+        )
+        body.append(f"<tr{cls}>{cells}</tr>")
+    return f'<div class="scroll"><table><tr>{head}</tr>{"".join(body)}</table></div>'
+
+
+def image(uri: str | None, alt: str) -> str:
+    return "" if uri is None else f'<img src="{uri}" alt="{escape(alt)}">'
+
+
+def metric_label(result: dict) -> str:
+    names = {"voc07": "VOC2007 11-point AP", "voc12": "VOC2010+ area AP"}
+    label = names.get(str(result.get("metric")), str(result.get("metric", "AP")))
+    label += f" at IoU {result.get('iou', 0.5):g}"
+    semantics = result.get("semantics", "devkit")
+    if semantics != "devkit":
+        label += f", {semantics} semantics"
+    return label
+
+
+def summary_line(inputs) -> str:
+    r = inputs.result
+    if r is None:
+        return ""
+    text = f"mAP {fmt(r.get('map'))} ({escape(metric_label(r))})"
+    ci = r.get("ci")
+    if ci and ci.get("map"):
+        lo, hi = ci["map"]
+        text += f", {escape(str(ci.get('level', '')))} interval [{fmt(lo)}, {fmt(hi)}]"
+    if inputs.step is not None:
+        text += f", step {inputs.step}"
+    return text
+
+
+def class_table(inputs) -> str:
+    r = inputs.result
+    if r is None:
+        return ""
+    ci = r.get("ci") or {}
+    intervals = ci.get("classes", {})
+    header = ["class", "AP", ""]
+    if ci:
+        header.append("interval")
+    header += ["objects", "detections", "TP", "FP", "recall"]
+    rows = []
+    for name, e in r["classes"].items():
+        ap = e.get("ap")
+        width = 0 if ap is None else max(0.0, min(1.0, ap)) * 120
+        cells = [escape(name), fmt(ap), f'<span class="bar" style="width:{width:.0f}px"></span>']
+        if ci:
+            lo_hi = intervals.get(name)
+            cells.append("-" if not lo_hi else f"[{fmt(lo_hi[0])}, {fmt(lo_hi[1])}]")
+        npos, tp = e.get("npos"), e.get("tp")
+        recall = tp / npos if isinstance(npos, int) and npos and isinstance(tp, int) else None
+        cells += [str(e.get(k, "-")) for k in ("npos", "detections", "tp", "fp")]
+        cells.append(fmt(recall))
+        rows.append(cells)
+    total = ["mAP", fmt(r.get("map")), ""]
+    if ci:
+        m = ci.get("map")
+        total.append("-" if not m else f"[{fmt(m[0])}, {fmt(m[1])}]")
+    total += ["", "", "", "", ""]
+    rows.append(total)
+    note = f'<p class="note">{escape(metric_label(r))}.'
+    if ci:
+        note += (
+            f" Intervals: {escape(str(ci.get('level', '?')))} {escape(str(ci.get('method', '')))}"
+            f" over test images, {escape(str(ci.get('resamples', '?')))} resamples,"
+            f" seed {escape(str(ci.get('seed', '?')))}."
+        )
+    return note + "</p>" + table(header, rows, total_last=True)
+
+
+def tide_section(d: dict) -> str:
+    tide = d["tide"]
+    types = tide["error_types"]
+    names = {"coco50": "TIDE's own AP50 (equal to tidecv)", "voc12": "the devkit's area AP"}
+    on = names.get(tide["metric"], "the devkit's VOC2007 11-point AP")
+    rows = [
+        [
+            escape(n),
+            points(b["ap"]),
+            *(points(b["dap"][t]) for t in types),
+            points(b["false_positive_dap"]),
+            points(b["false_negative_dap"]),
+        ]
+        for n, b in [*tide["classes"].items(), ("mean", tide["overall"])]
+    ]
+    counts = [
+        [escape(n), *(str(b["counts"][t]) for t in types)]
+        for n, b in [*tide["classes"].items(), ("total", tide["overall"])]
+    ]
+    return (
+        f'<p class="note">AP points (x100) gained by fixing each error type alone, on {on}; '
+        f"foreground IoU {tide['fg_iou']:g}, background {tide['bg_iou']:g}. With every type "
+        f"fixed at once the mean becomes {points(tide['overall']['ap_all_fixed'])}.</p>"
+        + image(figures.tide_bars(tide), "dAP per error type")
+        + table(["class", "AP", *(f"d{t}" for t in types), "dFP", "dFN"], rows, True)
+        + "<details><summary>Errors of each type</summary>"
+        + table(["class", *types], counts, True)
+        + "</details>"
+    )
+
+
+def hoiem_section(d: dict) -> str:
+    h = d["hoiem"]
+    types = h["types"]
+    rows = []
+    for name, t in h["classes"].items():
+        total = sum(t["counts"].values())
+        shares = [f"{100 * t['counts'][k] / total:.0f}%" if total else "-" for k in types]
+        impact = h["impact"][name]
+        rows.append(
+            [
+                escape(name),
+                str(total),
+                *shares,
+                points(impact["ap"], 1),
+                *(points(impact[f"without_{k}"], 1) for k in types),
+            ]
+        )
+    return (
+        '<p class="note">Hoiem et al. (ECCV 2012): the share of localisation (Loc, incl. '
+        "duplicates), similar-class (Sim), other-class (Oth) and background (BG) errors "
+        "among the top-ranked false positives, as more are taken.</p>"
+        + image(figures.hoiem_trends(h), "false-positive types against their number")
+        + table(["class", "FPs", *types, "AP", *(f"AP w/o {k}" for k in types)], rows)
+    )
+
+
+def sensitivity_section(d: dict) -> str:
+    s = d["sensitivity"]
+    rows = []
+    for prop, bins in s["properties"].items():
+        for label, per_class in bins.items():
+            o = per_class["overall"]
+            rows.append(
+                [
+                    escape(prop),
+                    escape(label),
+                    str(o["objects"]),
+                    fmt(o["recall"], 3),
+                    points(o["ap"], 1),
+                ]
+            )
+    missing = ""
+    if s["missing"]:
+        missing = (
+            f'<p class="note">Not in this ground truth: {escape(", ".join(s["missing"]))}.</p>'
+        )
+    return (
+        '<p class="note">AP (mean over classes) and recall of each bin: only its objects count, '
+        "the class's other objects are treated like difficult ones.</p>"
+        + missing
+        + image(figures.sensitivity_bars(s), "AP per object property")
+        + table(["property", "bin", "objects", "recall", "AP"], rows, left=(1,))
+    )
+
+
+def confusion_section(d: dict) -> str:
+    c = d["confusion"]
+    peak = max((v for row in c["counts"] for v in row), default=0) or 1
+    head = "<th>true \\ predicted</th>" + "".join(
+        f'<th style="writing-mode:vertical-rl">{escape(n)}</th>' for n in c["columns"]
+    )
+    body = []
+    for name, row in zip(c["rows"], c["counts"]):
+        cells = "".join(
+            f'<td style="background:rgba(78,121,167,{0.08 + 0.8 * v / peak:.2f})">{v}</td>'
+            if v
+            else "<td></td>"
+            for v in row
+        )
+        body.append(f"<tr><td>{escape(name)}</td>{cells}</tr>")
+    return (
+        f'<p class="note">Detections scoring at least {c["threshold"]:g}: a false positive '
+        "overlapping another class's object by the IoU goes to that class's row, any other to "
+        "background; objects no kept detection found are in the missed column.</p>"
+        f'<div class="scroll"><table>{head}{"".join(body)}</table></div>'
+    )
+
+
+def _box(values) -> str:
+    return " ".join(f"{v:g}" for v in values)
+
+
+def errors_section(d: dict) -> str:
+    fps = [
+        [
+            escape(e["image_id"]),
+            escape(e["class"]),
+            f"{e['score']:.4g}",
+            _box(e["box"]),
+            escape(e["why_label"]),
+            ""
+            if e["object"] is None
+            else escape(e["object"]["class"]) + " " + _box(e["object"]["box"]),
+            fmt(e["overlap"], 2),
+        ]
+        for e in d["top_false_positives"]
+    ]
+    missed = [
+        [
+            escape(e["image_id"]),
+            escape(e["class"]),
+            _box(e["box"]),
+            f"{e['area']:g}",
+            escape(e["why_label"]),
+            "" if e["score"] is None else f"{e['score']:.4g}",
+        ]
+        for e in d["top_missed"]
+    ]
+    return (
+        "<h3>Highest-scoring false positives</h3>"
+        + table(
+            ["image", "class", "score", "box (VOC pixels)", "why", "object", "IoU"],
+            fps,
+            left=(1, 3, 4, 5),
+        )
+        + "<h3>Largest objects not found</h3>"
+        + table(
+            ["image", "class", "box", "area", "nearest error", "its score"], missed, left=(1, 2, 4)
+        )
+    )
+
+
+def run_section(inputs) -> str:
+    if inputs.run_table is None:
+        return ""
+    out = image(
+        figures.ap_over_steps(inputs.run_table, "AP (VOC2007 11-point, IoU 0.5)"), "AP over steps"
+    )
+    if inputs.history is not None and "step" in inputs.history:
+        from vocmap.report.plotting import plot_loss_history
+
+        out += image(figures.data_uri(plot_loss_history(inputs.history, None), 90), "loss history")
+    return out
+
+
+def all_sections(inputs) -> list[tuple[str, str, str]]:
+    d = inputs.diagnosis
+    result = inputs.result
+    out = [
+        ("classes", "Per-class AP", class_table(inputs)),
+        ("steps", "AP over training steps", run_section(inputs)),
+        (
+            "pr",
+            "Precision-recall curves",
+            image(figures.pr_curves(result), "PR curves") if result else "",
+        ),
+    ]
+    if d is not None:
+        out += [
+            ("tide", "Error types (TIDE)", tide_section(d)),
+            ("hoiem", "False positives (Hoiem et al.)", hoiem_section(d)),
+            ("properties", "Object properties", sensitivity_section(d)),
+            ("confusion", "Confusion matrix", confusion_section(d)),
+            ("errors", "Top errors", errors_section(d)),
+        ]
+    return out
