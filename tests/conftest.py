@@ -8,6 +8,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# The property tests draw the same examples on every run, so CI is repeatable;
+# VOCMAP_HYPOTHESIS_EXPLORE=1 draws new ones (and keeps failures in .hypothesis/).
+settings.register_profile("repeatable", derandomize=True, database=None)
+settings.register_profile("explore")
+settings.load_profile(
+    "explore" if os.environ.get("VOCMAP_HYPOTHESIS_EXPLORE") == "1" else "repeatable"
+)
 
 # A core-only install (numpy, numba, lxml, pytest, hypothesis) runs the
 # evaluator's tests; the trainer's need the train extra (torch, OpenCV).

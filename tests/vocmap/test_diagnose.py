@@ -64,7 +64,7 @@ def hand_case():
 
 def test_tide_devkit_mode_on_a_case_derived_by_hand():
     gt, dets = hand_case()
-    d = vocmap.Evaluator(gt, ["dog", "cat"]).diagnose(dets)
+    d = vocmap.diagnose(gt, dets, ["dog", "cat"])
     dog, cat, overall = d.tide.classes["dog"], d.tide.classes["cat"], d.tide.overall
     assert dog.counts == {"cls": 1, "loc": 1, "both": 0, "dupe": 1, "bkg": 1, "miss": 1}
     assert cat.counts == {"cls": 1, "loc": 0, "both": 0, "dupe": 0, "bkg": 0, "miss": 0}
@@ -233,10 +233,8 @@ def test_ground_truth_without_truncated_leaves_that_property_out():
     assert "truncated" not in s.figures and s.missing == ("truncated",)
 
 
-def test_diagnose_refuses_other_semantics_and_bad_thresholds():
+def test_diagnose_refuses_bad_thresholds_and_metrics():
     gt, dets = hand_case()
-    with pytest.raises(VocmapError, match="devkit"):
-        vocmap.Evaluator(gt, ["dog", "cat"], semantics="mmdet").diagnose(dets)
     with pytest.raises(VocmapError, match="background overlap"):
         diagnose(gt, dets, ["dog", "cat"], background_iou=0.6)
     with pytest.raises(VocmapError, match="unknown metric"):

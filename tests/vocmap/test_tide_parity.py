@@ -26,7 +26,12 @@ SHORT = {"cls": "Cls", "loc": "Loc", "both": "Both", "dupe": "Dupe", "bkg": "Bkg
 
 def assert_equal_to_tidecv(gt, dets, classes):
     ours = tide_coco50(gt, dets, classes)
-    tide, run = run_tidecv(gt, dets, classes)
+    try:
+        tide, run = run_tidecv(gt, dets, classes)
+    except ZeroDivisionError:
+        # no class has anything to score: tidecv's mAP divides by zero, vocmap says NaN
+        assert math.isnan(ours.overall.ap)
+        return ours
     try:
         main = tide.get_main_errors()["run"]
         special = tide.get_special_errors()["run"]

@@ -133,18 +133,6 @@ class Evaluator:
         """Evaluate one class."""
         return evaluate_class(name, self.ground_truth.for_class(name), detections, self.settings)
 
-    def diagnose(self, detections: Detections, **options):
-        """Why the AP is what it is: ``vocmap.analysis.diagnose.diagnose`` on this
-        evaluator's ground truth, classes and IoU (the devkit's rules only).
-        ``metric`` defaults to this evaluator's; other options as there."""
-        from vocmap.analysis.diagnose import diagnose  # the one call up a layer
-
-        if not self.settings.semantics.is_devkit:
-            raise VocmapError("diagnose works on the devkit's rules (semantics 'devkit')")
-        options.setdefault("metric", self.metric)
-        options.setdefault("iou", self.iou)
-        return diagnose(self.ground_truth, detections, self.classes, **options)
-
     def accumulator(self, label_offset: int = 0) -> DetectionAccumulator:
         """A fresh :class:`DetectionAccumulator` bound to this evaluator."""
         return DetectionAccumulator(self, label_offset=label_offset)
