@@ -2,7 +2,8 @@
 #   make demo   evaluate the shipped demo detections and print the per-class table
 #   make test   lint, format check and the whole test suite
 #   make bench  the evaluator's speed and memory benchmark (figures in BENCHMARKS.md)
-#   make bench-ssd  ssd_ref's data pipeline per worker and train-step times (CPU)
+#   make bench-ssd  ssd_ref's data pipeline per worker, JPEG re-encoding cost and train-step times (CPU)
+#   make gpu-check  ssd_ref's GPU figures in one run (benchmarks/gpu_check.sh; needs CUDA)
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -10,7 +11,7 @@ BIN     = $(VENV)/bin
 # The CPU build of torch that lies on this kind of machine; GPU users bring their own.
 TORCH_CPU ?= torch==2.13.0
 
-.PHONY: demo test lint bench bench-ssd setup setup-dev clean
+.PHONY: demo test lint bench bench-ssd gpu-check setup setup-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +25,7 @@ $(VENV)/.core: pyproject.toml | $(BIN)/python
 # Everything the tests need, torch pinned to the CPU build.
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q "$(TORCH_CPU)"
-	$(BIN)/python -m pip install -q -e ".[dev,plot,train,notebook]"
+	$(BIN)/python -m pip install -q -e ".[dev,plot,train,notebook,tensorboard]"
 	touch $@ $(VENV)/.core
 
 setup: $(VENV)/.core
@@ -38,6 +39,7 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff format --check .
 
 test: lint
+	PYTHON=$(BIN)/python bash benchmarks/gpu_check.sh --smoke
 	$(BIN)/python -m pytest -q
 	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q tests/vocmap/test_kernels_parity.py -p no:cacheprovider
 
@@ -46,6 +48,9 @@ bench: $(VENV)/.dev
 
 bench-ssd: $(VENV)/.dev
 	$(BIN)/python benchmarks/ssd_pipeline_bench.py
+
+gpu-check: $(VENV)/.dev
+	PYTHON=$(BIN)/python bash benchmarks/gpu_check.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
