@@ -47,16 +47,10 @@ class ModelConfig:
     image_size: int = 300
     width_mult: float = 1.0
     #: No layer gets fewer channels than this after ``width_mult`` (SSD300: none
-    #: is below 64). A narrow model's full-resolution block 1 (64 x 1/16 = 4
-    #: ReLU channels) is a colour bottleneck: which hues survive it depends on
-    #: the seed (see ssd_ref/README.md).
+    #: is below 64). The tiny model's full-resolution block 1 (64 x 1/16 = 4
+    #: ReLU channels) is a colour bottleneck whose losses depend on the seed
+    #: (see "It is fragile, and why" in ssd_ref/README.md).
     min_channels: int = 4
-    #: From-scratch init only: the filters of block 1 (conv1_1, conv1_2) in sign
-    #: pairs ``(w, -w)``, so that their ReLUs pass every colour at the start
-    #: (with 4 channels a random init can map a whole hue to zero in every
-    #: channel: the class is then invisible to the rest of the network, the
-    #: "dog at AP 0.004" of issue 14).
-    stem_sign_pairs: bool = False
     feature_maps: tuple[int, ...] = (38, 19, 10, 5, 3, 1)
     steps: tuple[int, ...] = (8, 16, 32, 64, 100, 300)
     min_sizes: tuple[float, ...] = (30.0, 60.0, 111.0, 162.0, 213.0, 264.0)
@@ -315,9 +309,6 @@ def tiny_config() -> SSDConfig:
       pretrained VGG's fc7 features; BatchNorm'd features are of unit size, and
       with 20 the class scores blow up (the loss on 8 fixed images climbs back
       to 20 by step 65; with 5 it falls to 0.3);
-    * block 1's filters initialised in sign pairs: with its 4 ReLU channels a
-      random init could map a class's whole hue to zero (the class is then never
-      learned: mAP 0.35-0.87 over seeds before);
     * lighter augmentation: no hue jitter (+-18 is half the spacing between the
       synthetic classes' hues, so it makes neighbouring classes' colours
       overlap) and expansion up to 2x instead of 4x (objects a 1/16-width model
@@ -326,7 +317,6 @@ def tiny_config() -> SSDConfig:
     return SSDConfig(
         model=ModelConfig(
             width_mult=0.0625,
-            stem_sign_pairs=True,
             backbone_init="kaiming",
             batch_norm=True,
             l2norm_scale=5.0,

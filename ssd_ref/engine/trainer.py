@@ -525,7 +525,9 @@ def run_loop(state: RunState, signals: StopSignals) -> TrainResult:
         consecutive = 0 if result.finite else consecutive + 1
         state.skipped += 0 if result.finite else 1
         interval.add(result)
-        if result.stop:
+        if result.stop:  # the row this step owes, then a checkpoint (with any open interval)
+            if step % run.log_every == 0 or step == state.stop:
+                interval.write(step, lr, state.skipped)
             _checkpoint_if_clean(state, step, consecutive)
             name = signals.received.name if signals.received is not None else "stop signal"
             raise TrainingInterrupted(name, step, state.last_checkpoint)

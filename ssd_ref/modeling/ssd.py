@@ -151,10 +151,6 @@ def initialise(model: SSD300, config: ModelConfig) -> None:
     # from-scratch backbone starts with activations of order 1, not 100.
     with torch.no_grad():
         model.backbone.conv1_1.conv.weight /= INPUT_STD
-        if config.stem_sign_pairs:  # block 1: filters k and k + C/2 opposite
-            for conv in (model.backbone.conv1_1.conv, model.backbone.conv1_2.conv):
-                half = conv.weight.shape[0] // 2
-                conv.weight[half : 2 * half] = -conv.weight[:half]
 
 
 def build_model(config: SSDConfig, initialise_weights: bool = True) -> SSD300:
