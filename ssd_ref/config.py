@@ -156,10 +156,11 @@ class DataConfig:
     val_max_images: int | None = None
     use_difficult: bool = True
     pixel_mean_bgr: tuple[float, float, float] = (104.0, 117.0, 123.0)
-    #: Loader processes. A worker makes about 125-150 training images/s (Caffe
-    #: augmentation, JPEG re-encoding, matching; see BENCHMARKS.md), so 1,500
-    #: images/s on one GPU needs about 12.
-    num_workers: int = 12
+    #: Loader processes per training process. A worker makes about 65 training
+    #: images/s with Caffe's augmentation and JPEG re-encoding (about 135
+    #: without the re-encoding; matching included; BENCHMARKS.md), so 1,500
+    #: images/s on one GPU needs about 23 (and as many free CPU cores).
+    num_workers: int = 24
     pin_memory: bool = True
     #: "fixed": one shuffled order, repeated every epoch (Caffe reads its
     #: shuffled LMDB in the same order each time); "reshuffle": a new
