@@ -3,7 +3,8 @@
 #   make test   lint (ruff, format, import layers, mypy) and the whole test suite
 #   make test-fast  the suite without the slow tests, fewer hypothesis examples
 #   make bench  the evaluator's speed and memory benchmark (figures in BENCHMARKS.md)
-#   make bench-ssd  ssd_ref's data pipeline per worker and train-step times (CPU)
+#   make bench-ssd  ssd_ref's data pipeline per worker, JPEG re-encoding cost and train-step times (CPU)
+#   make gpu-check  ssd_ref's GPU figures in one run (benchmarks/gpu_check.sh; needs CUDA)
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -11,7 +12,7 @@ BIN     = $(VENV)/bin
 # The CPU build of torch that lies on this kind of machine; GPU users bring their own.
 TORCH_CPU ?= torch==2.13.0
 
-.PHONY: demo test test-fast lint bench bench-ssd setup setup-dev clean browser
+.PHONY: demo test test-fast lint bench bench-ssd gpu-check setup setup-dev clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +26,7 @@ $(VENV)/.core: pyproject.toml | $(BIN)/python
 # Everything the tests need, torch pinned to the CPU build.
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q "$(TORCH_CPU)"
-	$(BIN)/python -m pip install -q -e ".[dev,plot,train,notebook]"
-	$(BIN)/python -m pip install -q -e ".[diagnose-test]"
+	$(BIN)/python -m pip install -q -e ".[dev,plot,train,notebook,tensorboard,diagnose-test]"
 	$(BIN)/python -m pip install -q --no-deps "tidecv==1.0.1"
 	touch $@ $(VENV)/.core
 
@@ -67,6 +67,9 @@ bench: $(VENV)/.dev
 
 bench-ssd: $(VENV)/.dev
 	$(BIN)/python benchmarks/ssd_pipeline_bench.py
+
+gpu-check: $(VENV)/.dev
+	PYTHON=$(BIN)/python bash benchmarks/gpu_check.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,13 +1,15 @@
-"""ssd_ref on CPU: data-pipeline images/s per worker, and train-step times.
+"""ssd_ref on CPU: data-pipeline images/s per worker, JPEG re-encoding cost, train-step times.
 
     python benchmarks/ssd_pipeline_bench.py [--repeats 3] [--voc-root DIR]
 
 Data pipeline: the training DataLoader (decode, Caffe augmentation, matching
 to the 8,732 priors, collation) over a synthetic VOC-format set with VOC-sized
-images (400-500 px), batch 32, for 0, 1 and 2 workers. Train step: forward,
-loss, backward and SGD update of the tiny model (batch 16) and of the full
-SSD300 (batch 2) on a fixed batch. Medians with the spread (min-max) over
-repeats. Not a test: nothing is asserted.
+images (400-500 px), batch 32, for 0, 1 and 2 workers, with the reference
+augmentation (JPEG re-encoding at Caffe's three points included). JPEG cost:
+the same pipeline (0 workers) without the re-encoding, and the three round
+trips of one image timed alone. Train step: :func:`train_step` of the tiny
+model (batch 16) and of the full SSD300 (batch 2) on a fixed batch. Medians
+with the spread (min-max) over repeats. Not a test: nothing is asserted.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
@@ -26,12 +29,11 @@ from ssd_ref.config import SSDConfig, reference_config, tiny_config
 from ssd_ref.data.datasets import TrainDataset
 from ssd_ref.data.samplers import StepBatchSampler
 from ssd_ref.data.synthetic import make_synthetic_voc
+from ssd_ref.data.transforms import jpeg_roundtrip, train_transform
 from ssd_ref.data.voc import VocDataset
-from ssd_ref.engine.trainer import loss_sums
-from ssd_ref.modeling.loss import normalise
+from ssd_ref.engine.trainer import build_network, train_step
 from ssd_ref.modeling.priors import prior_boxes
-from ssd_ref.modeling.ssd import build_model
-from ssd_ref.solver import build_optimizer
+from ssd_ref.utils.distributed import DistInfo
 
 
 def summary(values: list[float]) -> str:
@@ -52,26 +54,45 @@ def pipeline_rate(config: SSDConfig, workers: int, batches: int, start: int) -> 
 
 
 def step_seconds(config: SSDConfig, batch_size: int, steps: int) -> list[float]:
-    """Seconds per training step on a fixed batch (after one warm-up step)."""
+    """Seconds per trainer step on a fixed batch (after one warm-up step)."""
     voc = VocDataset(config.data.voc_root, config.data.train_sets, config.data.classes)
     dataset = TrainDataset(voc, config, prior_boxes(config.model))
     samples = [dataset[(i, i % len(voc))] for i in range(batch_size)]
     batch = tuple(torch.stack([s[k] for s in samples]) for k in range(3))
-    torch.manual_seed(0)
-    model = build_model(config)
-    channels_last = config.run.channels_last
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    optimizer = build_optimizer(model, config.solver)
+    network = build_network(config, torch.device("cpu"), DistInfo())
     times = []
     for _ in range(steps + 1):
         begin = time.perf_counter()
-        loss, _, _ = normalise(loss_sums(model, batch, config, torch.device("cpu"), channels_last))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        train_step(network, batch, config, torch.device("cpu"))
         times.append(time.perf_counter() - begin)
     return times[1:]
+
+
+def jpeg_seconds(config: SSDConfig, images: int) -> tuple[list[float], float]:
+    """Per image: seconds of the three JPEG round trips train_transform makes (timed
+    alone on its intermediate images), and the mean number made per image."""
+    voc = VocDataset(config.data.voc_root, config.data.train_sets, config.data.classes)
+    from ssd_ref.data import transforms
+    from ssd_ref.data.datasets import load_sample
+
+    seen: list = []
+    real = transforms.jpeg_roundtrip
+    transforms.jpeg_roundtrip = lambda image, quality: seen.append(image) or real(image, quality)
+    try:
+        per_image, counts = [], []
+        for index in range(images):
+            seen.clear()
+            sample = load_sample(voc, index % len(voc), True)
+            train_transform(sample, np.random.default_rng(index), config.augment, 300,
+                            config.data.pixel_mean_bgr)  # fmt: skip
+            begin = time.perf_counter()
+            for image in seen:
+                jpeg_roundtrip(image, config.augment.jpeg_quality)
+            per_image.append(time.perf_counter() - begin)
+            counts.append(len(seen))
+    finally:
+        transforms.jpeg_roundtrip = real
+    return per_image, sum(counts) / len(counts)
 
 
 def main() -> None:
@@ -99,6 +120,21 @@ def main() -> None:
                      for r in range(args.repeats)]  # fmt: skip
             per_worker = [r / max(1, workers) for r in rates]
             print(f"  workers={workers}: total {summary(rates)}   per worker {summary(per_worker)}")
+        no_jpeg = caffe_pipeline.replace(
+            augment=dataclasses.replace(caffe_pipeline.augment, jpeg_quality=None)
+        )
+        plain = [pipeline_rate(no_jpeg, 0, args.batches, start=r * args.batches)
+                 for r in range(args.repeats)]  # fmt: skip
+        with_jpeg = [pipeline_rate(caffe_pipeline, 0, args.batches, start=r * args.batches)
+                     for r in range(args.repeats)]  # fmt: skip
+        print(f"  workers=0 without JPEG re-encoding: {summary(plain)}  "
+              f"(with it, same run: {summary(with_jpeg)})")  # fmt: skip
+        cost_ms = 1000 * (1 / statistics.median(with_jpeg) - 1 / statistics.median(plain))
+        per_image, count = jpeg_seconds(caffe_pipeline, 64)
+        print(f"\nJPEG re-encoding (quality 95, Caffe's three points): {count:.2f} round trips "
+              f"per image, {1000 * statistics.median(per_image):.2f} ms per image timed alone "
+              f"(min {1000 * min(per_image):.2f}, max {1000 * max(per_image):.2f}); "
+              f"pipeline difference {cost_ms:.2f} ms per image")  # fmt: skip
 
         print("\ntrain step on CPU (forward, loss, backward, SGD): seconds median (min - max)")
         tiny_times = step_seconds(tiny, 16, max(3, args.repeats))

@@ -11,38 +11,40 @@ import sys
 from pathlib import Path
 
 EXIT_NONFINITE = 3
+EXIT_USAGE = 2
 
 
 def _train(args: argparse.Namespace) -> int:
-    from ssd_ref.config import SSDConfig, apply_overrides, load_config
-    from ssd_ref.engine.trainer import NonFiniteLossError, train
-    from ssd_ref.utils.checkpoint import latest_checkpoint
+    import signal
+
+    from ssd_ref.config import apply_overrides, load_config
+    from ssd_ref.engine.trainer import NonFiniteLossError, TrainingInterrupted, train
 
     run_dir = Path(args.out)
-    resume = args.resume
-    if resume == "auto":
-        resume = latest_checkpoint(run_dir)
-        if resume is None and not args.config:
-            print(f"ssd_ref: nothing to resume in {run_dir}", file=sys.stderr)
-            return 2
-    if resume is not None:
-        if args.override or args.voc_root:
-            print("ssd_ref: a resumed run keeps its saved config; --override/--voc-root ignored")
-        config = SSDConfig()  # replaced by the checkpoint's config
-    else:
-        if not args.config:
-            print("ssd_ref: --config is required for a new run", file=sys.stderr)
-            return 2
+    config = None
+    if args.config:
         config = apply_overrides(load_config(args.config), args.override or [])
         if args.voc_root:
             config = config.replace(
                 data=_with(config.data, voc_root=str(Path(args.voc_root).resolve()))
             )
+    elif args.resume is None:
+        raise _usage("--config is required for a new run (or --resume to continue one)")
+    elif args.override or args.voc_root:
+        print("ssd_ref: a resumed run keeps its saved config; --override/--voc-root ignored")
     try:
-        result = train(config, run_dir, resume=resume, device=args.device, stop_at=args.stop_at)
+        result = train(
+            config, run_dir, resume=args.resume, device=args.device, stop_at=args.stop_at
+        )
     except NonFiniteLossError as error:
         print(f"ssd_ref: {error}", file=sys.stderr)
         return EXIT_NONFINITE
+    except TrainingInterrupted as error:
+        resume = (
+            f"; resume with: ssd_ref train --out {run_dir} --resume" if error.checkpoint else ""
+        )
+        print(f"ssd_ref: {error}{resume}", file=sys.stderr)
+        return 128 + int(getattr(signal, error.signal_name, signal.SIGTERM))
     print(f"trained to step {result.step}; last checkpoint {result.last_checkpoint}")
     return 0
 
@@ -54,18 +56,43 @@ def _with(section, **changes):
 
 
 def _detect(args: argparse.Namespace) -> int:
-    from ssd_ref.inference import detect_checkpoint
+    import os
 
-    out = detect_checkpoint(
-        args.checkpoint,
-        args.voc_root,
-        image_set=args.set,
-        out_dir=args.out,
-        device=args.device,
-        batch_size=args.batch_size,
-        num_workers=args.num_workers,
-    )
-    print(out)
+    from ssd_ref.inference import detect_checkpoint
+    from ssd_ref.utils.distributed import shutdown
+
+    if args.batch_size < 1 or args.num_workers < 0:
+        raise _usage("--batch-size must be >= 1 and --num-workers >= 0")
+    try:  # under torchrun each rank detects a share; rank 0 writes the files
+        out = detect_checkpoint(
+            args.checkpoint,
+            args.voc_root,
+            image_set=args.set,
+            out_dir=args.out,
+            device=args.device,
+            batch_size=args.batch_size,
+            num_workers=args.num_workers,
+            box_convention=args.box_convention,
+            progress=not args.quiet,
+        )
+    finally:
+        shutdown()
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(out)
+    return 0
+
+
+def _export_tensorboard(args: argparse.Namespace) -> int:
+    from ssd_ref.utils.tensorboard_log import export_history
+    from vocmap.runs.history import read_history_rows
+
+    run_dir = Path(args.run)
+    history = run_dir / "history.csv"
+    if not history.is_file():
+        raise _usage(f"{history}: no such file")
+    out = Path(args.out) if args.out else run_dir / "tensorboard"
+    count = export_history(read_history_rows(history), out)
+    print(f"wrote {count} rows of {history} to {out}")
     return 0
 
 
@@ -80,12 +107,11 @@ def _make_synthetic(args: argparse.Namespace) -> int:
 
 
 def _convert_vgg(args: argparse.Namespace) -> int:
-    import torch
-
     from ssd_ref.modeling.vgg import load_vgg16_weights
+    from ssd_ref.utils.checkpoint import save_checkpoint
 
     state = load_vgg16_weights(args.input, args.preprocessing)
-    torch.save(state, args.output)
+    save_checkpoint(args.output, state)  # atomic: a temporary file, then renamed
     print(f"wrote reduced VGG16 ({len(state)} tensors) to {args.output}")
     return 0
 
@@ -102,14 +128,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train SSD300 (torchrun for several processes)")
-    train.add_argument("--config", help="'reference', 'tiny' or a config JSON file")
+    train.add_argument("--config", help="a preset (reference, fast, tiny) or a config JSON file")
     train.add_argument("--voc-root", help="VOCdevkit folder holding the year folders of the config")
     train.add_argument("--out", required=True, help="run folder")
     train.add_argument(
         "--resume",
         nargs="?",
         const="auto",
-        help="continue from a checkpoint (default: the run folder's latest)",
+        help="continue from a checkpoint (default: the run folder's latest; with --config, "
+        "start a new run when there is none)",
     )
     train.add_argument("--override", action="append", metavar="SECTION.KEY=VALUE")
     train.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
@@ -124,7 +151,22 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("--device")
     detect.add_argument("--batch-size", type=int, default=8)
     detect.add_argument("--num-workers", type=int, default=0)
+    detect.add_argument(
+        "--box-convention",
+        choices=("ssd_ref", "caffe"),
+        default="ssd_ref",
+        help="ssd_ref: xmin = x1*W + 1 .. xmax = x2*W, two decimals (default); caffe: what "
+        "Caffe SSD wrote: clipped to [0, 1], scaled, truncated to integers, no +1",
+    )
+    detect.add_argument("--quiet", action="store_true", help="no progress display")
     detect.set_defaults(func=_detect)
+
+    export = commands.add_parser(
+        "export-tensorboard", help="write a run's history.csv as TensorBoard scalars"
+    )
+    export.add_argument("run", help="run folder (holding history.csv)")
+    export.add_argument("--out", help="default: RUN/tensorboard")
+    export.set_defaults(func=_export_tensorboard)
 
     synthetic = commands.add_parser("make-synthetic", help="write the synthetic VOC-format set")
     synthetic.add_argument("--out", required=True)
@@ -143,16 +185,42 @@ def build_parser() -> argparse.ArgumentParser:
     convert.set_defaults(func=_convert_vgg)
 
     show = commands.add_parser("print-config", help="print a resolved config as JSON")
-    show.add_argument("config", help="'reference', 'tiny' or a JSON file")
+    show.add_argument("config", help="a preset (reference, fast, tiny) or a JSON file")
     show.add_argument("--override", action="append", metavar="SECTION.KEY=VALUE")
     show.set_defaults(func=_print_config)
     return parser
 
 
+class _UsageError(Exception):
+    pass
+
+
+def _usage(message: str) -> _UsageError:
+    return _UsageError(message)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run a command; a user error is one line on stderr and exit code 2, not a traceback."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    return args.func(args)
+    from ssd_ref.errors import UserError
+
+    try:
+        return args.func(args)
+    except (UserError, _UsageError) as error:
+        message = str(error)
+    except FileNotFoundError as error:
+        message = f"{error.filename or error}: no such file or folder"
+    except KeyboardInterrupt as error:
+        print(f"ssd_ref: interrupted ({error or 'Ctrl-C'}); no new checkpoint", file=sys.stderr)
+        return 130
+    print(f"ssd_ref: {_printable(message)}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _printable(text: str) -> str:
+    """One line, control characters escaped (names may come from files)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 if __name__ == "__main__":

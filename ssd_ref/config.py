@@ -4,9 +4,12 @@ Everything a run depends on lives in one :class:`SSDConfig`, which round-trips
 through JSON (``to_dict`` / ``from_dict``) so that a run folder's
 ``config.json`` and every checkpoint carry the exact settings that produced them.
 
-``reference_config()`` is the Caffe ``ssd_pascal.py`` SSD300 set-up;
-``tiny_config()`` keeps the 300x300 input, the six feature maps and the 8,732
-priors but shrinks every channel count, for the synthetic data set on a CPU.
+``reference_config()`` is the Caffe ``ssd_pascal.py`` SSD300 set-up, fp32 end
+to end; ``fast_config()`` is the same run with bf16 autocast, channels_last,
+TF32 and ``torch.compile`` on a GPU; ``tiny_config()`` keeps the 300x300 input,
+the six feature maps and the 8,732 priors but shrinks every channel count, for
+the synthetic data set on a CPU. Every departure of a preset from Caffe is in
+the table of ssd_ref/README.md.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ssd_ref.errors import ConfigError
+
 # The 20 VOC classes in the devkit's order, one list for both packages; label 0
 # of the network is background.
 from vocmap.core.constants import VOC_CLASSES
@@ -27,6 +32,9 @@ from vocmap.core.constants import VOC_CLASSES
 #: The classes of the synthetic data set (a subset of the VOC names, so result
 #: files and vocmap's tables look like VOC).
 SYNTHETIC_CLASSES: tuple[str, ...] = ("bottle", "car", "cat", "dog", "person")
+
+#: ``data.epoch_order`` values.
+EPOCH_ORDERS: tuple[str, ...] = ("fixed", "reshuffle")
 
 #: Caffe's interpolation modes for the training resize (``interp_mode``).
 ALL_INTERPOLATIONS: tuple[str, ...] = ("linear", "area", "nearest", "cubic", "lanczos4")
@@ -38,6 +46,11 @@ class ModelConfig:
 
     image_size: int = 300
     width_mult: float = 1.0
+    #: No layer gets fewer channels than this after ``width_mult`` (SSD300: none
+    #: is below 64). The tiny model's full-resolution block 1 (64 x 1/16 = 4
+    #: ReLU channels) is a colour bottleneck whose losses depend on the seed
+    #: (see "It is fragile, and why" in ssd_ref/README.md).
+    min_channels: int = 4
     feature_maps: tuple[int, ...] = (38, 19, 10, 5, 3, 1)
     steps: tuple[int, ...] = (8, 16, 32, 64, 100, 300)
     min_sizes: tuple[float, ...] = (30.0, 60.0, 111.0, 162.0, 213.0, 264.0)
@@ -113,6 +126,21 @@ class AugmentConfig:
     samplers: tuple[SamplerConfig, ...] = field(default_factory=_caffe_samplers)
     interpolations: tuple[str, ...] = ALL_INTERPOLATIONS
     flip_prob: float = 0.5
+    #: Caffe re-encodes the image as JPEG (OpenCV's default quality, 95) after
+    #: the distortion, after an expansion and after the crop (its data layer
+    #: keeps images encoded between steps). None: no re-encoding.
+    jpeg_quality: int | None = 95
+
+    def __post_init__(self) -> None:
+        if self.jpeg_quality is not None and not 1 <= self.jpeg_quality <= 100:
+            raise ConfigError(
+                f"augment.jpeg_quality must be 1..100 or null, not {self.jpeg_quality}"
+            )
+        unknown = set(self.interpolations) - set(ALL_INTERPOLATIONS)
+        if unknown or not self.interpolations:
+            raise ConfigError(
+                f"augment.interpolations: unknown {sorted(unknown)}; use {list(ALL_INTERPOLATIONS)}"
+            )
 
 
 @dataclass(frozen=True)
@@ -128,8 +156,22 @@ class DataConfig:
     val_max_images: int | None = None
     use_difficult: bool = True
     pixel_mean_bgr: tuple[float, float, float] = (104.0, 117.0, 123.0)
-    num_workers: int = 8
+    #: Loader processes per training process. A worker makes about 65 training
+    #: images/s with Caffe's augmentation and JPEG re-encoding (about 135
+    #: without the re-encoding; matching included; BENCHMARKS.md), so 1,500
+    #: images/s on one GPU needs about 23 (and as many free CPU cores).
+    num_workers: int = 24
     pin_memory: bool = True
+    #: "fixed": one shuffled order, repeated every epoch (Caffe reads its
+    #: shuffled LMDB in the same order each time); "reshuffle": a new
+    #: permutation each epoch.
+    epoch_order: str = "fixed"
+
+    def __post_init__(self) -> None:
+        if self.epoch_order not in EPOCH_ORDERS:
+            raise ConfigError(
+                f"data.epoch_order must be one of {list(EPOCH_ORDERS)}, not {self.epoch_order!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -179,13 +221,23 @@ class RunConfig:
     checkpoint_every: int = 10_000
     val_every: int = 2_000
     max_consecutive_nonfinite: int = 20
-    #: bf16 autocast and torch.compile of the model apply on CUDA only; the
-    #: channels_last memory format everywhere (it also halves CPU step time).
-    bf16: bool = True
-    channels_last: bool = True
+    #: bf16 autocast (CUDA only; the loss and L2Norm stay float32). Caffe: fp32.
+    bf16: bool = False
+    #: TF32 for float32 matmuls and convolutions (CUDA only; 10-bit mantissa
+    #: products). Off: true fp32, as Caffe computed.
+    allow_tf32: bool = False
+    #: The channels_last memory format (same arithmetic class; faster with
+    #: bf16 on GPUs and for the small CPU model).
+    channels_last: bool = False
+    #: torch.compile of the network (CUDA only).
     compile: bool = False
+    #: cuDNN's autotuner (CUDA only): picks the fastest float32 algorithm per shape.
+    cudnn_benchmark: bool = True
     #: torch.use_deterministic_algorithms (slower on CUDA; exact resume on CPU needs it).
     deterministic: bool = False
+    #: Also write every history.csv row to RUN/tensorboard/ (needs the
+    #: ``tensorboard`` extra; imported only when this is on).
+    tensorboard: bool = False
 
 
 @dataclass(frozen=True)
@@ -224,8 +276,24 @@ class SSDConfig:
 
 
 def reference_config() -> SSDConfig:
-    """Caffe ``ssd_pascal.py``: SSD300 on VOC2007+2012 trainval, validated on VOC2007 test."""
+    """Caffe ``ssd_pascal.py``: SSD300 on VOC2007+2012 trainval, validated on VOC2007 test.
+
+    fp32 end to end (no bf16, no TF32), Caffe's float32 priors, JPEG
+    re-encoding at Caffe's three points, the same shuffled order every epoch.
+    """
     return SSDConfig()
+
+
+def fast_config() -> SSDConfig:
+    """The reference run made for speed on a GPU: bf16 autocast, TF32, channels_last,
+    torch.compile. Same data, schedule and loss; the numbers are not Caffe's fp32 ones
+    (see the departures table in ssd_ref/README.md)."""
+    reference = reference_config()
+    return reference.replace(
+        run=dataclasses.replace(
+            reference.run, bf16=True, allow_tf32=True, channels_last=True, compile=True
+        )
+    )
 
 
 def tiny_config() -> SSDConfig:
@@ -249,7 +317,10 @@ def tiny_config() -> SSDConfig:
     """
     return SSDConfig(
         model=ModelConfig(
-            width_mult=0.0625, backbone_init="kaiming", batch_norm=True, l2norm_scale=5.0
+            width_mult=0.0625,
+            backbone_init="kaiming",
+            batch_norm=True,
+            l2norm_scale=5.0,
         ),
         data=DataConfig(
             classes=SYNTHETIC_CLASSES,
@@ -258,8 +329,9 @@ def tiny_config() -> SSDConfig:
             val_max_images=32,
             num_workers=0,
             pin_memory=False,
+            epoch_order="reshuffle",
         ),
-        augment=AugmentConfig(hue_prob=0.0, max_expand_ratio=2.0),
+        augment=AugmentConfig(hue_prob=0.0, max_expand_ratio=2.0, jpeg_quality=None),
         solver=SolverConfig(
             batch_size=16,
             base_lr=0.02,
@@ -271,19 +343,59 @@ def tiny_config() -> SSDConfig:
             log_every=10,
             checkpoint_every=100,
             val_every=100,
-            bf16=False,
+            channels_last=True,
         ),
     )
 
 
-PRESETS = {"reference": reference_config, "tiny": tiny_config}
+PRESETS = {"reference": reference_config, "fast": fast_config, "tiny": tiny_config}
 
 
 def load_config(name_or_path: str | os.PathLike) -> SSDConfig:
-    """A preset name ("reference", "tiny") or a JSON file written by ``to_json``."""
+    """A preset name (see :data:`PRESETS`) or a JSON file written by ``to_json``."""
     if str(name_or_path) in PRESETS:
         return PRESETS[str(name_or_path)]()
-    return SSDConfig.from_json(Path(name_or_path).read_text(encoding="utf-8"))
+    path = Path(name_or_path)
+    if not path.is_file():
+        raise ConfigError(
+            f"{str(name_or_path)!r} is neither a preset ({', '.join(PRESETS)}) nor a config file"
+        )
+    try:
+        return SSDConfig.from_json(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: not a JSON config ({error})") from None
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from None
+
+
+#: Settings added after runs had been saved, with the behaviour those runs had:
+#: a saved config (checkpoint, config.json) that lacks a key gets this value, so
+#: an old run resumes and detects as it trained.
+LEGACY_DEFAULTS: dict[str, dict[str, Any]] = {
+    "data": {"epoch_order": "reshuffle"},
+    "augment": {"jpeg_quality": None},
+    "run": {
+        "bf16": True,
+        "channels_last": True,
+        "allow_tf32": True,
+        "cudnn_benchmark": False,
+        "tensorboard": False,
+    },
+}
+
+
+def saved_config(data: dict[str, Any]) -> SSDConfig:
+    """The config a run saved (a checkpoint's ``config``, ``config.json``), see
+    :data:`LEGACY_DEFAULTS`."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"a saved config must be an object, not {type(data).__name__}")
+    filled = {section: dict(values) if isinstance(values, dict) else values
+              for section, values in data.items()}  # fmt: skip
+    for section, defaults in LEGACY_DEFAULTS.items():
+        if isinstance(filled.get(section), dict):
+            for key, value in defaults.items():
+                filled[section].setdefault(key, value)
+    return SSDConfig.from_dict(filled)
 
 
 def apply_overrides(config: SSDConfig, overrides: list[str]) -> SSDConfig:
@@ -296,10 +408,10 @@ def apply_overrides(config: SSDConfig, overrides: list[str]) -> SSDConfig:
     for item in overrides:
         key, sep, raw = item.partition("=")
         if not sep or "." not in key:
-            raise ValueError(f"override {item!r} is not of the form section.key=value")
+            raise ConfigError(f"override {item!r} is not of the form section.key=value")
         section, name = key.split(".", 1)
         if section not in data or name not in data[section]:
-            raise ValueError(f"unknown config key {key!r}")
+            raise ConfigError(f"unknown config key {key!r}")
         try:
             value = json.loads(raw)
         except json.JSONDecodeError:
@@ -323,14 +435,7 @@ def _from_plain(tp: Any, value: Any, where: str) -> Any:
     """Rebuild a value of type ``tp`` from JSON data, checking keys as it goes."""
     origin = typing.get_origin(tp)
     if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise ValueError(f"{where}: expected an object, got {value!r}")
-        hints = typing.get_type_hints(tp)
-        names = {f.name for f in dataclasses.fields(tp)}
-        unknown = set(value) - names
-        if unknown:
-            raise ValueError(f"{where}: unknown keys {sorted(unknown)}")
-        return tp(**{k: _from_plain(hints[k], v, f"{where}.{k}") for k, v in value.items()})
+        return _dataclass_from_plain(tp, value, where)
     if origin in (typing.Union, types.UnionType):
         args = typing.get_args(tp)
         if value is None and type(None) in args:
@@ -338,26 +443,51 @@ def _from_plain(tp: Any, value: Any, where: str) -> Any:
         (inner,) = [a for a in args if a is not type(None)]
         return _from_plain(inner, value, where)
     if origin is tuple:
-        args = typing.get_args(tp)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_from_plain(args[0], v, where) for v in value)
-        if len(args) != len(value):
-            raise ValueError(f"{where}: expected {len(args)} items, got {value!r}")
-        return tuple(_from_plain(a, v, where) for a, v in zip(args, value, strict=True))
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"{where}: expected a number, got {value!r}")
-        return float(value)
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"{where}: expected an integer, got {value!r}")
+        return _tuple_from_plain(tp, value, where)
+    return _scalar_from_plain(tp, value, where)
+
+
+def _dataclass_from_plain(tp: Any, value: Any, where: str) -> Any:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected an object, got {value!r}")
+    hints = typing.get_type_hints(tp)
+    names = {f.name for f in dataclasses.fields(tp)}
+    unknown = set(value) - names
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
+    return tp(**{k: _from_plain(hints[k], v, f"{where}.{k}") for k, v in value.items()})
+
+
+def _tuple_from_plain(tp: Any, value: Any, where: str) -> tuple:
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(f"{where}: expected a list, got {value!r}")
+    args = typing.get_args(tp)
+    if len(args) == 2 and args[1] is Ellipsis:
+        return tuple(_from_plain(args[0], v, where) for v in value)
+    if len(args) != len(value):
+        raise ConfigError(f"{where}: expected {len(args)} items, got {value!r}")
+    return tuple(_from_plain(a, v, where) for a, v in zip(args, value, strict=True))
+
+
+#: Plain JSON types: (accepts the value, what the message calls it, conversion).
+_SCALARS: dict[type, tuple[Any, str, Any]] = {
+    float: (
+        lambda v: not isinstance(v, bool) and isinstance(v, (int, float)),
+        "a number",
+        float,
+    ),
+    int: (lambda v: not isinstance(v, bool) and isinstance(v, int), "an integer", int),
+    bool: (lambda v: isinstance(v, bool), "true/false", bool),
+    str: (lambda v: isinstance(v, str), "a string", str),
+}
+
+
+def _scalar_from_plain(tp: Any, value: Any, where: str) -> Any:
+    rule = _SCALARS.get(tp)
+    if rule is None:
         return value
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise ValueError(f"{where}: expected true/false, got {value!r}")
-        return value
-    if tp is str:
-        if not isinstance(value, str):
-            raise ValueError(f"{where}: expected a string, got {value!r}")
-        return value
+    accepts, name, convert = rule
+    if not accepts(value):
+        raise ConfigError(f"{where}: expected {name}, got {value!r}")
+    return convert(value)
     return value

@@ -22,6 +22,7 @@ from ssd_ref.config import SSDConfig
 from ssd_ref.data.transforms import Sample, eval_transform, train_transform
 from ssd_ref.data.voc import VocDataset, voc_to_normalized
 from ssd_ref.modeling.box_utils import build_targets
+from ssd_ref.utils.stopping import ignore_stop_signals
 
 
 def load_sample(voc: VocDataset, index: int, use_difficult: bool) -> Sample:
@@ -119,7 +120,10 @@ def seed_worker(worker_id: int, seed: int, start_step: int) -> None:
 
     Augmentation does not use the global generators (each sample has its own),
     but anything else that might is seeded from ``(seed, start_step, worker_id)``.
+    SIGTERM/SIGINT are left to the main process (it checkpoints, then stops the
+    workers): a worker killed by Ctrl-C would break the step in progress.
     """
+    ignore_stop_signals()
     sequence = np.random.SeedSequence([seed, start_step, worker_id])
     state = sequence.generate_state(2)
     random.seed(int(state[0]))

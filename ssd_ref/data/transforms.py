@@ -10,6 +10,12 @@ Training order (Caffe ``AnnotatedDataLayer``): photometric distortion (uint8),
 expand, batch-sampler crop, resize to 300x300 with a random interpolation,
 horizontal flip. The mean is subtracted later, on the device
 (:func:`ssd_ref.engine.batches.to_network_input`).
+
+Caffe keeps the image JPEG-encoded between its data-layer steps: it is
+re-encoded (``EncodeCVMatToDatum``, OpenCV's default quality 95) and decoded
+again after the distortion (always), after the expansion (when the image was
+expanded) and after the crop (whenever a sampler gave a box, which the
+whole-image sampler always does). ``AugmentConfig.jpeg_quality`` does the same.
 """
 
 from __future__ import annotations
@@ -119,7 +125,8 @@ def expand(
     fill_bgr: tuple[float, float, float],
 ) -> Sample:
     """Caffe ExpandImage: with ``prob``, place the image at a random integer offset in a
-    canvas ``ratio`` (uniform in [1, max_ratio]) times larger, filled with the mean."""
+    canvas ``ratio`` (uniform in [1, max_ratio]) times larger, filled with the mean.
+    Not expanded: ``sample`` itself is returned."""
     if rng.uniform() > prob or abs(max_ratio - 1.0) < 1e-2:
         return sample
     ratio = rng.uniform(1.0, max_ratio)
@@ -233,7 +240,7 @@ def crop(sample: Sample, crop_box: np.ndarray) -> Sample:
 def random_crop(
     sample: Sample, rng: np.random.Generator, samplers: tuple[SamplerConfig, ...]
 ) -> Sample:
-    """Pick one crop uniformly among those the samplers produced (none: keep the image)."""
+    """Pick one crop uniformly among those the samplers produced (none: ``sample`` itself)."""
     crops = generate_crops(sample.boxes.astype(np.float64), rng, samplers)
     if not crops:
         return sample
@@ -251,6 +258,16 @@ def hflip(sample: Sample) -> Sample:
     return Sample(np.ascontiguousarray(sample.image[:, ::-1]), boxes, sample.labels)
 
 
+def jpeg_roundtrip(image: np.ndarray, quality: int | None) -> np.ndarray:
+    """Encode ``image`` (BGR uint8) as JPEG at ``quality`` and decode it (None: unchanged)."""
+    if quality is None:
+        return image
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise RuntimeError(f"JPEG encoding of a {image.shape} image failed")
+    return cv2.imdecode(encoded, cv2.IMREAD_COLOR)
+
+
 def train_transform(
     sample: Sample,
     rng: np.random.Generator,
@@ -260,9 +277,14 @@ def train_transform(
 ) -> Sample:
     """The whole training augmentation; returns a ``size x size`` uint8 image."""
     image = photometric_distort(sample.image, rng, cfg)
-    sample = Sample(image, sample.boxes, sample.labels)
-    sample = expand(sample, rng, cfg.expand_prob, cfg.max_expand_ratio, mean_bgr)
-    sample = random_crop(sample, rng, cfg.samplers)
+    # Caffe's DistortImage re-encodes whether or not a distortion was drawn.
+    sample = Sample(jpeg_roundtrip(image, cfg.jpeg_quality), sample.boxes, sample.labels)
+    expanded = expand(sample, rng, cfg.expand_prob, cfg.max_expand_ratio, mean_bgr)
+    if expanded is not sample:  # Caffe re-encodes an image it expanded
+        expanded = expanded._replace(image=jpeg_roundtrip(expanded.image, cfg.jpeg_quality))
+    sample = random_crop(expanded, rng, cfg.samplers)
+    if sample is not expanded:  # ... and one it cropped (the whole image counts)
+        sample = sample._replace(image=jpeg_roundtrip(sample.image, cfg.jpeg_quality))
     interpolation = cfg.interpolations[int(rng.integers(len(cfg.interpolations)))]
     sample = Sample(resize(sample.image, size, interpolation), sample.boxes, sample.labels)
     if rng.uniform() < cfg.flip_prob:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 
 import torch
 
-from ssd_ref.config import SSDConfig
+from ssd_ref.config import RunConfig, SSDConfig
 
 
 def to_network_input(
@@ -44,3 +45,37 @@ def autocast_context(device: torch.device, config: SSDConfig):
     if device.type == "cuda" and config.run.bf16:
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def numeric_settings(
+    run: RunConfig, device: torch.device, cudnn_benchmark: bool | None = None
+) -> Iterator[None]:
+    """torch's global switches from the config for the duration, then restored.
+
+    Everywhere: ``torch.use_deterministic_algorithms(run.deterministic)``. On
+    CUDA also TF32 for matmuls and cuDNN convolutions (``run.allow_tf32``; off
+    means true fp32, since torch enables TF32 in cuDNN by default) and cuDNN's
+    autotuner (``run.cudnn_benchmark``, or ``cudnn_benchmark`` when given).
+    """
+    backends = torch.backends
+    saved = (
+        torch.are_deterministic_algorithms_enabled(),
+        backends.cudnn.benchmark,
+        backends.cudnn.allow_tf32,
+        backends.cuda.matmul.allow_tf32,
+    )
+    torch.use_deterministic_algorithms(run.deterministic)
+    if device.type == "cuda":
+        backends.cudnn.benchmark = (
+            run.cudnn_benchmark if cudnn_benchmark is None else cudnn_benchmark
+        )
+        backends.cudnn.allow_tf32 = run.allow_tf32
+        backends.cuda.matmul.allow_tf32 = run.allow_tf32
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(saved[0])
+        backends.cudnn.benchmark = saved[1]
+        backends.cudnn.allow_tf32 = saved[2]
+        backends.cuda.matmul.allow_tf32 = saved[3]

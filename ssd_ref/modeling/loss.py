@@ -7,7 +7,8 @@ negative candidates, -1 for ignored priors).
 
 The loss returns *sums* and the number of positives, so that the caller can
 normalise over whatever the batch is (one process, all DDP ranks, a whole
-validation set): ``loss = (loc_weight * loc_sum + conf_sum) / max(1, positives)``.
+validation set) with :func:`normalise`, the one place the division happens:
+``loss = (loc_weight * loc_sum + conf_sum) / max(1, positives)``.
 """
 
 from __future__ import annotations
@@ -77,9 +78,32 @@ def multibox_loss(
     return LossSums(loc_sum, conf_sum, positive.sum().to(loc.dtype))
 
 
-def normalise(sums: LossSums, loc_weight: float = 1.0, num_pos: torch.Tensor | None = None):
-    """``(loss, loc_loss, conf_loss)`` divided by ``max(1, num_pos)`` (default: ``sums.num_pos``)."""
-    count = (sums.num_pos if num_pos is None else num_pos).clamp(min=1.0)
+class LossParts(NamedTuple):
+    """The normalised loss and its two parts (scalar tensors)."""
+
+    loss: torch.Tensor
+    loc_loss: torch.Tensor
+    conf_loss: torch.Tensor
+
+
+def normalise(
+    sums: LossSums,
+    loc_weight: float = 1.0,
+    total_positives: torch.Tensor | None = None,
+    world_size: int = 1,
+) -> LossParts:
+    """Divide the sums by ``max(1, positives) / world_size``.
+
+    ``total_positives``: the positives of the whole global batch (all ranks;
+    default: ``sums.num_pos``, this batch). Under DDP each rank passes the
+    all-reduced count and the world size: DDP averages the ranks' gradients,
+    so the update is the sum over all ranks divided by all positives, as one
+    process with the whole batch computes it (Caffe divides each GPU's loss by
+    its own positives instead).
+    """
+    count = (sums.num_pos if total_positives is None else total_positives).clamp(min=1.0)
+    if world_size != 1:
+        count = count / world_size
     loc_loss = sums.loc_sum / count
     conf_loss = sums.conf_sum / count
-    return loc_weight * loc_loss + conf_loss, loc_loss, conf_loss
+    return LossParts(loc_weight * loc_loss + conf_loss, loc_loss, conf_loss)

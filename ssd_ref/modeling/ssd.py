@@ -51,11 +51,13 @@ class L2Norm(nn.Module):
 class ExtraLayers(nn.Module):
     """conv6_1 .. conv9_2; ``forward`` returns conv6_2, conv7_2, conv8_2, conv9_2 after ReLU."""
 
-    def __init__(self, in_channels: int, width_mult: float, batch_norm: bool = False) -> None:
+    def __init__(
+        self, in_channels: int, width_mult: float, batch_norm: bool = False, min_channels: int = 4
+    ) -> None:
         super().__init__()
         self.out_channels: list[int] = []
         for name, channels, kernel, stride, padding in EXTRA_LAYERS:
-            out = scaled(channels, width_mult)
+            out = scaled(channels, width_mult, min_channels)
             layer = ConvReLU(in_channels, out, kernel, stride, padding, batch_norm=batch_norm)
             setattr(self, name, layer)
             if name.endswith("_2"):
@@ -77,10 +79,10 @@ class SSD300(nn.Module):
     def __init__(self, config: ModelConfig, num_classes: int) -> None:
         super().__init__()
         self.num_classes = num_classes
-        self.backbone = VGGBackbone(config.width_mult, config.batch_norm)
+        self.backbone = VGGBackbone(config.width_mult, config.batch_norm, config.min_channels)
         self.l2norm = L2Norm(self.backbone.out_channels[0], config.l2norm_scale)
         self.extras = ExtraLayers(
-            self.backbone.out_channels[1], config.width_mult, config.batch_norm
+            self.backbone.out_channels[1], config.width_mult, config.batch_norm, config.min_channels
         )
         source_channels = [*self.backbone.out_channels, *self.extras.out_channels]
         counts = priors_per_location(config)

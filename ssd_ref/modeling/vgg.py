@@ -36,9 +36,9 @@ TORCHVISION_MEAN_RGB = (0.485, 0.456, 0.406)
 TORCHVISION_STD_RGB = (0.229, 0.224, 0.225)
 
 
-def scaled(channels: int, width_mult: float) -> int:
-    """Channel count after the width multiplier (at least 4)."""
-    return max(4, round(channels * width_mult))
+def scaled(channels: int, width_mult: float, min_channels: int = 4) -> int:
+    """Channel count after the width multiplier (at least ``min_channels``)."""
+    return max(min_channels, round(channels * width_mult))
 
 
 def conv_names() -> list[str]:
@@ -75,11 +75,13 @@ class ConvReLU(nn.Module):
 class VGGBackbone(nn.Module):
     """VGG16 up to fc7. ``forward`` returns (conv4_3 after ReLU, fc7 after ReLU)."""
 
-    def __init__(self, width_mult: float = 1.0, batch_norm: bool = False) -> None:
+    def __init__(
+        self, width_mult: float = 1.0, batch_norm: bool = False, min_channels: int = 4
+    ) -> None:
         super().__init__()
         in_channels = 3
         for block, count, channels in VGG16_BLOCKS:
-            out = scaled(channels, width_mult)
+            out = scaled(channels, width_mult, min_channels)
             for i in range(1, count + 1):
                 # No BatchNorm on the full-resolution block 1: there it would cost a
                 # third of a CPU step, and the input-scaled init keeps it at unit size.
@@ -88,10 +90,10 @@ class VGGBackbone(nn.Module):
                 )
                 setattr(self, f"conv{block}_{i}", layer)
                 in_channels = out
-        fc = scaled(FC_CHANNELS, width_mult)
+        fc = scaled(FC_CHANNELS, width_mult, min_channels)
         self.fc6 = ConvReLU(in_channels, fc, 3, padding=6, dilation=6, batch_norm=batch_norm)
         self.fc7 = ConvReLU(fc, fc, 1, batch_norm=batch_norm)
-        self.out_channels = (scaled(512, width_mult), fc)
+        self.out_channels = (scaled(512, width_mult, min_channels), fc)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         conv4_3 = x

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import os
 import random
-import re
 from pathlib import Path
 from typing import Any
 
@@ -22,30 +21,21 @@ import numpy as np
 import torch
 
 from vocmap.core.atomic import atomic_open
-
-CHECKPOINT_DIR = "checkpoints"
-_NAME = re.compile(r"^step_(\d{6,})\.pt$")
+from vocmap.runs.contract import RunFolder
 
 
 def checkpoint_name(step: int) -> str:
-    return f"step_{step:06d}.pt"
+    """``step_000100.pt`` (the run-folder contract's step name)."""
+    return RunFolder(Path(".")).checkpoint_path(step).name
 
 
 def checkpoint_path(run_dir: str | os.PathLike, step: int) -> Path:
-    return Path(run_dir) / CHECKPOINT_DIR / checkpoint_name(step)
+    return RunFolder(Path(run_dir)).checkpoint_path(step)
 
 
 def list_checkpoints(run_dir: str | os.PathLike) -> list[tuple[int, Path]]:
     """``(step, path)`` of every checkpoint in the run folder, by step."""
-    folder = Path(run_dir) / CHECKPOINT_DIR
-    if not folder.is_dir():
-        return []
-    found = []
-    for path in folder.iterdir():
-        match = _NAME.match(path.name)
-        if match:
-            found.append((int(match.group(1)), path))
-    return sorted(found)
+    return list(RunFolder(Path(run_dir)).checkpoints().items())
 
 
 def latest_checkpoint(run_dir: str | os.PathLike) -> Path | None:

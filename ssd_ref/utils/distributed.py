@@ -49,10 +49,23 @@ def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
     return tensor
 
 
-def all_reduce_min(tensor: torch.Tensor) -> torch.Tensor:
+def all_reduce_max(tensor: torch.Tensor) -> torch.Tensor:
+    """Maximum over ranks (in place; returns the tensor)."""
     if dist.is_available() and dist.is_initialized():
-        dist.all_reduce(tensor, op=dist.ReduceOp.MIN)
+        dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
     return tensor
+
+
+def gather_to_main(value: object) -> list[object] | None:
+    """Every rank's ``value`` on rank 0 (in rank order), None on the other ranks.
+
+    Without a process group: ``[value]``.
+    """
+    if not (dist.is_available() and dist.is_initialized()):
+        return [value]
+    gathered: list[object] | None = [None] * dist.get_world_size() if dist.get_rank() == 0 else None
+    dist.gather_object(value, gathered, dst=0)
+    return gathered
 
 
 def barrier() -> None:

@@ -17,7 +17,8 @@ from ssd_ref.utils.checkpoint import (
     restore_rng_state,
     save_checkpoint,
 )
-from ssd_ref.utils.history import HISTORY_COLUMNS, HistoryLog, read_history
+from vocmap.runs.contract import HISTORY_COLUMNS
+from vocmap.runs.history import HistoryLog, read_history_rows
 
 
 def test_names_have_six_digits_and_sort_by_step(tmp_path):
@@ -66,10 +67,10 @@ def test_history_has_the_agreed_columns_and_truncates_on_resume(tmp_path):
     for step in (10, 20, 30):
         log.append(step=step, loss=1.5, loc_loss=0.5, conf_loss=1.0, lr=1e-3, images_per_s=3.0,
                    val_loss=2.0 if step == 20 else None, skipped_steps=0)  # fmt: skip
-    rows = read_history(tmp_path / "history.csv")
+    rows = read_history_rows(tmp_path / "history.csv")
     assert [r["step"] for r in rows] == ["10", "20", "30"]
     assert rows[0]["val_loss"] == "" and rows[1]["val_loss"] == "2.0"
     log.truncate_after(20)
-    assert [r["step"] for r in read_history(tmp_path / "history.csv")] == ["10", "20"]
+    assert [r["step"] for r in read_history_rows(tmp_path / "history.csv")] == ["10", "20"]
     lines = (tmp_path / "history.csv").read_text().splitlines()
     assert lines[0] == ",".join(HISTORY_COLUMNS)

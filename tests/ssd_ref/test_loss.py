@@ -95,3 +95,24 @@ def test_gradients_flow_only_through_selected_priors():
     loss.backward()
     assert int((conf.grad.abs().sum(-1) > 0).sum()) == 4  # 1 positive + 3 negatives
     assert int((loc.grad.abs().sum(-1) > 0).sum()) == 1
+
+
+def test_ranks_normalised_by_the_global_positives_average_to_the_whole_batch_loss():
+    # The trainer's rule (one function for trainer and tests): each of W ranks divides
+    # its sums by (all positives / W); DDP's gradient average then equals one
+    # process dividing the whole batch by all positives.
+    generator = torch.Generator().manual_seed(2)
+    conf = torch.randn(4, 40, 3, generator=generator)
+    loc = torch.randn(4, 40, 4, generator=generator)
+    target = torch.randn(4, 40, 4, generator=generator)
+    labels = torch.zeros(4, 40, dtype=torch.long)
+    labels[0, :3], labels[1, :1], labels[2, :7], labels[3, :2] = 1, 2, 1, 2
+    whole = normalise(multibox_loss(loc, conf, target, labels), loc_weight=2.0)
+    halves = [multibox_loss(loc[i : i + 2], conf[i : i + 2], target[i : i + 2], labels[i : i + 2])
+              for i in (0, 2)]  # fmt: skip
+    total = halves[0].num_pos + halves[1].num_pos
+    per_rank = [normalise(h, 2.0, total_positives=total, world_size=2) for h in halves]
+    for k in range(3):
+        averaged = (per_rank[0][k] + per_rank[1][k]) / 2
+        assert torch.allclose(averaged, whole[k], rtol=1e-6), k
+    assert torch.allclose(whole.loss, 2.0 * whole.loc_loss + whole.conf_loss)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ssd_ref.config import reference_config, tiny_config
+from ssd_ref.config import apply_overrides, reference_config, tiny_config
 from ssd_ref.modeling.ssd import build_model, count_parameters
 
 #: SSD300 / VGG16 with 21 classes, part by part (weights + biases):
@@ -107,3 +107,15 @@ def test_l2norm_normalises_each_position(batch):
         y = model.l2norm(x)
     expected = torch.full((batch, 5, 5), config.model.l2norm_scale)
     assert torch.allclose(y.norm(dim=1), expected, atol=1e-4)
+
+
+def test_min_channels_widens_only_the_layers_below_it():
+    config = tiny_config()
+    wide = apply_overrides(config, ["model.min_channels=16"])
+    narrow_model, wide_model = build_model(config), build_model(wide)
+    assert narrow_model.backbone.conv1_1.conv.out_channels == 4  # 64 / 16
+    assert wide_model.backbone.conv1_1.conv.out_channels == 16
+    assert wide_model.backbone.conv4_3.conv.out_channels == 32  # 512 / 16: unchanged
+    with torch.no_grad():
+        loc, _ = wide_model.eval()(torch.zeros(1, 3, 300, 300))
+    assert loc.shape == (1, 8732, 4)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from ssd_ref.config import DetectConfig, reference_config
@@ -89,3 +90,40 @@ def test_keep_top_k_and_top_k():
     assert torch.all(result.scores[:-1] >= result.scores[1:])
     few = detect_image(loc, conf, priors, variances, DetectConfig(top_k=10, keep_top_k=200))
     assert len(few.scores) == 30
+
+
+# --- result-file conventions -------------------------------------------------------
+
+
+def one_detection(box: list[float], score: float = 0.8765432):
+    from ssd_ref.modeling.postprocess import Detections
+
+    return Detections(torch.tensor([box]), torch.tensor([score]), torch.tensor([0]))
+
+
+def test_ssd_ref_convention_is_the_inverse_of_the_voc_conversion():
+    from ssd_ref.engine.inference import format_lines
+
+    lines = format_lines("img", one_detection([0.1, 0.2, 0.5, 0.9]), 500, 375, 1)
+    assert lines == [["img 0.876543 51.00 76.00 250.00 337.50\n"]]
+
+
+@pytest.mark.parametrize(
+    ("box", "expected"),
+    [
+        # Clip to [0, 1], scale by (500, 375); width/height truncated after rounding.
+        ([0.1, 0.2, 0.5, 0.9], "50 75 250 337"),
+        ([-0.2, -0.1, 1.3, 1.2], "0 0 500 375"),
+        # xmax is int(xmin) + int(width), not int(xmax): 10.6 + 9.9 -> 10 + 9 = 19.
+        ([10.6 / 500, 0.0, 20.5 / 500, 0.5], "10 0 19 187"),
+        # Rounded to hundredths before truncation: 47.996 -> 48.00 -> 48.
+        ([47.996 / 500, 0.0, 60.0 / 500, 0.1], "48 0 60 37"),
+    ],
+)
+def test_caffe_convention_writes_what_caffes_detection_output_wrote(box, expected):
+    from ssd_ref.engine.inference import format_lines
+
+    (line,) = format_lines("img", one_detection(box), 500, 375, 1, "caffe")[0]
+    assert line == f"img 0.876543 {expected}\n"  # score: six significant digits (C++ <<)
+    (small,) = format_lines("img", one_detection(box, 0.0123456789), 500, 375, 1, "caffe")[0]
+    assert small.split()[1] == "0.0123457"

@@ -38,3 +38,17 @@ def test_seed_changes_the_order_and_batch_must_divide():
     assert a != b
     with pytest.raises(ValueError, match="divisible"):
         StepBatchSampler(50, 32, 0, 0, 1, world_size=3)
+
+
+def test_fixed_epoch_order_repeats_the_first_permutation():
+    fixed = [i for b in StepBatchSampler(10, 5, 0, 0, 6, epoch_order="fixed") for _, i in b]
+    reshuffled = [i for b in StepBatchSampler(10, 5, 0, 0, 6) for _, i in b]
+    assert sorted(fixed[:10]) == list(range(10))
+    assert fixed[:10] == fixed[10:20] == fixed[20:30] == reshuffled[:10]
+    assert reshuffled[10:20] != reshuffled[:10]
+    # Resuming mid-epoch continues the same fixed order; the state records it.
+    resumed = StepBatchSampler(10, 5, 0, 3, 6, epoch_order="fixed")
+    assert [i for b in resumed for _, i in b] == fixed[15:]
+    assert resumed.state_dict(3)["epoch_order"] == "fixed"
+    with pytest.raises(ValueError, match="epoch order"):
+        StepBatchSampler(10, 5, 0, 0, 1, epoch_order="sometimes")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -22,7 +26,7 @@ from ssd_ref.engine.trainer import NonFiniteLossError, train
 from ssd_ref.inference import detect_checkpoint
 from ssd_ref.modeling.ssd import build_model
 from ssd_ref.utils.checkpoint import list_checkpoints, load_checkpoint
-from ssd_ref.utils.history import read_history
+from vocmap.runs.history import read_history_rows
 
 HERE = Path(__file__).resolve().parent
 
@@ -80,7 +84,7 @@ def assert_same_state(a: dict, b: dict) -> None:
 
 @pytest.mark.slow
 def test_tiny_model_learns_the_synthetic_set(tiny_run, tmp_path):
-    rows = read_history(tiny_run / "history.csv")
+    rows = read_history_rows(tiny_run / "history.csv")
     assert [int(r["step"]) for r in rows][-1] == 400
     losses = [float(r["loss"]) for r in rows]
     assert sum(losses[-3:]) / 3 < 0.5 * sum(losses[:3]) / 3
@@ -129,9 +133,58 @@ def test_resume_gives_bit_identical_weights(small_voc, tmp_path):
     assert a["scheduler"]["last_epoch"] == b["scheduler"]["last_epoch"] == 6
     assert a["sampler"]["next_step"] == b["sampler"]["next_step"] == 6
     # The log continues where it stopped, with the same losses and learning rates.
-    rows_a = read_history(tmp_path / "straight" / "history.csv")
-    rows_b = read_history(tmp_path / "resumed" / "history.csv")
+    rows_a = read_history_rows(tmp_path / "straight" / "history.csv")
+    rows_b = read_history_rows(tmp_path / "resumed" / "history.csv")
     columns = ("step", "loss", "loc_loss", "conf_loss", "lr", "val_loss", "skipped_steps")
+    assert [[r[c] for c in columns] for r in rows_a] == [[r[c] for c in columns] for r in rows_b]
+
+
+@pytest.mark.slow
+def test_sigterm_leaves_a_checkpoint_that_resumes_bit_identically(small_voc, tmp_path):
+    # A long schedule (stopped early), history rows every 2 steps so that a stop at
+    # an odd step leaves a logging interval open (it is carried in the checkpoint).
+    config = short_config(small_voc, "solver.max_iter=500", "run.checkpoint_every=1000",
+                          "run.val_every=0", "run.log_every=2")  # fmt: skip
+    config_file = tmp_path / "config.json"
+    config_file.write_text(apply_overrides(config, ["data.num_workers=1"]).to_json())
+    run = tmp_path / "interrupted"
+    # As Slurm does: SIGTERM to every process of the job (the loader worker too).
+    command = [sys.executable, "-m", "ssd_ref.cli", "train", "--config", str(config_file),
+               "--out", str(run), "--device", "cpu"]  # fmt: skip
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 300
+    history = run / "history.csv"
+    while time.monotonic() < deadline and process.poll() is None:
+        if history.exists() and len(history.read_text().splitlines()) >= 2:  # step 2 done
+            break
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGTERM)
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 128 + signal.SIGTERM, err[-2000:]
+    last = err.strip().splitlines()[-1]
+    match = re.fullmatch(r"ssd_ref: SIGTERM: stopped after step (\d+); checkpoint (\S+); "
+                         r"resume with: ssd_ref train --out \S+ --resume", last)  # fmt: skip
+    assert match, last
+    stopped = int(match.group(1))
+    assert (
+        2 <= stopped < 500
+        and Path(match.group(2)) == run / "checkpoints" / f"step_{stopped:06d}.pt"
+    )
+    assert [s for s, _ in list_checkpoints(run)] == [stopped]
+
+    end = stopped + 3
+    resume = [sys.executable, "-m", "ssd_ref.cli", "train", "--out", str(run), "--resume",
+              "--device", "cpu", "--stop-at", str(end)]  # fmt: skip
+    subprocess.run(resume, check=True, capture_output=True, timeout=300)
+    train(config, tmp_path / "straight", stop_at=end)
+    a = load_checkpoint(tmp_path / "straight" / "checkpoints" / f"step_{end:06d}.pt")
+    b = load_checkpoint(run / "checkpoints" / f"step_{end:06d}.pt")
+    assert_same_state(a["model"], b["model"])
+    assert_same_state(a["optimizer"], b["optimizer"])
+    assert a["scheduler"]["last_epoch"] == b["scheduler"]["last_epoch"] == end
+    rows_a = read_history_rows(tmp_path / "straight" / "history.csv")
+    rows_b = read_history_rows(run / "history.csv")
+    columns = ("step", "loss", "loc_loss", "conf_loss", "lr", "skipped_steps")
     assert [[r[c] for c in columns] for r in rows_a] == [[r[c] for c in columns] for r in rows_b]
 
 
@@ -158,12 +211,23 @@ def poison_loss(monkeypatch, bad_calls: set[int]) -> None:
 @pytest.mark.slow
 def test_nonfinite_steps_are_skipped_and_counted(small_voc, tmp_path, monkeypatch):
     poison_loss(monkeypatch, {2, 3})
-    config = short_config(small_voc, "run.max_consecutive_nonfinite=3")
+    tensorboard = importlib.util.find_spec("tensorboard") is not None
+    config = short_config(small_voc, "run.max_consecutive_nonfinite=3",
+                          f"run.tensorboard={json.dumps(tensorboard)}")  # fmt: skip
     result = train(config, tmp_path / "run")
     assert result.step == 6 and result.skipped_steps == 2
-    rows = read_history(tmp_path / "run" / "history.csv")
+    rows = read_history_rows(tmp_path / "run" / "history.csv")
     assert [r["skipped_steps"] for r in rows] == ["0", "1", "2", "2", "2", "2"]
     assert rows[1]["loss"] == "nan" and rows[3]["loss"] != "nan"
+    if tensorboard:  # the history's finite rows, as TensorBoard scalars
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+        events = EventAccumulator(str(tmp_path / "run" / "tensorboard"))
+        events.Reload()
+        logged = events.Scalars("train/loss")
+        finite = [r for r in rows if r["loss"] != "nan"]
+        assert [e.step for e in logged] == [int(r["step"]) for r in finite]
+        assert [e.value for e in logged] == pytest.approx([float(r["loss"]) for r in finite])
     state = load_checkpoint(tmp_path / "run" / "checkpoints" / "step_000006.pt")["model"]
     assert all(torch.isfinite(t).all() for t in state.values() if t.is_floating_point())
 
@@ -180,7 +244,7 @@ def test_many_nonfinite_steps_stop_the_run_and_keep_the_last_good_checkpoint(
     assert [s for s, _ in list_checkpoints(tmp_path / "run")] == [3]
     good = load_checkpoint(tmp_path / "run" / "checkpoints" / "step_000003.pt")
     assert good["step"] == 3
-    rows = read_history(tmp_path / "run" / "history.csv")
+    rows = read_history_rows(tmp_path / "run" / "history.csv")
     assert rows[-1]["step"] == "7" and rows[-1]["skipped_steps"] == "3"
 
     # The CLI says so and exits non-zero.
@@ -222,7 +286,7 @@ def test_two_process_ddp_ranks_agree_after_steps(small_voc, tmp_path):
     saved = load_checkpoint(tmp_path / "ddp" / "run" / "checkpoints" / "step_000003.pt")
     assert_same_state(saved["model"], state)
     assert saved["world_size"] == 2
-    rows = read_history(tmp_path / "ddp" / "run" / "history.csv")
+    rows = read_history_rows(tmp_path / "ddp" / "run" / "history.csv")
     assert [r["step"] for r in rows] == ["1", "2", "3"]
 
 
@@ -285,6 +349,30 @@ def test_detect_cli_and_api_write_every_class_file_atomically(tiny_run, tmp_path
     ).read_text()
 
 
+@pytest.mark.slow
+def test_sharded_detect_on_two_gloo_processes_writes_the_bytes_of_one_process(tiny_run, tmp_path):
+    year = tiny_run_voc_root(tiny_run)
+    checkpoint = tiny_run / "checkpoints" / "step_000400.pt"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # the same threads in every process
+    # 100 images in batches of 16: rank 0 takes batches 0, 2, 4, 6 (the last one partial).
+    detect = ["-m", "ssd_ref.cli", "detect", "--checkpoint", str(checkpoint), "--voc-root",
+              str(year), "--batch-size", "16", "--device", "cpu", "--quiet", "--out"]  # fmt: skip
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    done = subprocess.run([*torchrun, *detect, str(tmp_path / "sharded")], env=env,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == str(tmp_path / "sharded")  # printed by rank 0 only
+    subprocess.run([sys.executable, *detect, str(tmp_path / "one")], env=env, check=True,
+                   capture_output=True, timeout=300)  # fmt: skip
+    names = sorted(p.name for p in (tmp_path / "one").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "sharded").iterdir()) and len(names) == 5
+    for name in names:
+        one = (tmp_path / "one" / name).read_bytes()
+        assert (tmp_path / "sharded" / name).read_bytes() == one, name
+    lines = b"".join((tmp_path / "one" / n).read_bytes() for n in names).decode().splitlines()
+    assert len({line.split()[0] for line in lines}) > 50  # most test images have detections
+
+
 def test_importing_the_inference_api_has_no_side_effects():
     code = (
         "import logging, torch, sys\n"
@@ -298,7 +386,7 @@ def test_importing_the_inference_api_has_no_side_effects():
         "import inspect\n"
         "params = list(inspect.signature(api.detect_checkpoint).parameters)\n"
         "assert params == ['checkpoint_path', 'voc_root', 'image_set', 'out_dir', 'device',"
-        " 'batch_size', 'num_workers'], params\n"
+        " 'batch_size', 'num_workers', 'box_convention', 'progress'], params\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=HERE.parents[1], timeout=120)
 

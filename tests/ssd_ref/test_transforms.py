@@ -164,3 +164,61 @@ def test_hue_shift_adds_to_opencv_hue():
     hue = cv2.cvtColor(shifted, cv2.COLOR_BGR2HSV)[..., 0].astype(int)
     assert abs(delta) > 2  # the check below is about a real shift
     assert np.all(np.abs(hue - round(90 + delta)) <= 1)
+
+
+def count_reencodings(monkeypatch) -> list[tuple[int, int]]:
+    """Record the (height, width) of every image train_transform re-encodes."""
+    from ssd_ref.data import transforms
+
+    seen: list[tuple[int, int]] = []
+    real = transforms.jpeg_roundtrip
+
+    def spy(image, quality):
+        seen.append(image.shape[:2])
+        return real(image, quality)
+
+    monkeypatch.setattr(transforms, "jpeg_roundtrip", spy)
+    return seen
+
+
+def test_jpeg_is_reencoded_after_distortion_expansion_and_crop_as_caffe_does(monkeypatch):
+    seen = count_reencodings(monkeypatch)
+    sample = random_sample(np.random.default_rng(2))
+    whole_image = AugmentConfig().samplers[:1]
+    # No expansion, only the whole-image sampler: after distortion and after the "crop".
+    cfg = AugmentConfig(expand_prob=0.0, samplers=whole_image)
+    train_transform(sample, np.random.default_rng(0), cfg, 300, MEAN)
+    assert seen == [sample.image.shape[:2]] * 2
+    # Always expanded: the expanded canvas is re-encoded too, before the crop.
+    seen.clear()
+    cfg = AugmentConfig(expand_prob=1.0, samplers=whole_image)
+    train_transform(sample, np.random.default_rng(0), cfg, 300, MEAN)
+    assert len(seen) == 3 and seen[0] == sample.image.shape[:2] and seen[1] == seen[2]
+    assert seen[1][0] > sample.image.shape[0] or seen[1][1] > sample.image.shape[1]
+    # No sampler gives a box: Caffe does not crop, so no third encoding.
+    seen.clear()
+    train_transform(sample, np.random.default_rng(0), AugmentConfig(expand_prob=0.0, samplers=()),
+                    300, MEAN)  # fmt: skip
+    assert len(seen) == 1
+
+
+def test_jpeg_roundtrip_is_opencvs_default_quality_95_and_off_with_none():
+    import cv2
+
+    from ssd_ref.data.transforms import jpeg_roundtrip
+
+    rng = np.random.default_rng(4)
+    image = cv2.GaussianBlur(rng.integers(0, 256, size=(48, 64, 3), dtype=np.uint8), (5, 5), 2)
+    default = cv2.imdecode(cv2.imencode(".jpg", image)[1], cv2.IMREAD_COLOR)  # Caffe's call
+    again = jpeg_roundtrip(image, 95)
+    assert np.array_equal(again, default) and not np.array_equal(again, image)
+    assert np.abs(again.astype(int) - image).mean() < 8  # lossy (4:2:0 chroma), but close
+    assert jpeg_roundtrip(image, None) is image
+    sample = random_sample(np.random.default_rng(2))
+    plain = train_transform(sample, np.random.default_rng(1), AugmentConfig(jpeg_quality=None),
+                            300, MEAN)  # fmt: skip
+    encoded = train_transform(sample, np.random.default_rng(1), AugmentConfig(), 300, MEAN)
+    # The same random draws (boxes, labels) either way; only the pixels change.
+    assert np.array_equal(plain.boxes, encoded.boxes) and not np.array_equal(
+        plain.image, encoded.image
+    )

@@ -36,13 +36,7 @@ class HistoryLog:
 
     def truncate_after(self, step: int) -> None:
         """Keep the header and rows with ``step <= step`` (a resume drops later rows)."""
-        rows: list[dict[str, str]] = []
-        if self.path.exists():
-            with open(self.path, encoding="utf-8", newline="") as handle:
-                reader = csv.DictReader(handle)
-                if tuple(reader.fieldnames or ()) != HISTORY_COLUMNS:
-                    raise InputError(f"unexpected columns {reader.fieldnames}", self.path, 1)
-                rows = list(reader)
+        rows = read_history_rows(self.path) if self.path.exists() else []
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(HISTORY_COLUMNS)
@@ -61,6 +55,16 @@ class HistoryLog:
             csv.writer(handle, lineterminator="\n").writerow(
                 [_cell(values.get(c)) for c in HISTORY_COLUMNS]
             )
+
+
+def read_history_rows(path: str | os.PathLike) -> list[dict[str, str]]:
+    """The rows of a history.csv written by :class:`HistoryLog`, as its exact cells
+    (strings; "" = not computed). The columns must be :data:`HISTORY_COLUMNS`."""
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if tuple(reader.fieldnames or ()) != HISTORY_COLUMNS:
+            raise InputError(f"unexpected columns {reader.fieldnames}", path, 1)
+        return list(reader)
 
 
 def read_history(path: str | os.PathLike) -> dict[str, np.ndarray]:

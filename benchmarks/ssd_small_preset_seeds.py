@@ -1,0 +1,125 @@
+"""The small preset over seeds: train, detect and score (vocmap) every (data seed, training seed).
+
+    python benchmarks/ssd_small_preset_seeds.py                      # 3 data seeds x 5 training seeds
+    python benchmarks/ssd_small_preset_seeds.py --data-seeds 0 --train-seeds 2 --config tiny
+    python benchmarks/ssd_small_preset_seeds.py --override solver.max_iter=300 --out table.md
+
+Each data seed is a synthetic set (240 trainval, 100 test images, as in the
+tests); each run trains the preset from scratch on its trainval images, detects
+on the 100 held-out test images with the last checkpoint and scores them with
+vocmap (VOC07 11-point AP, the devkit's rules). Prints (and with ``--out``
+writes) a markdown table: one row per run with its mAP, per-class APs and wall
+time, then the lowest and the median. Not a test: nothing is asserted (the
+test keeps a lower bar, see tests/ssd_ref/test_training.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+NUM_TRAINVAL = 240
+NUM_TEST = 100
+
+
+def synthetic_set(work: Path, seed: int) -> Path:
+    """``work/data_<seed>`` holding ``SYNTH/`` (made once; a half-made one is redone)."""
+    from ssd_ref.data.synthetic import make_synthetic_voc
+
+    root = work / f"data_{seed}"
+    done = root / ".complete"
+    if not done.exists():
+        shutil.rmtree(root, ignore_errors=True)
+        make_synthetic_voc(root, seed=seed, num_trainval=NUM_TRAINVAL, num_test=NUM_TEST)
+        done.write_text("ok\n")
+    return root
+
+
+def one_run(config_name: str, overrides: list[str], data_root: Path, seed: int, run_dir: Path):
+    """Train, detect with the last checkpoint, score; ``(mAP, {class: AP}, seconds)``."""
+    import vocmap
+    from ssd_ref.config import apply_overrides, load_config
+    from ssd_ref.engine.trainer import train
+    from ssd_ref.inference import detect_checkpoint
+
+    config = apply_overrides(
+        load_config(config_name),
+        [*overrides, f"data.voc_root={json.dumps(str(data_root))}", f"run.seed={seed}"],
+    )
+    shutil.rmtree(run_dir, ignore_errors=True)
+    begin = time.perf_counter()
+    result = train(config, run_dir)
+    seconds = time.perf_counter() - begin
+    year = data_root / "SYNTH"
+    out = detect_checkpoint(result.last_checkpoint, year, "test", out_dir=run_dir / "dets")
+    classes = list(config.data.classes)
+    gt = vocmap.read_voc(year, image_set="test")
+    evaluation = vocmap.Evaluator(gt, classes=classes).evaluate(
+        vocmap.read_detections(out, gt, classes=classes)
+    )
+    return evaluation.map, {c: evaluation.classes[c].ap for c in classes}, seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="small", help="preset name or config JSON")
+    parser.add_argument("--data-seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--train-seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--override", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    parser.add_argument("--work", default="/tmp/ssd_small_preset_seeds", help="data and runs")
+    parser.add_argument("--out", help="also write the markdown table here")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+
+    import torch
+
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    rows, maps = [], []
+    header = None
+    started = time.perf_counter()
+    for data_seed in args.data_seeds:
+        data_root = synthetic_set(work, data_seed)
+        for seed in args.train_seeds:
+            run_dir = work / f"run_d{data_seed}_t{seed}"
+            value, per_class, seconds = one_run(
+                args.config, args.override, data_root, seed, run_dir
+            )
+            if header is None:
+                header = (
+                    "| data seed | training seed | mAP | "
+                    + " | ".join(per_class)
+                    + " | training s |\n|"
+                    + "---|" * (len(per_class) + 4)
+                )
+                print(header)
+            row = (
+                f"| {data_seed} | {seed} | {value:.3f} | "
+                + " | ".join(f"{ap:.3f}" for ap in per_class.values())
+                + f" | {seconds:.0f} |"
+            )
+            print(row, flush=True)
+            rows.append(row)
+            maps.append(value)
+    total = time.perf_counter() - started
+    summary = (
+        f"\n{len(maps)} runs, preset `{args.config}`{' ' + ' '.join(args.override) if args.override else ''}: "
+        f"lowest mAP {min(maps):.3f}, median {statistics.median(maps):.3f}, highest {max(maps):.3f}; "
+        f"{total / 60:.1f} min in all (torch {torch.__version__}, {torch.get_num_threads()} threads)"
+    )
+    print(summary)
+    if args.out:
+        from vocmap.core.atomic import atomic_write_text
+
+        atomic_write_text(args.out, "\n".join([header, *rows]) + "\n" + summary + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
