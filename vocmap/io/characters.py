@@ -9,8 +9,6 @@ names the character instead of blaming a neighbouring, valid token.
 
 from __future__ import annotations
 
-import unicodedata
-
 _CONTROL_NAMES = {
     0x00: "NUL",
     0x09: "TAB",
@@ -30,6 +28,8 @@ _CONTROL_NAMES = {
 
 def character_name(character: str) -> str:
     """``U+00A0 (NO-BREAK SPACE)``: the code point and its Unicode name."""
+    import unicodedata  # messages only
+
     code = ord(character)
     name = _CONTROL_NAMES.get(code) or unicodedata.name(character, "")
     if code == 0xFEFF:

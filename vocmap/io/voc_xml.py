@@ -27,7 +27,6 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from xml.parsers import expat
 
 from vocmap.core.errors import InputError
 from vocmap.io.characters import character_name, first_odd_character
@@ -147,6 +146,8 @@ class _Reference(Exception):
 def _check_references(raw: bytes, path: Path) -> None:
     """Refuse character and entity references and CDATA sections inside the
     fields that are read (lxml decodes them; the devkit would not)."""
+    from xml.parsers import expat  # only for the few files with & or CDATA
+
     parser = expat.ParserCreate()
     stack: list[str] = []
 
