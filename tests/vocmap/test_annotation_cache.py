@@ -86,7 +86,9 @@ def test_no_cache_neither_reads_nor_writes(tmp_path, cache, monkeypatch):
     vocmap.read_voc(voc_root)
     called = []
     original = voc.parse_annotations
-    monkeypatch.setattr(voc, "parse_annotations", lambda *a: called.append(1) or original(*a))
+    monkeypatch.setattr(
+        voc, "parse_annotations", lambda *a, **k: called.append(1) or original(*a, **k)
+    )
     vocmap.read_voc(voc_root, cache=False)
     assert called == [1]
 

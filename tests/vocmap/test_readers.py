@@ -63,19 +63,20 @@ def test_empty_file_is_zero_detections(case, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("names", "expected"),
+    ("names", "image_set", "expected"),
     [
-        (["comp4_det_test_dog.txt"], "comp4_det_test_dog.txt"),
-        (["comp3_det_val_dog.txt"], "comp3_det_val_dog.txt"),
-        (["dog.txt", "hotdog.txt"], "dog.txt"),
-        (["comp4_det_test_dog.txt", "comp4_det_val_dog.txt"], "comp4_det_test_dog.txt"),
-        (["my_run_det_my_set_dog.txt"], "my_run_det_my_set_dog.txt"),
+        (["comp4_det_test_dog.txt"], "test", "comp4_det_test_dog.txt"),
+        (["comp3_det_val_dog.txt"], "val", "comp3_det_val_dog.txt"),
+        (["comp3_det_val_dog.txt"], "my_subset", "comp3_det_val_dog.txt"),
+        (["dog.txt", "hotdog.txt"], "test", "dog.txt"),
+        (["comp4_det_test_dog.txt", "comp4_det_val_dog.txt"], "test", "comp4_det_test_dog.txt"),
+        (["my_run_det_my_set_dog.txt"], "my_set", "my_run_det_my_set_dog.txt"),
     ],
 )
-def test_result_file_names(tmp_path, names, expected):
+def test_result_file_names(tmp_path, names, image_set, expected):
     for name in names:
         (tmp_path / name).write_text("")
-    assert find_result_files(tmp_path, ["dog"], image_set="test")["dog"].name == expected
+    assert find_result_files(tmp_path, ["dog"], image_set=image_set)["dog"].name == expected
 
 
 def test_ambiguous_result_files_are_an_error(tmp_path):

@@ -7,6 +7,7 @@ Also run under ``NUMBA_DISABLE_JIT=1`` (see the Makefile).
 from __future__ import annotations
 
 import math
+import re
 import struct
 
 import numpy as np
@@ -195,3 +196,53 @@ def test_parser_stops_at_the_first_bad_line_like_a_line_splitter(rows):
             break
     assert err_line == expected_line
     assert (err_code == kernels.LINE_OK) == (expected_line == 0)
+
+
+# --------------------------------------------------------------------------- #
+# Field separators: only ASCII blank space, as bytes.split() splits
+# --------------------------------------------------------------------------- #
+
+_STRICT_NUMBER = re.compile(rb"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
+SEPARATORS = [b" ", b"\t", b"\x0b", b"\x0c", b"\r", b"  \t"]
+LOOK_ALIKES = [b"\xc2\xa0", b"\x1c", b"\x1f", b"\xef\xbb\xbf", b"\xe2\x80\x83", b"\x00", b"\x85"]
+
+
+def first_bad_line(raw: bytes) -> int:
+    """The plain-Python twin: the first line bytes.split() does not read as six
+    fields of an id and five finite decimal numbers (0 if none)."""
+    for number, line in enumerate(raw.removeprefix(b"\xef\xbb\xbf").split(b"\n"), start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) != 6 or not all(_STRICT_NUMBER.match(f) for f in fields[1:]):
+            return number
+        if not all(math.isfinite(float(f)) for f in fields[1:]):
+            return number
+    return 0
+
+
+@settings(max_examples=SOME, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.tuples(
+                st.sampled_from(["000001", "x", "0.5", "12", "-3e2", "7."]),
+                st.sampled_from(SEPARATORS + LOOK_ALIKES),
+            ),
+            min_size=1,
+            max_size=8,
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_only_ascii_blank_space_separates_fields(rows):
+    """U+00A0, U+001C-U+001F, a BOM, U+2003, NUL and U+0085 are never separators
+    (Python's str.split treats most of them as blank space; the kernel must not)."""
+    raw = b"\n".join(b"".join(t.encode() + s for t, s in row) for row in rows)
+    id_bytes, offsets, slots = id_table()
+    *_, err_line, err_code, _ = kernels.parse_result_lines(
+        np.frombuffer(raw, dtype=np.uint8), id_bytes, offsets, slots
+    )
+    assert err_line == first_bad_line(raw), raw
+    assert (err_code == kernels.LINE_OK) == (err_line == 0)

@@ -19,12 +19,16 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "or a COCO-style results .json against VOC annotations.",
     )
     evaluate.add_argument(
-        "detections", metavar="DETECTIONS", help="folder of result files, or a results .json"
+        "detections",
+        metavar="DETECTIONS",
+        help="folder of result files, or a results .json; - reads a results JSON or one "
+        "class's result file from stdin",
     )
     options.add_ground_truth(evaluate)
     options.add_classes(evaluate)
     options.add_settings(evaluate)
     options.add_unknown_images(evaluate)
+    options.add_reading(evaluate)
     out = evaluate.add_argument_group("output")
     out.add_argument(
         "--json",
@@ -58,6 +62,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     group.add_argument("--metric", choices=("voc07", "voc12"), default="voc07")
     group.add_argument("--iou", type=float, default=0.5, help="overlap threshold (default 0.5)")
     options.add_unknown_images(compare)
+    options.add_reading(compare)
     compare.add_argument(
         "--json", metavar="FILE", help="write the comparison as JSON; - for stdout"
     )
@@ -82,22 +87,49 @@ def announce_first_compile() -> None:
         )
 
 
+def _reading(args: argparse.Namespace) -> dict:
+    """The reading options as read_detections' keywords."""
+    return {
+        "ignore_unknown_images": args.ignore_unknown_images,
+        "ignore_unknown_categories": args.ignore_unknown_categories,
+        "prefix": args.prefix,
+        "follow_symlinks": args.follow_symlinks,
+    }
+
+
+def _say_dropped(detections) -> None:
+    if detections.dropped_categories:
+        print(
+            f"vocmap: {detections.dropped_categories} record(s) whose category is not a known "
+            "class dropped (--ignore-unknown-categories)",
+            file=sys.stderr,
+        )
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     from vocmap.core.evaluate import Evaluator
-    from vocmap.io.read import read_detections
+    from vocmap.io.read import detection_classes, read_detections
     from vocmap.report.text import format_result
 
     announce_first_compile()
     settings = options.eval_settings(args)
     ground_truth, image_set_file = options.load_ground_truth(args)
-    evaluator = Evaluator(ground_truth, options.class_list(args.classes), settings=settings)
+    classes = options.class_list(args.classes)
+    if classes is None:
+        classes, note = detection_classes(
+            args.detections, ground_truth, image_set_file.stem, prefix=args.prefix
+        )
+        if note:
+            print(f"vocmap: {note}", file=sys.stderr)
+    evaluator = Evaluator(ground_truth, classes, settings=settings)
     detections = read_detections(
         args.detections,
         ground_truth,
         evaluator.classes,
         image_set=image_set_file.stem,
-        ignore_unknown_images=args.ignore_unknown_images,
+        **_reading(args),
     )
+    _say_dropped(detections)
     result = evaluator.evaluate(detections)
     for path, write in ((args.json, result.to_json), (args.csv, result.to_csv)):
         if path == "-":
@@ -128,12 +160,9 @@ def run_compare(args: argparse.Namespace) -> int:
     ground_truth, image_set_file = options.load_ground_truth(args)
     classes = class_list(options.class_list(args.classes))
     detections = read_detections(
-        args.detections,
-        ground_truth,
-        classes,
-        image_set=image_set_file.stem,
-        ignore_unknown_images=args.ignore_unknown_images,
+        args.detections, ground_truth, classes, image_set=image_set_file.stem, **_reading(args)
     )
+    _say_dropped(detections)
     comparison = compare(
         ground_truth, detections, names[0], names[1], classes, metric=args.metric, iou=args.iou
     )

@@ -83,6 +83,27 @@ def add_unknown_images(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="drop result lines whose image is not in the image set (and say how many)",
     )
+    parser.add_argument(
+        "--ignore-unknown-categories",
+        action="store_true",
+        help="results JSON: drop records whose category is not a known class (and say how many)",
+    )
+
+
+def add_reading(parser: argparse.ArgumentParser) -> None:
+    """Which result files are read, and through which links."""
+    parser.add_argument(
+        "--prefix",
+        metavar="NAME",
+        help="read only the result files of this run: comp4 (comp4_det_<set>_<class>.txt) "
+        "or comp4_det_test; needed when a folder has files of several runs",
+    )
+    parser.add_argument(
+        "--follow-symlinks",
+        action="store_true",
+        help="read annotation and result files that are symbolic links leading outside "
+        "their folder (refused by default)",
+    )
 
 
 def add_steps(parser: argparse.ArgumentParser) -> None:
@@ -163,4 +184,8 @@ def load_ground_truth(args: argparse.Namespace) -> tuple[GroundTruth, Path]:
     from vocmap.io.voc import read_annotations
 
     annotations, image_set_file = ground_truth_paths(args)
-    return read_annotations(annotations, image_set_file, cache=not args.no_cache), image_set_file
+    follow = getattr(args, "follow_symlinks", False)
+    ground_truth = read_annotations(
+        annotations, image_set_file, cache=not args.no_cache, follow_symlinks=follow
+    )
+    return ground_truth, image_set_file

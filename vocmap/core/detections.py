@@ -57,10 +57,13 @@ class Detections:
         by_class: class name to its ClassDetections.
         dropped_unknown: lines dropped because their image is not in the image
             set (only with ``ignore_unknown_images``).
+        dropped_categories: records dropped because their category is not a
+            known class (COCO-style JSON, only with ``ignore_unknown_categories``).
     """
 
     by_class: dict[str, ClassDetections]
     dropped_unknown: int = 0
+    dropped_categories: int = 0
 
     def __getitem__(self, name: str) -> ClassDetections:
         return self.by_class[name]

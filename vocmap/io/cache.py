@@ -17,13 +17,32 @@ while such files exist (git's "racy clean" rule).
 
 The cache lives in ``$VOCMAP_CACHE_DIR``, else ``$XDG_CACHE_HOME/vocmap``, else
 ``~/.cache/vocmap``; one entry is kept per (folder, image-set file) pair.
+
+An entry is trusted only after every check passes; on any doubt the files are
+parsed again and the entry replaced, never a traceback, never a wrong number:
+
+* it is a regular file holding an uncompressed ``.npz`` (no pickles) with exactly
+  the expected arrays, each of the expected dtype (native byte order) and shape;
+* it names the key it was stored under (the data set's folder, ids and file
+  signatures), so an entry of another data set, copied or planted under this
+  name, is refused; its object count, class count and image count agree;
+* a SHA-256 over the key and every array matches (a flipped bit, a truncated
+  or zero-byte file fails here or earlier);
+* the values make sense: object images in range and in image-set order, classes
+  in range, names unique and printable, boxes finite.
+
+The checksum is not a signature: whoever can write the cache folder can also
+write a consistent entry (as they could edit the XML files).
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import stat
 import time
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,9 +51,24 @@ import numpy as np
 from vocmap.core.atomic import atomic_open
 from vocmap.core.errors import InputError
 from vocmap.core.ground_truth import GroundTruth
+from vocmap.io.files import read_input_file, regular_file_status
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 3  # 3: the truncated column
 RACY_SECONDS = 2.0
+
+#: name: (dtype, number of dimensions) of the arrays of an entry besides the names.
+_ARRAYS = {
+    "object_image": (np.dtype(np.int64), 1),
+    "object_class": (np.dtype(np.int64), 1),
+    "boxes": (np.dtype(np.float64), 2),
+    "difficult": (np.dtype(np.bool_), 1),
+    "truncated": (np.dtype(np.bool_), 1),
+}
+_MEMBERS = frozenset([*_ARRAYS, "class_names", "key", "image_count", "checksum"])
+
+
+class _Doubt(Exception):
+    """An entry failed a check: parse again."""
 
 
 def cache_dir() -> Path:
@@ -46,25 +80,38 @@ def cache_dir() -> Path:
     return Path(base) / "vocmap"
 
 
-def _file_signatures(annotations_dir: Path, image_ids: list[str]) -> np.ndarray:
-    """(n, 4) int64: size, mtime_ns, ctime_ns, inode of each image's XML file."""
+def _file_signatures(
+    annotations_dir: Path, image_ids: list[str], follow_symlinks: bool = False
+) -> np.ndarray:
+    """(n, 4) int64: size, mtime_ns, ctime_ns, inode of each image's XML file
+    (checked as parsing would check it: a regular file, no link out of the folder)."""
     signatures = np.empty((len(image_ids), 4), dtype=np.int64)
     folder = os.fspath(annotations_dir)
     for i, image_id in enumerate(image_ids):
         path = os.path.join(folder, f"{image_id}.xml")
         try:
-            st = os.stat(path)
-        except FileNotFoundError:
-            raise InputError(
-                f'annotation file not found (image "{image_id}" of the image set)', path
-            ) from None
+            st = os.lstat(path)  # the common case in one call: a plain regular file
+            plain = stat.S_ISREG(st.st_mode)
+        except (OSError, ValueError):
+            plain = False
+        if not plain:  # a link, another kind of file, or an error: the full rules
+            try:
+                st = regular_file_status(
+                    path, "annotation file", folder=folder, follow_symlinks=follow_symlinks
+                )
+            except InputError as error:
+                if error.message == "annotation file not found":
+                    raise InputError(
+                        f'annotation file not found (image "{image_id}" of the image set)', path
+                    ) from None
+                raise
         signatures[i] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
     return signatures
 
 
 def _entry_paths(annotations_dir: Path, image_set_file: Path, key: str) -> tuple[Path, str]:
     place = f"{annotations_dir.resolve()}\0{image_set_file.resolve()}"
-    prefix = "gt-" + hashlib.sha256(place.encode()).hexdigest()[:16]
+    prefix = "gt-" + hashlib.sha256(place.encode("utf-8", "surrogateescape")).hexdigest()[:16]
     return cache_dir() / f"{prefix}-{key}.npz", prefix
 
 
@@ -73,61 +120,152 @@ def load_or_parse(
     image_set_file: Path,
     image_ids: list[str],
     parse: Callable[[Path, list[str]], GroundTruth],
+    *,
+    follow_symlinks: bool = False,
 ) -> GroundTruth:
-    """The GroundTruth for these files: from the cache when it is provably current,
-    else ``parse(annotations_dir, image_ids)`` (stored for next time)."""
-    signatures = _file_signatures(annotations_dir, image_ids)
+    """The GroundTruth for these files: from the cache when it is provably current
+    and intact, else ``parse(annotations_dir, image_ids)`` (stored for next time)."""
+    signatures = _file_signatures(annotations_dir, image_ids, follow_symlinks)
     digest = hashlib.sha256()
-    digest.update(f"vocmap-gt-v{FORMAT_VERSION}\0{annotations_dir.resolve()}\0".encode())
-    digest.update("\n".join(image_ids).encode("utf-8"))
+    place = f"vocmap-gt-v{FORMAT_VERSION}\0{annotations_dir.resolve()}\0"
+    digest.update(place.encode("utf-8", "surrogateescape"))
+    digest.update("\n".join(image_ids).encode("utf-8", "surrogateescape"))
     digest.update(signatures.tobytes())
-    entry, prefix = _entry_paths(annotations_dir, image_set_file, digest.hexdigest()[:32])
-    if entry.exists():
-        try:
-            return _load(entry, image_ids, annotations_dir)
-        except (OSError, ValueError, KeyError):
-            pass  # unreadable entry: parse again and replace it
+    key = digest.hexdigest()[:32]
+    entry, prefix = _entry_paths(annotations_dir, image_set_file, key)
+    try:
+        return _load(entry, key, image_ids, annotations_dir)
+    except _Doubt:
+        pass
     ground_truth = parse(annotations_dir, image_ids)
     newest = int(signatures[:, 1:3].max()) if len(signatures) else 0
     if newest < (time.time() - RACY_SECONDS) * 1e9:
-        _store(entry, prefix, ground_truth)
+        _store(entry, prefix, key, ground_truth)
     return ground_truth
 
 
-def _load(entry: Path, image_ids: list[str], annotations_dir: Path) -> GroundTruth:
-    with np.load(entry, allow_pickle=False) as data:
-        class_names = tuple(str(n) for n in data["class_names"])
-        return GroundTruth(
-            image_ids=tuple(image_ids),
-            class_names=class_names,
-            object_image=data["object_image"],
-            object_class=data["object_class"],
-            boxes=data["boxes"],
-            difficult=data["difficult"],
-            source=os.fspath(annotations_dir),
-            truncated=data["truncated"],  # an entry written before it existed: KeyError, parse
-        )
+def _checksum(key: str, image_count: int, class_names: tuple[str, ...], arrays: dict) -> bytes:
+    digest = hashlib.sha256()
+    digest.update(f"{key}\0{image_count}\0".encode())
+    digest.update("\0".join(class_names).encode("utf-8", "surrogateescape"))
+    for name in _ARRAYS:
+        array = arrays[name]
+        digest.update(f"\0{name}{array.shape}".encode())
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.digest()
 
 
-def _store(entry: Path, prefix: str, ground_truth: GroundTruth) -> None:
+def _read_members(entry: Path) -> dict:
+    """The arrays of an entry, or _Doubt. Only uncompressed members no larger
+    than the file are read (so a planted entry cannot make us allocate much)."""
     try:
+        raw = read_input_file(entry, "cache entry")
+    except InputError:
+        raise _Doubt from None
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            infos = archive.infolist()
+            if {info.filename.removesuffix(".npy") for info in infos} != _MEMBERS or len(
+                infos
+            ) != len(_MEMBERS):
+                raise _Doubt
+            if any(
+                info.compress_type != zipfile.ZIP_STORED or info.file_size > len(raw)
+                for info in infos
+            ):
+                raise _Doubt
+        with np.load(io.BytesIO(raw), allow_pickle=False) as data:
+            return {name: data[name] for name in _MEMBERS}
+    except _Doubt:
+        raise
+    except Exception:  # whatever a damaged file makes zipfile or numpy raise
+        raise _Doubt from None
+
+
+def _load(entry: Path, key: str, image_ids: list[str], annotations_dir: Path) -> GroundTruth:
+    """The entry's GroundTruth if every check passes (module docstring), else _Doubt."""
+    members = _read_members(entry)
+    for name, (dtype, ndim) in _ARRAYS.items():
+        array = members[name]
+        if array.dtype != dtype or array.ndim != ndim:
+            raise _Doubt
+    names, stored_key, count, checksum = (
+        members["class_names"],
+        members["key"],
+        members["image_count"],
+        members["checksum"],
+    )
+    if names.dtype.kind != "U" or names.ndim != 1 or stored_key.dtype.kind != "U":
+        raise _Doubt
+    if stored_key.shape != () or str(stored_key) != key:
+        raise _Doubt  # another data set's entry, or one of other files
+    if count.dtype != np.int64 or count.shape != () or int(count) != len(image_ids):
+        raise _Doubt
+    class_names = tuple(str(n) for n in names)
+    m = members["object_image"].shape[0]
+    if (
+        members["object_class"].shape != (m,)
+        or members["boxes"].shape != (m, 4)
+        or members["difficult"].shape != (m,)
+        or members["truncated"].shape != (m,)
+    ):
+        raise _Doubt
+    if checksum.dtype != np.uint8 or checksum.tobytes() != _checksum(
+        key, len(image_ids), class_names, members
+    ):
+        raise _Doubt
+    image, cls = members["object_image"], members["object_class"]
+    if m and (
+        image[0] < 0
+        or image[-1] >= len(image_ids)
+        or np.any(np.diff(image) < 0)
+        or cls.min() < 0
+        or cls.max() >= len(class_names)
+        or not np.isfinite(members["boxes"]).all()
+    ):
+        raise _Doubt
+    if len(set(class_names)) != len(class_names) or not all(
+        n and n.isprintable() for n in class_names
+    ):
+        raise _Doubt
+    return GroundTruth(
+        image_ids=tuple(image_ids),
+        class_names=class_names,
+        object_image=image,
+        object_class=cls,
+        boxes=members["boxes"],
+        difficult=members["difficult"],
+        source=os.fspath(annotations_dir),
+        truncated=members["truncated"],
+    )
+
+
+def _store(entry: Path, prefix: str, key: str, ground_truth: GroundTruth) -> None:
+    arrays = {name: getattr(ground_truth, name) for name in _ARRAYS}
+    if arrays["truncated"] is None:  # not known: stored as all false
+        arrays["truncated"] = np.zeros_like(ground_truth.difficult)
+    image_count = len(ground_truth.image_ids)
+    checksum = _checksum(key, image_count, ground_truth.class_names, arrays)
+    try:
+        try:
+            mode = os.lstat(entry).st_mode
+        except FileNotFoundError:
+            mode = None
+        if mode is not None and not stat.S_ISREG(mode):
+            if stat.S_ISDIR(mode):
+                return  # a folder where the entry goes: leave it, only speed is lost
+            os.unlink(entry)  # a FIFO, link or device: never write through it
         with atomic_open(entry, "wb") as handle:
             np.savez(
                 handle,
                 class_names=np.array(ground_truth.class_names, dtype=str),
-                object_image=ground_truth.object_image,
-                object_class=ground_truth.object_class,
-                boxes=ground_truth.boxes,
-                difficult=ground_truth.difficult,
-                truncated=_flags(ground_truth.truncated, ground_truth.difficult),
+                key=np.array(key),
+                image_count=np.array(image_count, dtype=np.int64),
+                checksum=np.frombuffer(checksum, dtype=np.uint8),
+                **arrays,
             )
         for old in entry.parent.glob(f"{prefix}-*.npz"):
             if old != entry:
                 old.unlink(missing_ok=True)
     except OSError:
         pass  # a read-only or full cache folder only costs speed
-
-
-def _flags(values: np.ndarray | None, like: np.ndarray) -> np.ndarray:
-    """A flag column to store (all false when not known)."""
-    return np.zeros_like(like) if values is None else values

@@ -1,5 +1,12 @@
 """COCO-style results JSON (``[{image_id, category_id | category, bbox, score}]``)
-into Detections, with COCO's 0-based ``[x, y, w, h]`` boxes mapped to VOC pixels."""
+into Detections, with COCO's 0-based ``[x, y, w, h]`` boxes mapped to VOC pixels.
+
+Every problem is one InputError naming the file, the line of the record and the
+record's index: a category that is not a known class (unless dropped on request,
+with a count), a category that is not a string, an integer of more than
+MAX_DIGITS digits, a number or a box corner (``x + w``) that is not finite,
+nesting deeper than Python's parser can follow.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,6 @@ import json
 import math
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
@@ -15,6 +21,110 @@ from vocmap.core.constants import VOC_CLASSES
 from vocmap.core.detections import ClassDetections, Detections
 from vocmap.core.errors import InputError
 from vocmap.core.ground_truth import GroundTruth
+from vocmap.io.files import read_input_file
+
+#: The longest integer read (an image id or a coordinate has far fewer digits).
+MAX_DIGITS = 20
+
+#: COCO's and other datasets' names of VOC classes, for hints only (never mapped).
+_VOC_SPELLING = {
+    "airplane": "aeroplane",
+    "motorcycle": "motorbike",
+    "couch": "sofa",
+    "tv": "tvmonitor",
+    "dining table": "diningtable",
+    "potted plant": "pottedplant",
+}
+
+
+class _LongInteger(ValueError):
+    def __init__(self, digits: str):
+        super().__init__(digits)
+        self.digits = digits
+
+
+def _parse_int(digits: str) -> int:
+    if len(digits) > MAX_DIGITS + 1:  # a sign and MAX_DIGITS digits
+        raise _LongInteger(digits)
+    return int(digits)
+
+
+def _line_of(text: str, position: int) -> int:
+    return text.count("\n", 0, max(0, position)) + 1
+
+
+def _too_deep_line(text: str, limit: int = 500) -> int:
+    """The line where brackets first nest ``limit`` deep (outside strings)."""
+    depth, in_string, escaped = 0, False, False
+    for position, character in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif character == "\\":
+                escaped = True
+            elif character == '"':
+                in_string = False
+        elif character == '"':
+            in_string = True
+        elif character in "[{":
+            depth += 1
+            if depth >= limit:
+                return _line_of(text, position)
+        elif character in "]}":
+            depth -= 1
+    return 1
+
+
+def load_records(raw: bytes, source: str) -> tuple[list, str]:
+    """The records of a results JSON document and its text (for record lines)."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise InputError(f"not UTF-8 text ({error.reason})", source, line) from None
+    try:
+        records = json.loads(text, parse_int=_parse_int)
+    except json.JSONDecodeError as error:
+        raise InputError(f"malformed JSON: {error.msg}", source, error.lineno) from None
+    except _LongInteger as error:
+        raise InputError(
+            f"an integer of {len(error.digits.lstrip('-')):,} digits (at most {MAX_DIGITS} "
+            "are read)",
+            source,
+            _line_of(text, text.find(error.digits)),
+        ) from None
+    except RecursionError:
+        raise InputError(
+            "JSON nested too deeply (a results file is a list of flat records)",
+            source,
+            _too_deep_line(text),
+        ) from None
+    if not isinstance(records, list):
+        raise InputError("expected a JSON list of detection records", source, 1)
+    return records, text
+
+
+def _record_line(text: str, number: int) -> int | None:
+    """The line where record ``number`` of the top-level list starts."""
+    decoder = json.JSONDecoder(parse_int=_parse_int)
+    blank = " \t\r\n"
+    position = len(text) - len(text.lstrip(blank + "\ufeff"))
+    if not text.startswith("[", position):
+        return None
+    position += 1
+    try:
+        for _ in range(number):
+            while text[position] in blank:
+                position += 1
+            _, position = decoder.raw_decode(text, position)
+            while text[position] in blank:
+                position += 1
+            position += 1  # the comma
+        while text[position] in blank:
+            position += 1
+    except (ValueError, IndexError, RecursionError):
+        return None
+    return _line_of(text, position)
 
 
 def read_coco_results(
@@ -24,6 +134,7 @@ def read_coco_results(
     *,
     categories: Sequence[str] | None = None,
     ignore_unknown_images: bool = False,
+    ignore_unknown_categories: bool = False,
 ) -> Detections:
     """Read a COCO-style results list ``[{image_id, category_id | category, bbox, score}]``.
 
@@ -32,56 +143,72 @@ def read_coco_results(
     * ``image_id``: a string is matched exactly against the image set's ids; an
       integer ``n`` matches the id whose digits read as ``n`` (``7`` is
       ``"000007"``), which must be unique.
-    * ``category``: a class name; ``category_id``: 1-based position in
-      ``categories``, by default the 20 VOC classes in the devkit's order (1 is
-      aeroplane, 20 is tvmonitor), or ``classes`` when some class is not a VOC
-      class. Records of classes not being evaluated are skipped.
+    * ``category``: a class name, exactly as spelled in ``categories``;
+      ``category_id``: 1-based position in ``categories``. ``categories`` is by
+      default the 20 VOC classes in the devkit's order (1 is aeroplane, 20 is
+      tvmonitor), or ``classes`` when some class is not a VOC class. Records of
+      a known category that is not being evaluated are skipped; a category that
+      is not known is an error, or with ``ignore_unknown_categories`` the record
+      is dropped and counted (``Detections.dropped_categories``).
     * ``bbox``: ``[x, y, w, h]`` in COCO's continuous, 0-based pixel frame, which
       covers VOC pixels ``x + 1 .. x + w``; so ``xmin = x + 1, ymin = y + 1,
       xmax = x + w, ymax = y + h`` and the VOC width ``xmax - xmin + 1`` is ``w``.
 
     Records keep their list order within each class (it breaks score ties).
     """
+    raw = read_input_file(path, "results JSON")
+    return parse_coco_bytes(
+        raw,
+        os.fspath(path),
+        ground_truth,
+        classes,
+        categories=categories,
+        ignore_unknown_images=ignore_unknown_images,
+        ignore_unknown_categories=ignore_unknown_categories,
+    )
+
+
+def parse_coco_bytes(
+    raw: bytes,
+    source: str,
+    ground_truth: GroundTruth,
+    classes: Sequence[str] | None = None,
+    *,
+    categories: Sequence[str] | None = None,
+    ignore_unknown_images: bool = False,
+    ignore_unknown_categories: bool = False,
+) -> Detections:
+    """read_coco_results on bytes; ``source`` names them in messages."""
     classes = list(VOC_CLASSES if classes is None else classes)
-    path = Path(path)
-    records = _load_records(path)
+    records, text = load_records(raw, source)
     if categories is None:
         categories = VOC_CLASSES if set(classes) <= set(VOC_CLASSES) else classes
-    reader = _RecordReader(path, ground_truth, classes, categories)
+    reader = _RecordReader(source, text, ground_truth, classes, categories)
     columns: list[list] = [[] for _ in classes]
-    dropped = 0
+    dropped_images = dropped_categories = 0
     for number, record in enumerate(records):
         cls_index = reader.class_index(record, number)
+        if cls_index == _UNKNOWN:
+            if not ignore_unknown_categories:
+                raise reader.unknown_category(record, number)
+            dropped_categories += 1
+            continue
         if cls_index is None:
             continue  # a class not being evaluated
         image = reader.image(record, number)
         if image is None:
             if ignore_unknown_images:
-                dropped += 1
+                dropped_images += 1
                 continue
-            raise InputError(
-                f"record {number}: image {record['image_id']!r} is not in the image set", path
-            )
-        score, x, y, w, h = reader.numbers(record, number)
-        columns[cls_index].append((image, score, x + 1.0, y + 1.0, x + w, y + h, number))
-    by_class = {cls: _class_detections(rows, path) for cls, rows in zip(classes, columns)}
-    return Detections(by_class, dropped_unknown=dropped)
+            raise reader.error(number, f": image {record['image_id']!r} is not in the image set")
+        columns[cls_index].append((image, *reader.numbers(record, number), number))
+    by_class = {cls: _class_detections(rows, source) for cls, rows in zip(classes, columns)}
+    return Detections(
+        by_class, dropped_unknown=dropped_images, dropped_categories=dropped_categories
+    )
 
 
-def _load_records(path: Path) -> list:
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise InputError("results JSON not found", path) from None
-    except UnicodeDecodeError as error:
-        raise InputError(f"not UTF-8 text ({error.reason})", path) from None
-    try:
-        records = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InputError(f"malformed JSON: {error.msg}", path, error.lineno) from None
-    if not isinstance(records, list):
-        raise InputError("expected a JSON list of detection records", path)
-    return records
+_UNKNOWN = -1
 
 
 class _RecordReader:
@@ -89,39 +216,74 @@ class _RecordReader:
 
     def __init__(
         self,
-        path: Path,
+        source: str,
+        text: str,
         ground_truth: GroundTruth,
         classes: Sequence[str],
         categories: Sequence[str],
     ) -> None:
-        self.path = path
+        self.source = source
+        self.text = text
         self.ground_truth = ground_truth
         self.categories = categories
+        self.known = frozenset(categories) | frozenset(classes)
         self.class_of = {name: k for k, name in enumerate(classes)}
         self._numeric_ids: dict[int, int] | None = None
 
-    def _error(self, number: int, message: str) -> InputError:
-        return InputError(f"record {number}{message}", self.path)
+    def error(self, number: int, message: str) -> InputError:
+        return InputError(f"record {number}{message}", self.source, _record_line(self.text, number))
 
     def class_index(self, record: object, number: int) -> int | None:
-        """The record's class as an index into ``classes`` (None: not evaluated)."""
+        """The record's class as an index into ``classes`` (None: not evaluated;
+        _UNKNOWN: not a known category)."""
         if not isinstance(record, dict):
-            raise self._error(number, " is not an object")
+            raise self.error(number, " is not an object")
         for key in ("image_id", "bbox", "score"):
             if key not in record:
-                raise self._error(number, f" has no {key!r}")
+                raise self.error(number, f" has no {key!r}")
+        name = self._category(record, number)
+        if name is None or name not in self.known:
+            return _UNKNOWN
+        return self.class_of.get(name)
+
+    def _category(self, record: dict, number: int) -> str | None:
+        """The record's category name (None: a category_id out of range)."""
+        by_id = None
+        if "category_id" in record:
+            cid = record["category_id"]
+            if not isinstance(cid, int) or isinstance(cid, bool):
+                raise self.error(number, f": category_id must be an integer, not {cid!r}")
+            by_id = self.categories[cid - 1] if 1 <= cid <= len(self.categories) else None
+        if "category" not in record:
+            if "category_id" not in record:
+                raise self.error(number, " has neither 'category' nor 'category_id'")
+            return by_id
+        name = record["category"]
+        if not isinstance(name, str):
+            raise self.error(number, f": category must be a class name (a string), not {name!r}")
+        if by_id is not None and name in self.known and by_id != name:
+            raise self.error(
+                number,
+                f": category {name!r} and category_id {record['category_id']} ({by_id!r}) disagree",
+            )
+        return name
+
+    def unknown_category(self, record: dict, number: int) -> InputError:
         if "category" in record:
-            return self.class_of.get(record["category"])
-        if "category_id" not in record:
-            raise self._error(number, " has neither 'category' nor 'category_id'")
-        cid = record["category_id"]
-        if (
-            not isinstance(cid, int)
-            or isinstance(cid, bool)
-            or not 1 <= cid <= len(self.categories)
-        ):
-            raise self._error(number, f": category_id {cid!r} is not in 1..{len(self.categories)}")
-        return self.class_of.get(self.categories[cid - 1])
+            name = record["category"]
+            hint = ""
+            near = [c for c in self.known if c.lower() == name.lower().strip()]
+            spelled = _VOC_SPELLING.get(name.lower().strip())
+            if near:
+                hint = f" (did you mean {near[0]!r}? names are compared exactly)"
+            elif spelled in self.known:
+                hint = f" (VOC calls it {spelled!r})"
+            what = f"category {name!r} is not a known class{hint}"
+        else:
+            what = f"category_id {record['category_id']} is not in 1..{len(self.categories)}"
+        return self.error(
+            number, f": {what}; --ignore-unknown-categories drops such records and counts them"
+        )
 
     def image(self, record: dict, number: int) -> int | None:
         """The record's image index (None: not in the image set)."""
@@ -132,31 +294,34 @@ class _RecordReader:
             if self._numeric_ids is None:
                 self._numeric_ids = _numeric_id_index(self.ground_truth)
             return self._numeric_ids.get(raw_image)
-        raise self._error(number, ": image_id must be a string or an integer")
+        raise self.error(number, ": image_id must be a string or an integer")
 
     def numbers(self, record: dict, number: int) -> tuple[float, float, float, float, float]:
-        """``(score, x, y, w, h)`` as floats."""
+        """``(score, xmin, ymin, xmax, ymax)``: the score and the VOC box."""
         bbox = record["bbox"]
         if not (isinstance(bbox, list) and len(bbox) == 4):
-            raise self._error(number, ": bbox must be [x, y, w, h]")
+            raise self.error(number, ": bbox must be [x, y, w, h]")
         values = [record["score"], *bbox]
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-            raise self._error(number, ": score and bbox must be numbers")
-        if not all(math.isfinite(v) for v in values):
-            raise self._error(number, ": score or bbox is NaN or infinite")
-        score, x, y, w, h = (float(v) for v in values)
-        return score, x, y, w, h
+            raise self.error(number, ": score and bbox must be numbers")
+        score, x, y, w, h = (float(v) for v in values)  # integers have <= MAX_DIGITS digits
+        if not all(math.isfinite(v) for v in (score, x, y, w, h)):
+            raise self.error(number, ": score or bbox is NaN or infinite")
+        box = (x + 1.0, y + 1.0, x + w, y + h)
+        if not all(math.isfinite(v) for v in box):
+            raise self.error(number, ": x + w or y + h overflows (is infinite)")
+        return (score, *box)
 
 
-def _class_detections(rows: list, path: Path) -> ClassDetections:
+def _class_detections(rows: list, source: str) -> ClassDetections:
     if not rows:
-        return ClassDetections.empty(os.fspath(path))
+        return ClassDetections.empty(source)
     table = np.array(rows, dtype=np.float64)
     return ClassDetections(
         image_index=table[:, 0].astype(np.int64),
         scores=np.ascontiguousarray(table[:, 1]),
         boxes=np.ascontiguousarray(table[:, 2:6]),
-        source=os.fspath(path),
+        source=source,
         line_numbers=table[:, 6].astype(np.int64),
     )
 
@@ -165,7 +330,7 @@ def _numeric_id_index(ground_truth: GroundTruth) -> dict[int, int]:
     index: dict[int, int] = {}
     clashes: set[int] = set()
     for i, image_id in enumerate(ground_truth.image_ids):
-        if image_id.isdigit():
+        if image_id.isdigit() and image_id.isascii():
             value = int(image_id)
             if value in index:
                 clashes.add(value)

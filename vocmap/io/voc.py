@@ -1,13 +1,16 @@
 """VOC folders: image sets and annotation XML files, read into a GroundTruth.
 
+One XML file is :mod:`vocmap.io.voc_xml`'s job; this module reads image sets,
+checks their ids and puts the files of a folder together (through the cache).
+
 Boxes are read as written: float64 ``(xmin, ymin, xmax, ymax)`` in VOC pixel
 coordinates, 1-based and inclusive (width = xmax - xmin + 1).
 """
 
 from __future__ import annotations
 
-import math
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +18,8 @@ import numpy as np
 from vocmap.core.errors import InputError
 from vocmap.core.ground_truth import GroundTruth
 from vocmap.io import cache as annotation_cache
+from vocmap.io.files import file_name_problem, read_input_file
+from vocmap.io.voc_xml import make_parser, read_annotation_file
 
 
 def _decode_text(raw: bytes, path: Path) -> str:
@@ -26,27 +31,39 @@ def _decode_text(raw: bytes, path: Path) -> str:
     return text.removeprefix("\ufeff")
 
 
+_BLANKS = re.compile("[ \t\r\v\f]+")
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
+
+
 def read_image_set(path: str | os.PathLike) -> list[str]:
     """The image ids of an image-set file, one a line, in file order.
 
-    A second column (as in the per-class ``<class>_test.txt`` files) is ignored;
-    blank lines, CRLF and a UTF-8 BOM are accepted. A repeated id is an error
-    (the devkit stops on it with "multiple image").
+    Fields are separated by ASCII blank space; a second column (as in the
+    per-class ``<class>_test.txt`` files) is ignored; blank lines, CRLF and a
+    UTF-8 BOM are accepted. Errors, with file and line: a repeated id (the devkit
+    stops on it with "multiple image"), and an id that is not a plain file name
+    (``../x``, ``/abs``, NUL or other unprintable characters, U+00A0, too long):
+    an id names ``Annotations/<id>.xml`` and nothing else.
     """
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("image set file not found", path) from None
-    except OSError as error:
-        raise InputError(f"cannot read image set: {error.strerror}", path) from None
+    raw = read_input_file(path, "image set file")
+    text = _decode_text(raw, path)
+    # Plain ASCII without control characters (the usual file): str.split splits
+    # on ASCII blank space only, and an id can fail only a few checks.
+    plain = text.isascii() and _CONTROL.search(text) is None
     ids: list[str] = []
     first_line: dict[str, int] = {}
-    for line_no, line in enumerate(_decode_text(raw, path).splitlines(), start=1):
-        fields = line.split()
-        if not fields:
-            continue
-        image_id = fields[0]
+    for line_no, line in enumerate(text.split("\n"), start=1):
+        if plain:
+            fields = line.split(None, 1)
+            if not fields:
+                continue
+            image_id = fields[0]
+        else:
+            line = line.strip(" \t\r\v\f")
+            if not line:
+                continue
+            image_id = _BLANKS.split(line, 1)[0]
         if image_id in first_line:
             raise InputError(
                 f'image id "{image_id}" repeats line {first_line[image_id]} '
@@ -54,6 +71,16 @@ def read_image_set(path: str | os.PathLike) -> list[str]:
                 path,
                 line_no,
             )
+        if (
+            not plain
+            or "/" in image_id
+            or "\\" in image_id
+            or "." in image_id
+            or len(image_id) > 200
+        ):
+            problem = file_name_problem(image_id, ".xml")
+            if problem is not None:
+                raise InputError(f'image id "{image_id}" {problem}', path, line_no)
         first_line[image_id] = line_no
         ids.append(image_id)
     if not ids:
@@ -62,15 +89,25 @@ def read_image_set(path: str | os.PathLike) -> list[str]:
 
 
 def read_voc(
-    voc_root: str | os.PathLike, image_set: str = "test", *, cache: bool = True
+    voc_root: str | os.PathLike,
+    image_set: str = "test",
+    *,
+    cache: bool = True,
+    follow_symlinks: bool = False,
 ) -> GroundTruth:
     """Read a VOC year folder (``VOCdevkit/VOC2007``): ``Annotations/*.xml`` and
     ``ImageSets/Main/<image_set>.txt``."""
     root = Path(voc_root)
     if not root.is_dir():
         raise InputError("VOC root folder not found", root)
+    problem = file_name_problem(image_set, ".txt")
+    if problem is not None:
+        raise InputError(f"image set name {image_set!r} {problem}")
     return read_annotations(
-        root / "Annotations", root / "ImageSets" / "Main" / f"{image_set}.txt", cache=cache
+        root / "Annotations",
+        root / "ImageSets" / "Main" / f"{image_set}.txt",
+        cache=cache,
+        follow_symlinks=follow_symlinks,
     )
 
 
@@ -79,107 +116,40 @@ def read_annotations(
     image_set_file: str | os.PathLike,
     *,
     cache: bool = True,
+    follow_symlinks: bool = False,
 ) -> GroundTruth:
     """Read ``<annotations_dir>/<id>.xml`` for every id of ``image_set_file``.
 
     With ``cache=True`` the parsed arrays are kept on disk, keyed by the image
     set's content and every XML file's size, times and inode, so a changed,
     added or removed file is never served stale (see :mod:`vocmap.io.cache`).
+    An XML file that is a symbolic link leading outside ``annotations_dir`` is
+    refused unless ``follow_symlinks``.
     """
     annotations_dir = Path(annotations_dir)
     if not annotations_dir.is_dir():
         raise InputError("annotations folder not found", annotations_dir)
     image_ids = read_image_set(image_set_file)
+
+    def parse(folder: Path, ids: list[str]) -> GroundTruth:
+        return parse_annotations(folder, ids, follow_symlinks=follow_symlinks)
+
     if cache:
         return annotation_cache.load_or_parse(
-            annotations_dir, Path(image_set_file), image_ids, parse_annotations
+            annotations_dir, Path(image_set_file), image_ids, parse, follow_symlinks=follow_symlinks
         )
-    return parse_annotations(annotations_dir, image_ids)
+    return parse(annotations_dir, image_ids)
 
 
-# --------------------------------------------------------------------------- #
-# XML parsing
-# --------------------------------------------------------------------------- #
+def parse_annotations(
+    annotations_dir: Path, image_ids: list[str], *, follow_symlinks: bool = False
+) -> GroundTruth:
+    """Parse ``<annotations_dir>/<id>.xml`` for each id into a GroundTruth.
 
-_COORDINATES = ("xmin", "ymin", "xmax", "ymax")
-
-
-def _parse_number(element, tag: str, path: Path, what: str) -> float:
-    child = element.find(tag)
-    if child is None:
-        raise InputError(f"{what} has no <{tag}>", path, element.sourceline)
-    text = (child.text or "").strip()
-    try:
-        value = float(text)
-    except ValueError:
-        raise InputError(f"<{tag}> is not a number: {text!r}", path, child.sourceline) from None
-    if not math.isfinite(value):
-        raise InputError(f"<{tag}> is not finite: {text!r}", path, child.sourceline)
-    return value
-
-
-def read_annotation_file(
-    path: Path, parser=None, truncated_out: list[bool] | None = None
-) -> list[tuple[str, bool, list[float]]]:
-    """The objects of one VOC XML file: ``(name, difficult, xmin, ymin, xmax, ymax)``.
-
-    Raises InputError naming the file and line for a missing or malformed file,
-    an object without ``<name>`` or ``<bndbox>``, a coordinate that is missing or
-    not a finite number, or a ``<difficult>`` other than 0 or 1 (missing means 0).
-    With ``truncated_out``, each object's ``<truncated>`` (0 or 1, missing means 0;
-    anything else is an error too) is appended to it.
+    The ids must be plain file names (read_image_set checks them).
     """
-    from lxml import etree
-
-    try:
-        tree = etree.parse(os.fspath(path), parser)
-    except OSError:
-        if not path.exists():
-            raise InputError("annotation file not found", path) from None
-        raise InputError("cannot read annotation file", path) from None
-    except etree.XMLSyntaxError as error:
-        raise InputError(f"malformed XML: {error.msg}", path, error.lineno) from None
-    objects = []
-    for obj in tree.getroot().iterfind("object"):
-        name_element = obj.find("name")
-        name = (name_element.text or "").strip() if name_element is not None else ""
-        if not name:
-            raise InputError("<object> has no <name>", path, obj.sourceline)
-        difficult_element = obj.find("difficult")
-        difficult = False
-        if difficult_element is not None:
-            text = (difficult_element.text or "").strip()
-            if text not in ("0", "1"):
-                raise InputError(
-                    f"<difficult> must be 0 or 1, not {text!r}", path, difficult_element.sourceline
-                )
-            difficult = text == "1"
-        box = obj.find("bndbox")
-        if box is None:
-            raise InputError(f"object {name!r} has no <bndbox>", path, obj.sourceline)
-        coords = [_parse_number(box, tag, path, "<bndbox>") for tag in _COORDINATES]
-        objects.append((name, difficult, coords))
-        if truncated_out is not None:
-            truncated_out.append(_parse_flag(obj, "truncated", path))
-    return objects
-
-
-def _parse_flag(obj, tag: str, path: Path) -> bool:
-    """An object's 0/1 flag ``<tag>`` (missing means 0)."""
-    element = obj.find(tag)
-    if element is None:
-        return False
-    text = (element.text or "").strip()
-    if text not in ("0", "1"):
-        raise InputError(f"<{tag}> must be 0 or 1, not {text!r}", path, element.sourceline)
-    return text == "1"
-
-
-def parse_annotations(annotations_dir: Path, image_ids: list[str]) -> GroundTruth:
-    """Parse ``<annotations_dir>/<id>.xml`` for each id into a GroundTruth."""
-    from lxml import etree
-
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    parser = make_parser()
+    folder = os.fspath(annotations_dir)
     names: dict[str, int] = {}
     object_image: list[int] = []
     object_class: list[int] = []
@@ -187,13 +157,15 @@ def parse_annotations(annotations_dir: Path, image_ids: list[str]) -> GroundTrut
     difficult: list[bool] = []
     truncated: list[bool] = []
     for index, image_id in enumerate(image_ids):
-        for name, is_difficult, box in read_annotation_file(
-            annotations_dir / f"{image_id}.xml", parser, truncated
+        path = os.path.join(folder, f"{image_id}.xml")
+        for obj in read_annotation_file(
+            path, parser, folder=folder, follow_symlinks=follow_symlinks
         ):
             object_image.append(index)
-            object_class.append(names.setdefault(name, len(names)))
-            coords.extend(box)
-            difficult.append(is_difficult)
+            object_class.append(names.setdefault(obj.name, len(names)))
+            coords.extend(obj.box)
+            difficult.append(obj.difficult)
+            truncated.append(obj.truncated)
     return GroundTruth(
         image_ids=tuple(image_ids),
         class_names=tuple(names),
