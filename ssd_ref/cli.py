@@ -204,10 +204,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     from ssd_ref.errors import UserError
+    from vocmap.core.errors import VocmapError
 
     try:
         return args.func(args)
-    except (UserError, _UsageError) as error:
+    except (UserError, _UsageError, VocmapError) as error:
         message = str(error)
     except FileNotFoundError as error:
         message = f"{error.filename or error}: no such file or folder"

@@ -14,13 +14,16 @@ and back ``xmin = x1 * W + 1``, ``xmax = x2 * W``. Widths agree exactly:
 from __future__ import annotations
 
 import os
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from vocmap.core.errors import InputError
+from vocmap.io.voc import read_image_set as read_voc_image_set
+from vocmap.io.voc_xml import read_annotation_record
 
 
 def voc_to_normalized(boxes: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -59,35 +62,28 @@ class Annotation:
 
 
 def parse_annotation(path: str | os.PathLike, classes: Sequence[str]) -> Annotation:
-    """Read one VOC XML file; objects of classes not in ``classes`` are left out."""
-    root = ET.parse(path).getroot()
-    size = root.find("size")
-    width = int(float(size.findtext("width")))
-    height = int(float(size.findtext("height")))
+    """Read one VOC XML file with vocmap's reader (the evaluator's rules: every
+    field checked, file and line in errors); objects of classes not in ``classes``
+    are left out. The file must have a ``<size>``."""
+    record = read_annotation_record(path)
+    if record.width is None or record.height is None:
+        raise InputError("no <size> (the trainer needs the image size)", path)
     index = {name: i for i, name in enumerate(classes)}
-    boxes, labels, difficult = [], [], []
-    for obj in root.iter("object"):
-        name = (obj.findtext("name") or "").strip()
-        if name not in index:
-            continue
-        bndbox = obj.find("bndbox")
-        boxes.append([float(bndbox.findtext(tag)) for tag in ("xmin", "ymin", "xmax", "ymax")])
-        labels.append(index[name])
-        difficult.append(int(float(obj.findtext("difficult") or 0)) == 1)
+    kept = [obj for obj in record.objects if obj.name in index]
     return Annotation(
         image_id=Path(path).stem,
-        width=width,
-        height=height,
-        boxes=np.array(boxes, dtype=np.float64).reshape(-1, 4),
-        labels=np.array(labels, dtype=np.int64),
-        difficult=np.array(difficult, dtype=bool),
+        width=record.width,
+        height=record.height,
+        boxes=np.array([obj.box for obj in kept], dtype=np.float64).reshape(-1, 4),
+        labels=np.array([index[obj.name] for obj in kept], dtype=np.int64),
+        difficult=np.array([obj.difficult for obj in kept], dtype=bool),
     )
 
 
 def read_image_set(year_root: str | os.PathLike, image_set: str) -> list[str]:
-    """The ids listed in ``<year_root>/ImageSets/Main/<image_set>.txt``."""
-    path = Path(year_root) / "ImageSets" / "Main" / f"{image_set}.txt"
-    return [line.split()[0] for line in path.read_text().splitlines() if line.strip()]
+    """The ids listed in ``<year_root>/ImageSets/Main/<image_set>.txt`` (vocmap's
+    reader: ids are checked to be plain file names, repeats are errors)."""
+    return read_voc_image_set(Path(year_root) / "ImageSets" / "Main" / f"{image_set}.txt")
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:

@@ -80,3 +80,32 @@ def test_detections_become_devkit_lines_in_the_original_frame():
         "000042 0.250000 1.00 21.00 60.00 100.00\n",  # clipped to the image
     ]
     assert lines[2] == []
+
+
+def test_the_trainer_reads_annotations_with_the_evaluators_rules(tmp_path):
+    """One VOC reader for both packages: what vocmap refuses, ssd_ref refuses too."""
+    import pytest
+
+    from vocmap.core.errors import InputError
+
+    good = (
+        "<annotation><size><width>500</width><height>375</height></size>"
+        "<object><name>dog</name><difficult>1</difficult>"
+        "<bndbox><xmin>1</xmin><ymin>2</ymin><xmax>30</xmax><ymax>40</ymax></bndbox>"
+        "</object></annotation>"
+    )
+    path = tmp_path / "000001.xml"
+    path.write_text(good)
+    annotation = parse_annotation(path, VOC_CLASSES)
+    assert (annotation.width, annotation.height) == (500, 375)
+    assert annotation.boxes.tolist() == [[1.0, 2.0, 30.0, 40.0]]
+    assert annotation.difficult.tolist() == [True]
+    for bad, why in (
+        (good.replace("<xmin>1</xmin>", "<xmin>2_00</xmin>"), "not a number"),
+        (good.replace("<size><width>500</width><height>375</height></size>", ""), "no <size>"),
+        (good.replace("<width>500</width>", "<width>-5</width>"), "positive whole number"),
+    ):
+        path.write_text(bad)
+        with pytest.raises(InputError, match=why) as caught:
+            parse_annotation(path, VOC_CLASSES)
+        assert str(path) in str(caught.value)

@@ -40,6 +40,7 @@ _OBJECT_FIELDS = ("name", "difficult", "truncated", "bndbox")
 _READ_PATHS = frozenset(
     [("annotation", "object", tag) for tag in ("name", "difficult", "truncated")]
     + [("annotation", "object", "bndbox", tag) for tag in COORDINATES]
+    + [("annotation", "size", tag) for tag in ("width", "height")]
 )
 #: How much of a parser's own message is quoted (it may quote the file).
 _PARSER_MESSAGE = 100
@@ -207,6 +208,47 @@ def _flag(fields: dict, tag: str, path: Path) -> bool:
     return text == "1"
 
 
+class AnnotationRecord(NamedTuple):
+    """A whole annotation file: its objects, and the image size from ``<size>``
+    (None where the file has none; the evaluation does not need it)."""
+
+    objects: list[AnnotatedObject]
+    width: int | None
+    height: int | None
+
+
+def read_annotation_record(
+    path: str | os.PathLike,
+    parser=None,
+    *,
+    folder: str | os.PathLike | None = None,
+    follow_symlinks: bool = False,
+) -> AnnotationRecord:
+    """The objects of one VOC XML file (see :func:`read_annotation_file`) and its
+    ``<size>``: ``<width>`` and ``<height>`` must be positive whole numbers."""
+    path = Path(path)
+    root = _parse_root(path, parser, folder, follow_symlinks)
+    width = height = None
+    size = _children(root, ("size",), path).get("size")
+    if size is not None:
+        fields = _children(size, ("width", "height"), path)
+        width, height = (
+            _dimension(fields.get(tag), size, tag, path) for tag in ("width", "height")
+        )
+    return AnnotationRecord(_objects(root, path), width, height)
+
+
+def _dimension(element, size, tag: str, path: Path) -> int:
+    if element is None:
+        raise InputError(f"<size> has no <{tag}>", path, size.sourceline)
+    value = _number(element, path)
+    if not (value.is_integer() and value >= 1):
+        raise InputError(
+            f"<{tag}> must be a positive whole number, not {value!r}", path, element.sourceline
+        )
+    return int(value)
+
+
 def read_annotation_file(
     path: str | os.PathLike,
     parser=None,
@@ -225,9 +267,14 @@ def read_annotation_file(
     and every case of the module's list. ``folder``: the annotations folder (a
     symbolic link out of it is refused unless ``follow_symlinks``).
     """
+    path = Path(path)
+    return _objects(_parse_root(path, parser, folder, follow_symlinks), path)
+
+
+def _parse_root(path: Path, parser, folder, follow_symlinks: bool):
+    """The checked ``<annotation>`` root element of the file (see the module)."""
     from lxml import etree
 
-    path = Path(path)
     raw = read_input_file(path, "annotation file", folder=folder, follow_symlinks=follow_symlinks)
     try:
         root = etree.fromstring(raw, parser if parser is not None else make_parser())
@@ -246,6 +293,10 @@ def read_annotation_file(
         )
     if b"&" in raw or b"<![CDATA[" in raw:
         _check_references(raw, path)
+    return root
+
+
+def _objects(root, path: Path) -> list[AnnotatedObject]:
     objects = []
     for obj in root.iterfind("object"):
         fields = _children(obj, _OBJECT_FIELDS, path)
