@@ -40,7 +40,8 @@ lint: $(VENV)/.dev
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-PARITY_TESTS = tests/vocmap/test_kernels_parity.py tests/vocmap/test_text_kernels_parity.py
+PARITY_TESTS = tests/vocmap/test_kernels_parity.py tests/vocmap/test_text_kernels_parity.py \
+	tests/vocmap/test_coco_parity.py tests/vocmap/test_bootstrap_parity.py
 
 test: lint
 	$(BIN)/python -m pytest -q
