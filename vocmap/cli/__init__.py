@@ -13,7 +13,7 @@ import argparse
 import os
 import sys
 
-from vocmap.cli import evaluate, runs
+from vocmap.cli import evaluate, runs, stats
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     evaluate.add_commands(commands)
     runs.add_commands(commands)
+    stats.add_commands(commands)
     return parser
 
 

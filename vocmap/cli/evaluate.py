@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vocmap.cli import options
+from vocmap.cli import options, stats
 from vocmap.core.errors import VocmapError
 
 EXIT_OK = 0
@@ -25,6 +25,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     options.add_classes(evaluate)
     options.add_settings(evaluate)
     options.add_unknown_images(evaluate)
+    stats.add_ci_options(evaluate)
     out = evaluate.add_argument_group("output")
     out.add_argument(
         "--json",
@@ -50,7 +51,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "--semantics",
         action="append",
         metavar="NAME",
-        help="give twice (A then B); once compares devkit with NAME",
+        help="give twice (A then B); once compares devkit with NAME; coco50: pycocotools' AP50",
     )
     options.add_ground_truth(compare)
     options.add_classes(compare)
@@ -99,6 +100,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         ignore_unknown_images=args.ignore_unknown_images,
     )
     result = evaluator.evaluate(detections)
+    result = stats.attach_intervals(args, result, ground_truth, detections)
     for path, write in ((args.json, result.to_json), (args.csv, result.to_csv)):
         if path == "-":
             sys.stdout.write(write())
@@ -124,6 +126,8 @@ def run_compare(args: argparse.Namespace) -> int:
         names = ["devkit", names[0]]
     if len(names) != 2:
         raise VocmapError("give --semantics once (compared with devkit) or twice")
+    if "coco50" in names:
+        return stats.run_compare_coco50(args, names)
     announce_first_compile()
     ground_truth, image_set_file = options.load_ground_truth(args)
     classes = class_list(options.class_list(args.classes))
