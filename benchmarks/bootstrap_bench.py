@@ -62,58 +62,73 @@ def numpy_bootstrap(inputs: bs.BootstrapInputs, weights: np.ndarray) -> np.ndarr
     return maps
 
 
+def measure(gt, dets, resamples: int, repeats: int, numpy_resamples: int) -> dict:
+    """Time ``resamples`` bootstrap resamples of ``dets`` (evaluated once first), and
+    the NumPy baseline on ``numpy_resamples`` of the same resamples (scaled)."""
+    result = vocmap.Evaluator(gt).evaluate(dets)
+    inputs = bs.bootstrap_inputs(result, gt, dets)
+    bs.replicates(inputs, bs.resample_weights(gt.num_images, 2, seed=1))  # compile / load
+    samples, maps = [], np.zeros(0)
+    for _ in range(repeats):
+        start = time.perf_counter()
+        maps = bs.replicates(inputs, bs.resample_weights(gt.num_images, resamples, seed=0))[1]
+        samples.append(time.perf_counter() - start)
+    numpy_resamples = min(resamples, numpy_resamples)
+    weights = bs.resample_weights(gt.num_images, resamples, seed=0)[:numpy_resamples]
+    start = time.perf_counter()
+    numpy_maps = numpy_bootstrap(inputs, weights)
+    numpy_seconds = (time.perf_counter() - start) * resamples / numpy_resamples
+    return {
+        "images": gt.num_images,
+        "detections": int(inputs.det_image.shape[0]),
+        "resamples": resamples,
+        "cpus": os.cpu_count(),
+        "median": statistics.median(samples),
+        "min": min(samples),
+        "max": max(samples),
+        "n": repeats,
+        "numpy_seconds": numpy_seconds,
+        "numpy_resamples_timed": numpy_resamples,
+        "same_replicates": bool(np.array_equal(maps[:numpy_resamples], numpy_maps, equal_nan=True)),
+        "load_average": os.getloadavg(),
+    }
+
+
+def row(r: dict) -> str:
+    """The benchmark table's row (benchmarks/run.py's columns)."""
+    return (
+        f"| bootstrap: {r['resamples']} resamples, {r['detections']:,} detections, "
+        f"{r['images']} images, {r['cpus']} CPUs | <= 3 s on 2 cores | {r['median']:.3f} s "
+        f"({r['min']:.3f}-{r['max']:.3f}) | plain NumPy {r['numpy_seconds']:.2f} s "
+        f"({r['numpy_resamples_timed']} resamples timed, scaled) | "
+        f"{r['median'] / r['numpy_seconds']:.4f} |"
+    )
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bootstrap_bench")
     parser.add_argument("--smoke", action="store_true")
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--numpy-repeats", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument(
+        "--numpy-resamples", type=int, default=100, help="resamples the NumPy baseline times"
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         root = Path(tempfile.mkdtemp(prefix="vocmap-bench-boot-"))
         cases = ensure_cases(root, scales={"1m": 4}, bulk_sets=0, images=100, log=lambda *a: None)
-        resamples, repeats, numpy_repeats = 20, 1, 1
+        resamples, repeats = 20, 1
     else:
         full = (DATA / ".complete-4952-10k-100k-1m-10m-20").exists()
         root = DATA if full else DATA.parent / "data_bootstrap"
-        cases = ensure_cases(root, scales={"1m": 200}, bulk_sets=0) if not full else ensure_cases()
-        resamples, repeats, numpy_repeats = 1000, args.repeats, args.numpy_repeats
+        cases = ensure_cases() if full else ensure_cases(root, scales={"1m": 200}, bulk_sets=0)
+        resamples, repeats = 1000, args.repeats
     gt = vocmap.read_voc(cases.voc_root)
     dets = vocmap.read_result_folder(cases.scales["1m"], gt)
-    result = vocmap.Evaluator(gt).evaluate(dets)
-    inputs = bs.bootstrap_inputs(result, gt, dets)
-    bs.replicates(inputs, bs.resample_weights(gt.num_images, 2, seed=1))  # compile / load
-
-    def ours() -> np.ndarray:
-        return bs.replicates(inputs, bs.resample_weights(gt.num_images, resamples, seed=0))[1]
-
-    samples, maps = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        maps = ours()
-        samples.append(time.perf_counter() - start)
-    numpy_samples, numpy_maps = [], None
-    weights = bs.resample_weights(gt.num_images, resamples, seed=0)
-    for _ in range(numpy_repeats):
-        start = time.perf_counter()
-        numpy_maps = numpy_bootstrap(inputs, weights)
-        numpy_samples.append(time.perf_counter() - start)
-    report = {
-        "images": gt.num_images,
-        "detections": int(inputs.det_image.shape[0]),
-        "resamples": resamples,
-        "threads": int(os.environ.get("NUMBA_NUM_THREADS", os.cpu_count() or 1)),
-        "vocmap_median_s": statistics.median(samples),
-        "vocmap_min_max_s": (min(samples), max(samples)),
-        "numpy_median_s": statistics.median(numpy_samples),
-        "same_replicates": bool(np.array_equal(maps, numpy_maps, equal_nan=True)),
-    }
+    report = measure(gt, dets, resamples, repeats, args.numpy_resamples)
+    print(row(report))
     print(
-        f"| bootstrap, {resamples} resamples, {report['detections']:,} detections, "
-        f"{report['images']} images | <= 3 s on 2 cores | {report['vocmap_median_s']:.3f} s "
-        f"({min(samples):.3f}-{max(samples):.3f}, n={repeats}) | plain NumPy "
-        f"{report['numpy_median_s']:.2f} s (n={numpy_repeats}) | "
-        f"{report['vocmap_median_s'] / report['numpy_median_s']:.4f} | same replicates: "
-        f"{report['same_replicates']} |"
+        f"same replicates as NumPy: {report['same_replicates']}; load average "
+        f"{report['load_average'][0]:.1f}"
     )
     return report
 

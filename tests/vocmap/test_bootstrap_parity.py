@@ -70,3 +70,54 @@ def test_image_counts_and_sequential_means():
     values = np.array([[0.1, 0.2, 0.3], [np.nan, 1.0, 0.0]])
     means = bk.sequential_means(values)
     assert means[0] == (0.1 + 0.2 + 0.3) / 3 and math.isnan(means[1])
+
+
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(class_case(), min_size=1, max_size=3),
+    st.sampled_from([bk.METRIC_11POINT, bk.METRIC_AREA]),
+    st.integers(1, 70),
+    st.integers(0, 2**32 - 1),
+)
+def test_blocked_kernel_equals_the_per_resample_kernel(cases, metric, resamples, seed):
+    """replicate_aps (segments of FPs, blocks of resamples) == weighted_ap per resample."""
+    n_images = 6
+    rng = np.random.default_rng(seed)
+    weights = rng.integers(0, 4, size=(resamples, n_images)).astype(np.int32)
+    weights[:, :] = np.where(rng.random((resamples, n_images)) < 0.3, 0, weights)
+    det_image, outcome, pos_image, pos_count = [], [], [], []
+    class_offsets, pos_offsets = [0], [0]
+    for npos, images, codes, _ in cases:
+        det_image += images
+        outcome += codes
+        class_offsets.append(len(det_image))
+        for i, n in enumerate(npos):
+            if n:
+                pos_image.append(i)
+                pos_count.append(n)
+        pos_offsets.append(len(pos_image))
+    arrays = (
+        np.array(class_offsets, dtype=np.int64),
+        np.array(det_image, dtype=np.int32),
+        np.array(outcome, dtype=np.int8),
+        np.array(pos_offsets, dtype=np.int64),
+        np.array(pos_image, dtype=np.int32),
+        np.array(pos_count, dtype=np.int64),
+    )
+    got = bk.replicate_aps(weights, *arrays, metric)
+    scratch = np.empty(max(1, len(det_image)))
+    for b in range(resamples):
+        for k in range(len(cases)):
+            d0, d1 = class_offsets[k], class_offsets[k + 1]
+            p0, p1 = pos_offsets[k], pos_offsets[k + 1]
+            expected = bk.weighted_ap(
+                weights[b],
+                arrays[1][d0:d1],
+                arrays[2][d0:d1],
+                arrays[4][p0:p1],
+                arrays[5][p0:p1],
+                metric,
+                scratch,
+                scratch.copy(),
+            )
+            assert bits(got[b, k]) == bits(expected)

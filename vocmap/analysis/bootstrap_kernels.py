@@ -125,42 +125,142 @@ def _ap_area(tp_end, fp_end, runs, points, npos_float):
     return ap
 
 
+@njit(cache=True, nogil=True)
+def fp_segments(class_offsets, det_image, outcome):
+    """The false positives between true positives, counted per image, for every class.
+
+    The replicate needs the cumulative weighted FP count at each TP only, so the FP
+    detections are grouped into segments (those before TP ``j`` and after TP
+    ``j - 1``), each segment as ``(image, count)`` pairs; FPs after a class's last
+    TP never reach a TP and are left out. Returns ``tp_offsets`` (K + 1,) CSR of
+    ``tp_image`` (TPs in visiting order), ``nz_offsets`` (n_tp + 1,) CSR of
+    ``nz_image``/``nz_count``.
+    """
+    n_classes = class_offsets.shape[0] - 1
+    n = det_image.shape[0]
+    tp_offsets = np.zeros(n_classes + 1, dtype=np.int64)
+    for k in range(n_classes):
+        count = 0
+        for r in range(class_offsets[k], class_offsets[k + 1]):
+            if outcome[r] == TRUE_POSITIVE:
+                count += 1
+        tp_offsets[k + 1] = tp_offsets[k] + count
+    n_tp = tp_offsets[n_classes]
+    tp_image = np.empty(n_tp, dtype=np.int64)
+    pending = np.empty(n, dtype=np.int64)
+    nz_image = np.empty(n, dtype=np.int64)
+    nz_count = np.empty(n, dtype=np.int32)
+    nz_offsets = np.zeros(n_tp + 1, dtype=np.int64)
+    j = 0
+    z = 0
+    for k in range(n_classes):
+        waiting = 0
+        for r in range(class_offsets[k], class_offsets[k + 1]):
+            code = outcome[r]
+            if code == FALSE_POSITIVE:
+                pending[waiting] = det_image[r]
+                waiting += 1
+            elif code == TRUE_POSITIVE:
+                group = np.sort(pending[:waiting])
+                q = 0
+                while q < waiting:
+                    e = q
+                    while e < waiting and group[e] == group[q]:
+                        e += 1
+                    nz_image[z] = group[q]
+                    nz_count[z] = e - q
+                    z += 1
+                    q = e
+                tp_image[j] = det_image[r]
+                j += 1
+                nz_offsets[j] = z
+                waiting = 0
+    return tp_offsets, tp_image, nz_offsets, nz_image[:z], nz_count[:z]
+
+
+#: Resamples handled together: their weights of one image are adjacent in memory,
+#: so adding a segment's FPs is a short vector loop over the block.
+BLOCK = 64
+
+
 @njit(cache=True, nogil=True, error_model="numpy", parallel=True)
 def replicate_aps(
     weights, class_offsets, det_image, outcome, pos_offsets, pos_image, pos_count, metric
 ):
-    """(B, K) AP of every class in every resample.
+    """(B, K) AP of every class in every resample; each equals :func:`weighted_ap`.
 
     Args:
         weights: (B, n_images) int32 copies of each image per resample.
         class_offsets: (K + 1,) int64 CSR of the detections of each class in
             ``det_image`` / ``outcome`` (each class in its visiting order).
         pos_offsets: (K + 1,) int64 CSR of each class's ``pos_image`` / ``pos_count``.
+
+    Resamples in blocks of :data:`BLOCK`: per block and class, the weighted FP count
+    of every segment between TPs (:func:`fp_segments`), then each resample walks its
+    TPs. A resample in which no TP survives takes :func:`weighted_ap` itself.
     """
     n_resamples = weights.shape[0]
     n_classes = class_offsets.shape[0] - 1
+    tp_offsets, tp_image, nz_offsets, nz_image, nz_count = fp_segments(
+        class_offsets, det_image, outcome
+    )
+    by_image = np.ascontiguousarray(weights.T)  # (n_images, B)
     out = np.empty((n_resamples, n_classes), dtype=np.float64)
-    scratch_size = 1
+    most_tp = 1
+    most_det = 1
     for k in range(n_classes):
-        size = class_offsets[k + 1] - class_offsets[k]
-        if size > scratch_size:
-            scratch_size = size
-    for b in prange(n_resamples):
-        tp_end = np.empty(scratch_size, dtype=np.float64)
-        fp_end = np.empty(scratch_size, dtype=np.float64)
+        most_tp = max(most_tp, tp_offsets[k + 1] - tp_offsets[k])
+        most_det = max(most_det, class_offsets[k + 1] - class_offsets[k])
+    n_blocks = (n_resamples + BLOCK - 1) // BLOCK
+    for block in prange(n_blocks):
+        b0 = block * BLOCK
+        nb = min(BLOCK, n_resamples - b0)
+        segment = np.empty((most_tp, nb), dtype=np.int64)
+        tp_end = np.empty(most_det, dtype=np.float64)
+        fp_end = np.empty(most_det, dtype=np.float64)
         for k in range(n_classes):
-            d0, d1 = class_offsets[k], class_offsets[k + 1]
-            p0, p1 = pos_offsets[k], pos_offsets[k + 1]
-            out[b, k] = weighted_ap(
-                weights[b],
-                det_image[d0:d1],
-                outcome[d0:d1],
-                pos_image[p0:p1],
-                pos_count[p0:p1],
-                metric,
-                tp_end,
-                fp_end,
-            )
+            t0, t1 = tp_offsets[k], tp_offsets[k + 1]
+            for j in range(t0, t1):
+                row = segment[j - t0]
+                for bb in range(nb):
+                    row[bb] = 0
+                for z in range(nz_offsets[j], nz_offsets[j + 1]):
+                    source = by_image[nz_image[z], b0 : b0 + nb]
+                    c = nz_count[z]
+                    for bb in range(nb):
+                        row[bb] += c * source[bb]
+            for bb in range(nb):
+                b = b0 + bb
+                npos = 0
+                for q in range(pos_offsets[k], pos_offsets[k + 1]):
+                    npos += by_image[pos_image[q], b] * pos_count[q]
+                tp = 0
+                fp = 0
+                runs = 0
+                for j in range(t0, t1):
+                    fp += segment[j - t0, bb]
+                    w = by_image[tp_image[j], b]
+                    if w > 0:
+                        tp += w
+                        tp_end[runs] = tp
+                        fp_end[runs] = fp
+                        runs += 1
+                if runs == 0:
+                    d0, d1 = class_offsets[k], class_offsets[k + 1]
+                    out[b, k] = weighted_ap(
+                        weights[b],
+                        det_image[d0:d1],
+                        outcome[d0:d1],
+                        pos_image[pos_offsets[k] : pos_offsets[k + 1]],
+                        pos_count[pos_offsets[k] : pos_offsets[k + 1]],
+                        metric,
+                        tp_end,
+                        fp_end,
+                    )
+                elif metric == METRIC_11POINT:
+                    out[b, k] = _ap_11point(tp_end, fp_end, runs, 1, fp, npos, np.float64(npos))
+                else:
+                    out[b, k] = _ap_area(tp_end, fp_end, runs, 1, np.float64(npos))
     return out
 
 
