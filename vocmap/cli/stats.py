@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from vocmap.core.detections import Detections
     from vocmap.core.ground_truth import GroundTruth
     from vocmap.core.results import EvalResult
+    from vocmap.runs.scoring import ScoreSettings
 
 EXIT_OK = 0
 
@@ -56,6 +57,63 @@ def attach_intervals(
     )
 
 
+def add_run_intervals(
+    args: argparse.Namespace,
+    run_dir: Path,
+    ground_truth: GroundTruth,
+    settings: ScoreSettings,
+) -> int:
+    """``vocmap score --ci``: bootstrap intervals into the stored result of every chosen
+    step that has none with these parameters; returns how many were added.
+
+    A stored result is trusted only if its mAP equals the one recomputed from the
+    step's detections (otherwise: re-score it).
+    """
+    import json
+
+    from vocmap.analysis.bootstrap import METHOD, bootstrap
+    from vocmap.core.atomic import atomic_write_text
+    from vocmap.core.evaluate import Evaluator
+    from vocmap.core.results import json_float
+    from vocmap.io.read import read_detections
+    from vocmap.runs.contract import RunFolder, choose_steps
+    from vocmap.runs.tables import load_result
+
+    run = RunFolder(run_dir)
+    evaluated = run.evaluated(settings.key)
+    chosen = choose_steps(sorted(evaluated), options.step_list(args.steps), args.every)
+    evaluator = Evaluator(ground_truth, settings.classes, settings=settings.evaluation)
+    wanted = {"level": args.level, "resamples": args.resamples, "seed": args.seed, "method": METHOD}
+    added = 0
+    for step in chosen:
+        path = evaluated[step]
+        data = load_result(path)
+        stored = data.get("ci")
+        if isinstance(stored, dict) and all(stored.get(k) == v for k, v in wanted.items()):
+            continue
+        detections = read_detections(
+            run.detection_dir(step), ground_truth, evaluator.classes, image_set=settings.image_set
+        )
+        result = evaluator.evaluate(detections)
+        if data.get("map") != json_float(result.map):
+            raise InputError(
+                f"the stored mAP of step {step} is not that of its detections; delete the file "
+                "and run `vocmap score` again",
+                path,
+            )
+        data["ci"] = bootstrap(
+            result,
+            ground_truth,
+            detections,
+            resamples=args.resamples,
+            seed=args.seed,
+            level=args.level,
+        ).to_dict()
+        atomic_write_text(path, json.dumps(data) + "\n")
+        added += 1
+    return added
+
+
 def add_commands(commands: argparse._SubParsersAction) -> None:
     runs = commands.add_parser(
         "compare-runs",
@@ -80,15 +138,16 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 _RUN_STEP = re.compile(r"^(?P<run>.+)@(?P<step>\d+)$")
 
 
-def detections_source(text: str) -> Path:
-    """A path as given, or ``RUN_DIR@STEP`` resolved to the step's detections folder."""
+def detections_source(text: str) -> tuple[Path, list[str] | None]:
+    """A path as given, or ``RUN_DIR@STEP`` resolved to the step's detections folder;
+    with the class list of the run's config.json, if any."""
     path = Path(text)
     if path.exists():
-        return path
+        return path, None
     match = _RUN_STEP.match(text)
     if not match:
         raise InputError("no such detections folder or file", path)
-    from vocmap.runs.contract import RunFolder
+    from vocmap.runs.contract import RunFolder, run_classes
 
     run = RunFolder(Path(match["run"]))
     if not run.root.is_dir():
@@ -101,7 +160,7 @@ def detections_source(text: str) -> Path:
             f"{', '.join(map(str, sorted(run.detection_folders()))) or 'none'})",
             run.root,
         )
-    return folder
+    return folder, run_classes(run)
 
 
 def run_compare_runs(args: argparse.Namespace) -> int:
@@ -110,9 +169,10 @@ def run_compare_runs(args: argparse.Namespace) -> int:
     from vocmap.io.read import read_detections
     from vocmap.report.stats_text import format_run_difference
 
-    sources = [detections_source(args.a), detections_source(args.b)]
+    (path_a, classes_a), (path_b, classes_b) = (detections_source(s) for s in (args.a, args.b))
+    sources = [path_a, path_b]
     ground_truth, image_set_file = options.load_ground_truth(args)
-    classes = class_list(options.class_list(args.classes))
+    classes = class_list(options.class_list(args.classes) or classes_a or classes_b)
     a, b = (
         read_detections(
             source,

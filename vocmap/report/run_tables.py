@@ -66,7 +66,7 @@ def render(
     if table.note:
         title = f"{title} ({table.note})" if title else table.note
     if table.ci is not None:
-        title += f"{'; ' if title else ''}[{table.ci_level * 100:g}% bootstrap intervals]"
+        title += f"{'; ' if title else ''}[{(table.ci_level or 0.95) * 100:g}% bootstrap intervals]"
     return render_table(header, rows, style=style, title=title or None)
 
 
