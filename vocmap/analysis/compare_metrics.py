@@ -173,6 +173,8 @@ def explain_class(
             )
             if lines is not None:
                 changed_lines = tuple(int(lines[keep[d]]) for d in changed[:10])
+        elif rule == "precision_eps" and math.isnan(before):
+            text += ": the devkit's 0/0 (only difficult objects matched so far) becomes 0"
         elif rule == "interpolation":
             text += f": AP {before!r} -> {after!r}"
         reasons.append(Reason(rule, after - before, text, flips, changed_lines))
