@@ -65,7 +65,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     compare.set_defaults(run=run_compare)
 
 
-def announce_first_compile() -> None:
+def announce_first_compile(metric: str = "voc07") -> None:
     """Say so on stderr when the numba kernels are about to be compiled."""
     from vocmap.core import kernels
     from vocmap.io import text_kernels
@@ -75,6 +75,10 @@ def announce_first_compile() -> None:
         kernels.average_precision_11point,
         text_kernels.parse_result_lines,
     )
+    if metric in ("coco50", "coco"):  # COCO's path compiles its own kernels
+        from vocmap.core import coco_kernels
+
+        dispatchers = (coco_kernels.evaluate_images, text_kernels.parse_result_lines)
     if not kernels.compiled_code_cached(dispatchers):
         print(
             "vocmap: compiling the numba kernels for this machine (first run only, a few seconds)",
@@ -88,8 +92,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from vocmap.io.read import read_detections
     from vocmap.report.text import format_result
 
-    announce_first_compile()
     settings = options.eval_settings(args)
+    announce_first_compile(settings.metric)
     ground_truth, image_set_file = options.load_ground_truth(args)
     evaluator = Evaluator(ground_truth, options.class_list(args.classes), settings=settings)
     detections = read_detections(
