@@ -70,7 +70,7 @@ def announce_first_compile(metric: str = "voc07") -> None:
     from vocmap.core import kernels
     from vocmap.io import text_kernels
 
-    dispatchers = (
+    dispatchers: tuple = (
         kernels.match_detections,
         kernels.average_precision_11point,
         text_kernels.parse_result_lines,
