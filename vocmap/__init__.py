@@ -40,6 +40,10 @@ _EXPORTS = {
     "read_result_file": "vocmap.io.result_files",
     "read_coco_results": "vocmap.io.coco_json",
     "format_result": "vocmap.report.text",
+    "bootstrap": "vocmap.analysis.bootstrap",
+    "with_intervals": "vocmap.analysis.bootstrap",
+    "compare_runs": "vocmap.analysis.compare_runs",
+    "compare_with_coco50": "vocmap.analysis.compare_metrics",
 }
 
 __all__ = [*sorted(_EXPORTS), "__version__", "evaluate_folder"]

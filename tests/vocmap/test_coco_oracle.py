@@ -175,3 +175,18 @@ def test_coco_settings_refuse_options_that_do_not_apply():
     with pytest.raises(vocmap.VocmapError, match="semantics"):
         vocmap.EvalSettings.create("coco", 0.5, "mmdet")
     assert vocmap.EvalSettings.create("coco50").key == "coco50"
+
+
+def test_class_results_are_consistent_and_per_class_evaluation_agrees():
+    gt, dets, classes = load("random_large_14")
+    settings = vocmap.EvalSettings.create("coco50")
+    result = vocmap.Evaluator(gt, classes, settings=settings).evaluate(dets)
+    for name in classes:
+        r = result.classes[name]
+        assert r.tp + r.fp + r.ignored == r.detections == len(dets[name])
+        assert sorted(r.order.tolist()) == list(range(r.detections))
+        assert r.recall.shape == r.precision.shape == (r.detections,)
+        alone = vocmap.evaluate_class(name, gt.for_class(name), dets[name], settings)
+        assert alone.ap == r.ap or (np.isnan(alone.ap) and np.isnan(r.ap))
+    data = result.to_dict()
+    assert data["metric"] == "coco50" and data["summary"]["AP50"] == result.map

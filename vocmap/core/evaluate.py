@@ -59,7 +59,9 @@ class Evaluator:
         ground_truth: the annotations (see :class:`GroundTruth`).
         classes: the classes to evaluate, in table order (default: the 20 VOC classes).
         metric: "voc07" (11-point, the VOC2007 number) or "voc12" (area under the
-            precision envelope, VOC2010+).
+            precision envelope, VOC2010+); "coco50" or "coco" for pycocotools'
+            AP50 or AP@[.5:.95] (:mod:`vocmap.core.coco`; the result's ``summary``
+            holds COCO's twelve numbers).
         iou: overlap threshold (0.5 in VOC).
         semantics: a preset name from :mod:`vocmap.core.semantics` ("devkit" by
             default) or a :class:`Semantics`.
