@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 import vocmap
+from benchmarks import bootstrap_bench
 from benchmarks.cases import ensure_cases
 from vocmap.core.constants import VOC_CLASSES
 from vocmap.io.result_files import id_table
@@ -265,6 +266,11 @@ def main(argv: list[str] | None = None) -> int:
 
     report["bulk"], _ = timed(bulk, 3 if not args.smoke else 1)
     report["bulk_sets"] = len(cases.bulk)
+
+    # 8. the bootstrap (--ci): 1,000 resamples of the 1M case, beside plain NumPy
+    report["bootstrap"] = bootstrap_bench.measure(
+        gt, dets, 20 if args.smoke else 1000, repeats, 20 if args.smoke else 100
+    )
     report["load_average_at_end"] = os.getloadavg()
 
     # ------------------------------------------------------------------ report
@@ -316,9 +322,14 @@ def main(argv: list[str] | None = None) -> int:
     say(
         f"| {report['bulk_sets']} 1M-line sets, one annotation set | <= 8 s | {fmt(report['bulk'])} | | |"
     )
+    say(bootstrap_bench.row(report["bootstrap"]))
     say()
     say(
         f"- Same APs as the reference on the 1M case, bit for bit: {report['same_aps_as_reference']}."
+    )
+    say(
+        "- Bootstrap replicates equal the plain NumPy bootstrap's: "
+        f"{report['bootstrap']['same_replicates']}."
     )
     say(
         f"- `evaluate` imports torch/matplotlib/pandas: {report['heavy_imports_in_evaluate'] or 'none'}."

@@ -21,8 +21,10 @@ def test_benchmark_runs_and_reports_every_figure(capsys, monkeypatch):
         "first run",
         "one annotation set",
         "ns per detection",
+        "bootstrap: 20 resamples",
     ):
         assert figure in out, figure
     assert "Same APs as the reference on the 1M case, bit for bit: True." in out
     assert "imports torch/matplotlib/pandas: none." in out
     assert "The first run says it is compiling: True." in out
+    assert "Bootstrap replicates equal the plain NumPy bootstrap's: True." in out

@@ -41,6 +41,10 @@ _EXPORTS = {
     "read_coco_results": "vocmap.io.coco_json",
     "format_result": "vocmap.report.text",
     "diagnose": "vocmap.analysis.diagnose",
+    "bootstrap": "vocmap.analysis.bootstrap",
+    "with_intervals": "vocmap.analysis.bootstrap",
+    "compare_runs": "vocmap.analysis.compare_runs",
+    "compare_with_coco50": "vocmap.analysis.compare_metrics",
 }
 
 __all__ = [*sorted(_EXPORTS), "__version__", "evaluate_folder"]

@@ -13,7 +13,7 @@ import argparse
 import os
 import sys
 
-from vocmap.cli import evaluate, runs
+from vocmap.cli import evaluate, runs, stats
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     from vocmap.cli import diagnose  # diagnose, report
 
     diagnose.add_commands(commands)
+    stats.add_commands(commands)
     return parser
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vocmap.cli import options
+from vocmap.cli import options, stats
 from vocmap.core.errors import VocmapError
 
 EXIT_OK = 0
@@ -29,6 +29,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     options.add_settings(evaluate)
     options.add_unknown_images(evaluate)
     options.add_reading(evaluate)
+    stats.add_ci_options(evaluate)
     out = evaluate.add_argument_group("output")
     out.add_argument(
         "--json",
@@ -54,7 +55,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "--semantics",
         action="append",
         metavar="NAME",
-        help="give twice (A then B); once compares devkit with NAME",
+        help="give twice (A then B); once compares devkit with NAME; coco50: pycocotools' AP50",
     )
     options.add_ground_truth(compare)
     options.add_classes(compare)
@@ -69,16 +70,20 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     compare.set_defaults(run=run_compare)
 
 
-def announce_first_compile() -> None:
+def announce_first_compile(metric: str = "voc07") -> None:
     """Say so on stderr when the numba kernels are about to be compiled."""
     from vocmap.core import kernels
     from vocmap.io import text_kernels
 
-    dispatchers = (
+    dispatchers: tuple = (
         kernels.match_detections,
         kernels.average_precision_11point,
         text_kernels.parse_result_lines,
     )
+    if metric in ("coco50", "coco"):  # COCO's path compiles its own kernels
+        from vocmap.core import coco_kernels
+
+        dispatchers = (coco_kernels.evaluate_images, text_kernels.parse_result_lines)
     if not kernels.compiled_code_cached(dispatchers):
         print(
             "vocmap: compiling the numba kernels for this machine (first run only, a few seconds)",
@@ -111,8 +116,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from vocmap.io.read import detection_classes, read_detections
     from vocmap.report.text import format_result
 
-    announce_first_compile()
     settings = options.eval_settings(args)
+    announce_first_compile(settings.metric)
     ground_truth, image_set_file = options.load_ground_truth(args)
     classes = options.class_list(args.classes)
     if classes is None:
@@ -131,6 +136,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     )
     _say_dropped(detections)
     result = evaluator.evaluate(detections)
+    result = stats.attach_intervals(args, result, ground_truth, detections)
     for path, write in ((args.json, result.to_json), (args.csv, result.to_csv)):
         if path == "-":
             sys.stdout.write(write())
@@ -156,6 +162,8 @@ def run_compare(args: argparse.Namespace) -> int:
         names = ["devkit", names[0]]
     if len(names) != 2:
         raise VocmapError("give --semantics once (compared with devkit) or twice")
+    if "coco50" in names:
+        return stats.run_compare_coco50(args, names)
     announce_first_compile()
     ground_truth, image_set_file = options.load_ground_truth(args)
     classes = class_list(options.class_list(args.classes))

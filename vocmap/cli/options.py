@@ -59,9 +59,10 @@ def add_settings(parser: argparse.ArgumentParser, title: str = "evaluation") -> 
     group = parser.add_argument_group(title)
     group.add_argument(
         "--metric",
-        choices=("voc07", "voc12"),
+        choices=("voc07", "voc12", "coco50", "coco"),
         default="voc07",
-        help="voc07: 11-point AP, the VOC2007 number (default); voc12: area AP of VOC2010+",
+        help="voc07: 11-point AP, the VOC2007 number (default); voc12: area AP of VOC2010+; "
+        "coco50, coco: pycocotools' AP50 and AP@[.5:.95] (+ AP75, sizes, AR)",
     )
     group.add_argument(
         "--iou",

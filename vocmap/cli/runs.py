@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from vocmap.cli import options
+from vocmap.cli import options, stats
 
 EXIT_OK = 0
 EXIT_INTERRUPTED = 130
@@ -33,6 +33,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "--device", help="device for making detections (cpu, cuda; default: cuda if available)"
     )
     score.add_argument("--quiet", action="store_true", help="no progress bar")
+    stats.add_ci_options(score)
     score.set_defaults(run=run_score)
 
     table = commands.add_parser(
@@ -114,6 +115,10 @@ def run_score(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
+    if args.ci:
+        print(
+            f"bootstrap intervals added to {stats.add_run_intervals(args, run.root, ground_truth, settings)} step(s)"
+        )
     total = len(run.evaluated(settings.key))
     print(
         f"scored {len(scored)} step(s); {total} evaluated in all under {run.eval_dir(settings.key)}"

@@ -25,7 +25,7 @@ from vocmap.core.general import evaluate_class_general
 from vocmap.core.ground_truth import ClassGroundTruth, GroundTruth
 from vocmap.core.results import ClassResult, EvalResult, mean_ap
 from vocmap.core.semantics import Semantics
-from vocmap.core.settings import EvalSettings
+from vocmap.core.settings import COCO_METRICS, EvalSettings
 
 # Below this many detections in all, classes are evaluated on one thread.
 _THREADED_MIN_DETECTIONS = 100_000
@@ -43,6 +43,10 @@ def evaluate_class(
     other rule set the general one (:mod:`vocmap.core.general`).
     """
     settings = settings or EvalSettings()
+    if settings.metric in COCO_METRICS:
+        from vocmap.core.coco import coco_class_result
+
+        return coco_class_result(name, ground_truth, detections, settings)
     if settings.semantics.is_devkit:
         return evaluate_class_devkit(name, ground_truth, detections, settings.metric, settings.iou)
     return evaluate_class_general(name, ground_truth, detections, settings)
@@ -55,7 +59,9 @@ class Evaluator:
         ground_truth: the annotations (see :class:`GroundTruth`).
         classes: the classes to evaluate, in table order (default: the 20 VOC classes).
         metric: "voc07" (11-point, the VOC2007 number) or "voc12" (area under the
-            precision envelope, VOC2010+).
+            precision envelope, VOC2010+); "coco50" or "coco" for pycocotools'
+            AP50 or AP@[.5:.95] (:mod:`vocmap.core.coco`; the result's ``summary``
+            holds COCO's twelve numbers).
         iou: overlap threshold (0.5 in VOC).
         semantics: a preset name from :mod:`vocmap.core.semantics` ("devkit" by
             default) or a :class:`Semantics`.
@@ -106,6 +112,10 @@ class Evaluator:
         missing = [c for c in self.classes if c not in detections]
         if missing:
             raise InputError(f"no detections given for class(es) {', '.join(missing)}")
+        if self.settings.metric in COCO_METRICS:
+            from vocmap.core.coco import evaluate_coco
+
+            return evaluate_coco(self.ground_truth, detections, self.classes, self.settings)
         total = sum(len(detections[c]) for c in self.classes)
 
         def run(name: str) -> ClassResult:

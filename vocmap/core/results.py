@@ -107,6 +107,10 @@ class EvalResult:
     classes: dict[str, ClassResult]
     map: float
     dropped_unknown: int = 0
+    #: pycocotools' 12 summary numbers (``--metric coco``/``coco50``), or None.
+    summary: dict[str, float] | None = None
+    #: bootstrap intervals (:mod:`vocmap.analysis.bootstrap`), or None.
+    ci: dict | None = None
 
     @property
     def metric(self) -> str:
@@ -159,6 +163,8 @@ class EvalResult:
             "semantics": self.semantics,
             "classes": classes,
             "map": json_float(self.map),
+            **({"summary": self.summary} if self.summary is not None else {}),
+            **({"ci": self.ci} if self.ci is not None else {}),
         }
 
     def to_json(self, path: str | os.PathLike | None = None, curves: bool = False) -> str:

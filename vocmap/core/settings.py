@@ -15,11 +15,15 @@ from typing import Literal
 from vocmap.core.errors import VocmapError
 from vocmap.core.semantics import DEVKIT, PRESETS, Semantics, get_semantics
 
-Metric = Literal["voc07", "voc12"]
-METRICS: tuple[Metric, ...] = ("voc07", "voc12")
+Metric = Literal["voc07", "voc12", "coco50", "coco"]
+METRICS: tuple[Metric, ...] = ("voc07", "voc12", "coco50", "coco")
+#: pycocotools' COCOeval numbers (their own matching and 101-point AP; no semantics).
+COCO_METRICS: tuple[Metric, ...] = ("coco50", "coco")
 METRIC_LABELS: dict[str, str] = {
     "voc07": "VOC2007 11-point AP",
     "voc12": "VOC2010+ area AP",
+    "coco50": "COCO AP50 (pycocotools: 101-point, COCO matching, difficult as crowd)",
+    "coco": "COCO AP@[.5:.95] (pycocotools: 101-point, COCO matching, difficult as crowd)",
 }
 
 
@@ -46,6 +50,13 @@ class EvalSettings:
         object.__setattr__(self, "iou", float(iou))
         if not isinstance(self.semantics, Semantics):
             object.__setattr__(self, "semantics", get_semantics(self.semantics))
+        if self.metric in COCO_METRICS:
+            if self.iou != 0.5:
+                raise VocmapError(f"--metric {self.metric} has its own IoU thresholds; drop --iou")
+            if self.semantics.name != "devkit" or not self.semantics.is_devkit:
+                raise VocmapError(
+                    f"--metric {self.metric} follows pycocotools' rules; --semantics does not apply"
+                )
 
     @classmethod
     def create(
@@ -78,11 +89,15 @@ class EvalSettings:
         """A folder name for results under these settings (``voc07`` for the official)."""
         if self.is_voc2007 and self.semantics_tag == "devkit":
             return "voc07"
+        if self.metric in COCO_METRICS:
+            return self.metric
         return f"{self.metric}-iou{self.iou:g}-{self.semantics_tag}"
 
     @property
     def label(self) -> str:
         """A title that says which number this is, and when it is not VOC2007's."""
+        if self.metric in COCO_METRICS:
+            return f"{METRIC_LABELS[self.metric]} (not the VOC2007 devkit's number)"
         comparison = ">" if self.semantics.strict_threshold else ">="
         text = f"{METRIC_LABELS[self.metric]} at IoU {comparison} {self.iou:g}"
         if self.semantics.name != "devkit" or not self.semantics.is_devkit:
@@ -94,6 +109,12 @@ class EvalSettings:
     @property
     def axis_label(self) -> str:
         """A short label for a plot's AP axis."""
+        if self.metric in COCO_METRICS:
+            return (
+                "AP (COCO AP50, pycocotools)"
+                if self.metric == "coco50"
+                else "AP (COCO AP@[.5:.95])"
+            )
         kind = "VOC2007 11-point" if self.metric == "voc07" else "VOC2010+ area"
         extra = "" if self.semantics.name == "devkit" else f", {self.semantics.name} semantics"
         return f"AP ({kind}, IoU {self.iou:g}{extra})"

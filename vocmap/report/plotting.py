@@ -123,6 +123,11 @@ def _spread_labels(values: list[float], gap: float, low: float, high: float) -> 
     return placed
 
 
+def _band(line_style: dict) -> dict:
+    """A line's colour for its interval band."""
+    return {"color": line_style["color"]}
+
+
 def plot_ap_over_steps(
     table: APTable,
     path: str | os.PathLike | None,
@@ -150,6 +155,26 @@ def plot_ap_over_steps(
             **style(i),
         )
         finals.append(table.ap[i, -1])
+        if table.ci is not None and len(table.classes) <= 6:  # stored intervals (score --ci);
+            # with more classes only the mAP's band is drawn, or the bands hide the lines
+            axis.fill_between(
+                steps,
+                table.ci[i, :, 0],
+                table.ci[i, :, 1],
+                alpha=0.07,
+                linewidth=0,
+                **_band(style(i)),
+            )
+    if table.ci is not None:
+        axis.fill_between(
+            steps,
+            table.ci[-1, :, 0],
+            table.ci[-1, :, 1],
+            color="black",
+            alpha=0.18,
+            linewidth=0,
+            label=f"mAP, {(table.ci_level or 0.95) * 100:g}% bootstrap interval",
+        )
     axis.plot(
         steps,
         table.map,

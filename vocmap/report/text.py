@@ -40,7 +40,66 @@ def format_result(result: EvalResult, style: str = "text", digits: int = 4) -> s
     title = result.label
     if result.dropped_unknown:
         title += f"; {result.dropped_unknown} line(s) for images outside the image set dropped"
-    return render_table(header, rows, style=style, title=title)
+    intervals = ci_column(result, digits)
+    if intervals is not None:  # bootstrap intervals (--ci), beside the AP
+        header.insert(2, intervals[0])
+        for row, cell in zip(rows, intervals[1]):
+            row.insert(2, cell)
+        title += f"; {ci_note(result)}"
+    return render_table(header, rows, style=style, title=title) + coco_summary_lines(result)
+
+
+def interval_text(pair, digits: int = 4) -> str:
+    """``[lo, hi]`` of a stored interval (``null`` as nan)."""
+    lo, hi = (float("nan") if v is None else float(v) for v in pair)
+    return f"[{format_number(lo, digits)}, {format_number(hi, digits)}]"
+
+
+def ci_column(result: EvalResult, digits: int = 4) -> tuple[str, list[str]] | None:
+    """The interval column of a result table (header, one cell per class then the mAP),
+    or None when the result holds no intervals."""
+    ci = result.ci
+    if not ci:
+        return None
+    cells = [
+        interval_text(ci["classes"].get(name, [None, None]), digits) for name in result.classes
+    ]
+    cells.append(interval_text(ci["map"], digits))
+    return f"{ci['level'] * 100:g}% CI", cells
+
+
+def ci_note(result: EvalResult) -> str:
+    ci = result.ci or {}
+    return (
+        f"{ci.get('method', 'percentile')} bootstrap over the images: "
+        f"{ci.get('resamples')} resamples, seed {ci.get('seed')}"
+    )
+
+
+def coco_summary_lines(result: EvalResult) -> str:
+    """pycocotools' summarize() lines (its own format) for ``--metric coco``."""
+    if not result.summary or result.metric != "coco":
+        return ""
+    rows = [
+        ("Average Precision", "(AP)", "0.50:0.95", "all", 100, "AP"),
+        ("Average Precision", "(AP)", "0.50", "all", 100, "AP50"),
+        ("Average Precision", "(AP)", "0.75", "all", 100, "AP75"),
+        ("Average Precision", "(AP)", "0.50:0.95", "small", 100, "APs"),
+        ("Average Precision", "(AP)", "0.50:0.95", "medium", 100, "APm"),
+        ("Average Precision", "(AP)", "0.50:0.95", "large", 100, "APl"),
+        ("Average Recall", "(AR)", "0.50:0.95", "all", 1, "AR1"),
+        ("Average Recall", "(AR)", "0.50:0.95", "all", 10, "AR10"),
+        ("Average Recall", "(AR)", "0.50:0.95", "all", 100, "AR100"),
+        ("Average Recall", "(AR)", "0.50:0.95", "small", 100, "ARs"),
+        ("Average Recall", "(AR)", "0.50:0.95", "medium", 100, "ARm"),
+        ("Average Recall", "(AR)", "0.50:0.95", "large", 100, "ARl"),
+    ]
+    lines = [
+        f" {title:<18} {kind} @[ IoU={iou:<9} | area={area:>6s} | maxDets={m:>3d} ] = "
+        f"{result.summary[key]:0.3f}"
+        for title, kind, iou, area, m, key in rows
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def render_table(

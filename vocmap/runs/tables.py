@@ -34,6 +34,9 @@ class APTable:
         map: (s,) the mAP of each step (as reported, not recomputed).
         label: what the numbers are ("this run", "published", ...).
         note: how the columns were made (e.g. "best within each 20000-step window").
+        ci: (c + 1, s, 2) bootstrap intervals (classes, then the mAP), NaN where a
+            step stored none; None when no step did.
+        ci_level: their level (e.g. 0.95).
     """
 
     steps: tuple[int, ...]
@@ -42,6 +45,8 @@ class APTable:
     map: np.ndarray
     label: str = ""
     note: str = ""
+    ci: np.ndarray | None = None
+    ci_level: float | None = None
 
     def column(self, step: int) -> dict[str, float]:
         k = self.steps.index(step)
@@ -100,7 +105,37 @@ def ap_table_from_run(run: RunFolder, settings: str = "voc07", label: str = "") 
             if entry is not None and entry["ap"] is not None:
                 ap[i, k] = entry["ap"]
     maps = np.array([_nan(results[s]["map"]) for s in steps])
-    return APTable(steps, classes, ap, maps, label or run.root.name)
+    ci, level = _stored_intervals([results[s] for s in steps], classes)
+    return APTable(steps, classes, ap, maps, label or run.root.name, ci=ci, ci_level=level)
+
+
+def _stored_intervals(
+    results: list[dict], classes: tuple[str, ...]
+) -> tuple[np.ndarray | None, float | None]:
+    """The ``"ci"`` entries of stored results (``vocmap score --ci``) as a (c + 1, s, 2)
+    array; an entry of another shape or level is not trusted (NaN there)."""
+    out = np.full((len(classes) + 1, len(results), 2), np.nan)
+    level = None
+    for k, data in enumerate(results):
+        ci = data.get("ci")
+        if not isinstance(ci, dict) or not isinstance(ci.get("classes"), dict):
+            continue
+        if level is None and isinstance(ci.get("level"), float):
+            level = ci["level"]
+        if ci.get("level") != level:
+            continue
+        for i, name in enumerate((*classes, None)):
+            pair = ci["map"] if name is None else ci["classes"].get(name)
+            if (
+                isinstance(pair, list)
+                and len(pair) == 2
+                and all(
+                    v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+                    for v in pair
+                )
+            ):
+                out[i, k] = [_nan(v) for v in pair]
+    return (out, level) if level is not None else (None, None)
 
 
 def load_result(path: Path) -> dict:
@@ -134,7 +169,14 @@ def select_steps(
     chosen = choose_steps(table.steps, steps, every, what="column in the table")
     index = [table.steps.index(s) for s in chosen]
     return APTable(
-        tuple(chosen), table.classes, table.ap[:, index], table.map[index], table.label, table.note
+        tuple(chosen),
+        table.classes,
+        table.ap[:, index],
+        table.map[index],
+        table.label,
+        table.note,
+        ci=None if table.ci is None else table.ci[:, index],
+        ci_level=table.ci_level,
     )
 
 

@@ -1,0 +1,304 @@
+"""pycocotools' COCOeval numbers for VOC ground truth: ``--metric coco50`` and ``coco``.
+
+The VOC data is handed to COCO's rules the way torchmetrics and mmdet hand it:
+
+* boxes: VOC pixels ``xmin..xmax`` are COCO's continuous ``[x, y, w, h]`` with
+  ``x = xmin - 1``, ``w = xmax - xmin + 1`` (the mapping of :mod:`vocmap.io.coco_json`);
+  a detection's area is ``w * h`` (``loadRes``), an object's too (its ``area``);
+* difficult objects are ``iscrowd = 1`` (mmdet's ``ignore_flag`` becomes
+  ``iscrowd``; torchmetrics takes the target's ``iscrowd``). pycocotools reads an
+  ``ignore`` field but overwrites it with ``iscrowd``, so ``iscrowd`` is the only
+  way; it also makes the overlap with a difficult object ``intersection / detection
+  area`` and lets it absorb any number of detections;
+* images in image-set order (COCO sorts image ids, and vocmap's are 1, 2, ... in
+  that order), detections of an image in file order before sorting by score.
+
+``coco50`` is AP at IoU 0.5 (pycocotools' ``stats[1]``: 100 detections per
+image and class, all areas); ``coco`` all twelve numbers of ``summarize()``.
+Per class, the AP is the mean of that class's precisions (as torchmetrics'
+``map_per_class`` and detectron2 compute it), NaN for a class without objects; the
+mAP is pycocotools' own number, the mean over every class's precisions together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from vocmap.core import coco_kernels, kernels
+from vocmap.core.detections import ClassDetections, Detections
+from vocmap.core.ground_truth import ClassGroundTruth, GroundTruth
+from vocmap.core.results import ClassResult, EvalResult
+from vocmap.core.settings import EvalSettings
+
+#: COCOeval's ``Params.setDetParams`` values, computed as it computes them.
+IOU_THRESHOLDS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
+RECALL_THRESHOLDS = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
+MAX_DETS = (1, 10, 100)
+AREA_RANGES = np.array(
+    [[0**2, 1e5**2], [0**2, 32**2], [32**2, 96**2], [96**2, 1e5**2]], dtype=np.float64
+)
+AREA_LABELS = ("all", "small", "medium", "large")
+#: ``stats`` of ``COCOeval.summarize()``, in its order.
+SUMMARY_NAMES = (
+    "AP",
+    "AP50",
+    "AP75",
+    "APs",
+    "APm",
+    "APl",
+    "AR1",
+    "AR10",
+    "AR100",
+    "ARs",
+    "ARm",
+    "ARl",
+)
+
+
+@dataclass(frozen=True)
+class CocoParams:
+    """The part of COCOeval's parameters a metric needs."""
+
+    iou_thresholds: np.ndarray
+    area_ranges: np.ndarray
+    area_labels: tuple[str, ...]
+    max_dets: tuple[int, ...]
+
+    @property
+    def effective_thresholds(self) -> np.ndarray:
+        """``min([t, 1 - 1e-10])``, the starting "best overlap" of evaluateImg."""
+        return np.array([min([float(t), 1 - 1e-10]) for t in self.iou_thresholds])
+
+
+#: ``--metric coco``: every number of ``summarize()``.
+COCO_PARAMS = CocoParams(IOU_THRESHOLDS, AREA_RANGES, AREA_LABELS, MAX_DETS)
+#: ``--metric coco50``: only what ``stats[1]`` reads (each cell is computed alone).
+COCO50_PARAMS = CocoParams(IOU_THRESHOLDS[:1], AREA_RANGES[:1], AREA_LABELS[:1], MAX_DETS[2:])
+
+
+def voc_to_coco_boxes(boxes: np.ndarray) -> np.ndarray:
+    """(n, 4) VOC ``(xmin, ymin, xmax, ymax)`` (1-based, inclusive) to COCO
+    ``[x, y, w, h]``: ``x = xmin - 1``, ``w = xmax - xmin + 1``."""
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    out = np.empty_like(boxes)
+    out[:, 0] = boxes[:, 0] - 1.0
+    out[:, 1] = boxes[:, 1] - 1.0
+    out[:, 2] = boxes[:, 2] - boxes[:, 0] + 1.0
+    out[:, 3] = boxes[:, 3] - boxes[:, 1] + 1.0
+    return out
+
+
+def image_grouped_order(image_index: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """(n,) detections by image, then by decreasing score (stable: file order on ties)."""
+    by_score = kernels.stable_descending_order(np.ascontiguousarray(scores, dtype=np.float64))
+    return by_score[np.argsort(image_index[by_score], kind="stable")]
+
+
+@dataclass(frozen=True, eq=False)
+class CocoClassEval:
+    """COCOeval's arrays for one class.
+
+    Attributes:
+        precision: (T, R, A, M) as ``eval['precision'][:, :, k]``; recall: (T, A, M).
+        kept: (k,) detections (file order index) within ``maxDets[-1]`` of their image.
+        rank: (k,) position of each within its image.
+        order: (k,) positions into ``kept`` in accumulate's order.
+        outcome: (A, T, k) int8; matched: (T, k) GroundTruth row or -1 (area "all").
+        best_iou: (k,) largest COCO overlap with an object of the image (-inf: none).
+        npig: (A,) objects not ignored.
+    """
+
+    precision: np.ndarray
+    recall: np.ndarray
+    kept: np.ndarray
+    rank: np.ndarray
+    order: np.ndarray
+    outcome: np.ndarray
+    matched: np.ndarray
+    best_iou: np.ndarray
+    npig: np.ndarray
+
+
+def evaluate_class_coco(
+    ground_truth: ClassGroundTruth, detections: ClassDetections, params: CocoParams = COCO_PARAMS
+) -> CocoClassEval:
+    """evaluateImg over the image set, then accumulate, for one class."""
+    det_boxes = voc_to_coco_boxes(detections.boxes)
+    det_area = det_boxes[:, 2] * det_boxes[:, 3]
+    gt_boxes = voc_to_coco_boxes(ground_truth.boxes)
+    gt_area = gt_boxes[:, 2] * gt_boxes[:, 3]
+    order = image_grouped_order(detections.image_index, detections.scores)
+    kept, rank, outcome, matched, best_iou, npig = coco_kernels.evaluate_images(
+        order,
+        detections.image_index,
+        det_boxes,
+        det_area,
+        ground_truth.offsets,
+        gt_boxes,
+        gt_area,
+        ground_truth.difficult,
+        params.effective_thresholds,
+        params.area_ranges,
+        max(params.max_dets),
+    )
+    visit = kernels.stable_descending_order(np.ascontiguousarray(detections.scores[kept]))
+    precision, recall = coco_kernels.accumulate_category(
+        outcome,
+        visit,
+        rank,
+        npig,
+        np.array(params.max_dets, dtype=np.int64),
+        RECALL_THRESHOLDS,
+    )
+    known = matched >= 0
+    matched[known] = ground_truth.rows[matched[known]]
+    return CocoClassEval(precision, recall, kept, rank, visit, outcome, matched, best_iou, npig)
+
+
+def summarize(
+    precision: np.ndarray, recall: np.ndarray, params: CocoParams = COCO_PARAMS
+) -> dict[str, float]:
+    """``COCOeval.summarize()``'s numbers from (T, R, K, A, M) precision and (T, K, A, M)
+    recall, computed as it computes them (``np.mean`` over the cells that are not -1;
+    -1 when every cell is). Numbers the params do not cover are left out."""
+    labels, max_dets = list(params.area_labels), list(params.max_dets)
+
+    def one(ap: bool, iou: float | None = None, area: str = "all", max_det: int = 100) -> float:
+        aind = [i for i, label in enumerate(labels) if label == area]
+        mind = [i for i, m in enumerate(max_dets) if m == max_det]
+        s = precision if ap else recall
+        if iou is not None:
+            s = s[np.where(iou == params.iou_thresholds)[0]]
+        s = s[:, :, :, aind, mind] if ap else s[:, :, aind, mind]
+        return -1.0 if len(s[s > -1]) == 0 else float(np.mean(s[s > -1]))
+
+    wanted = {
+        "AP": (True, None, "all", 100),
+        "AP50": (True, 0.5, "all", 100),
+        "AP75": (True, 0.75, "all", 100),
+        "APs": (True, None, "small", 100),
+        "APm": (True, None, "medium", 100),
+        "APl": (True, None, "large", 100),
+        "AR1": (False, None, "all", 1),
+        "AR10": (False, None, "all", 10),
+        "AR100": (False, None, "all", 100),
+        "ARs": (False, None, "small", 100),
+        "ARm": (False, None, "medium", 100),
+        "ARl": (False, None, "large", 100),
+    }
+    out = {}
+    for name in SUMMARY_NAMES:
+        ap, iou, area, max_det = wanted[name]
+        covered = area in labels and max_det in max_dets
+        if iou is not None:
+            covered = covered and bool(np.any(iou == params.iou_thresholds))
+        elif len(params.iou_thresholds) != len(IOU_THRESHOLDS):
+            covered = False
+        if covered:
+            out[name] = one(ap, iou, area, max_det)
+    return out
+
+
+def class_ap(precision: np.ndarray) -> float:
+    """A class's AP from its (T, R) precisions: their mean, NaN without objects."""
+    cells = precision[precision > -1]
+    return float(np.mean(cells)) if cells.size else float("nan")
+
+
+def class_result(name: str, ap: float, evaluation: CocoClassEval, n_detections: int) -> ClassResult:
+    """A ClassResult: the AP, and the curve, outcomes and matches at IoU 0.5, all areas,
+    100 detections per image. Detections beyond 100 in their image come last, as
+    ignored (COCOeval does not see them)."""
+    k = evaluation.kept.shape[0]
+    tp = np.empty(k)
+    fp = np.empty(k)
+    rec = np.empty(k)
+    prec = np.empty(k)
+    npig = int(evaluation.npig[0])
+    coco_kernels.curve_points(
+        evaluation.outcome[0, 0],
+        evaluation.order,
+        evaluation.rank,
+        1 << 62,
+        npig,
+        tp,
+        fp,
+        rec,
+        prec,
+    )
+    dropped = np.setdiff1d(np.arange(n_detections), evaluation.kept)
+    visited = evaluation.kept[evaluation.order]
+    fill = np.full(dropped.shape[0], rec[-1] if k else np.nan)
+    fill_prec = np.full(dropped.shape[0], prec[-1] if k else np.nan)
+    outcome = evaluation.outcome[0, 0][evaluation.order]
+    return ClassResult.from_curves(
+        name,
+        ap,
+        npig,
+        np.concatenate([rec, fill]),
+        np.concatenate([prec, fill_prec]),
+        np.concatenate([visited, dropped]).astype(np.int64),
+        np.concatenate([outcome, np.full(dropped.shape[0], kernels.IGNORED, dtype=np.int8)]),
+        np.concatenate([evaluation.matched[0][evaluation.order], np.full(dropped.shape[0], -1)]),
+        np.concatenate([evaluation.best_iou[evaluation.order], np.full(dropped.shape[0], -np.inf)]),
+    )
+
+
+def coco_class_result(
+    name: str,
+    ground_truth: ClassGroundTruth,
+    detections: ClassDetections,
+    settings: EvalSettings,
+) -> ClassResult:
+    """One class under ``--metric coco50`` or ``coco`` (as in :func:`evaluate_coco`)."""
+    params = COCO50_PARAMS if settings.metric == "coco50" else COCO_PARAMS
+    evaluation = evaluate_class_coco(ground_truth, detections, params)
+    ap = class_ap(evaluation.precision[:, :, 0, -1])
+    return class_result(name, ap, evaluation, len(detections))
+
+
+def evaluate_coco(
+    ground_truth: GroundTruth,
+    detections: Detections,
+    classes: Sequence[str],
+    settings: EvalSettings,
+) -> EvalResult:
+    """``--metric coco50`` or ``coco`` for the classes, in order (COCO's category ids)."""
+    params = COCO50_PARAMS if settings.metric == "coco50" else COCO_PARAMS
+    per_class = {
+        name: evaluate_class_coco(ground_truth.for_class(name), detections[name], params)
+        for name in classes
+    }
+    precision = np.stack([e.precision for e in per_class.values()], axis=2)
+    recall = np.stack([e.recall for e in per_class.values()], axis=1)
+    summary = summarize(precision, recall, params)
+    results = {}
+    for name, evaluation in per_class.items():
+        # all areas, maxDets 100 (the last); every IoU threshold of the metric
+        ap = class_ap(evaluation.precision[:, :, 0, -1])
+        results[name] = class_result(name, ap, evaluation, len(detections[name]))
+    headline = summary["AP50"] if settings.metric == "coco50" else summary["AP"]
+    return EvalResult(
+        settings=settings,
+        classes=results,
+        map=float("nan") if headline == -1.0 else headline,
+        dropped_unknown=detections.dropped_unknown,
+        summary=summary,
+    )
+
+
+def coco_arrays(
+    ground_truth: GroundTruth, detections: Detections, classes: Sequence[str], params: CocoParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """``eval['precision']`` (T, R, K, A, M) and ``eval['recall']`` (T, K, A, M)."""
+    per_class = [
+        evaluate_class_coco(ground_truth.for_class(name), detections[name], params)
+        for name in classes
+    ]
+    return (
+        np.stack([e.precision for e in per_class], axis=2),
+        np.stack([e.recall for e in per_class], axis=1),
+    )
