@@ -25,7 +25,7 @@ $(VENV)/.core: pyproject.toml | $(BIN)/python
 # Everything the tests need, torch pinned to the CPU build.
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q "$(TORCH_CPU)"
-	$(BIN)/python -m pip install -q -e ".[dev,plot,train,notebook]"
+	$(BIN)/python -m pip install -q -e ".[dev,plot,train,notebook,test-integrations]"
 	touch $@ $(VENV)/.core
 
 setup: $(VENV)/.core

@@ -39,6 +39,9 @@ _EXPORTS = {
     "read_result_folder": "vocmap.io.result_files",
     "read_result_file": "vocmap.io.result_files",
     "read_coco_results": "vocmap.io.coco_json",
+    "read_coco_ground_truth": "vocmap.io.coco_ground_truth",
+    "BOX_FORMATS": "vocmap.core.boxes",
+    "IncompleteImageSetWarning": "vocmap.core.accumulator",
     "format_result": "vocmap.report.text",
 }
 
