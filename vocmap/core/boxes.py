@@ -87,6 +87,13 @@ def to_voc_boxes(boxes: object, box_format: str, what: str = "boxes") -> np.ndar
     if array.dtype.kind not in "iuf":
         raise VocmapError(f"{what} must be numbers, not {array.dtype}")
     out = np.array(array, dtype=np.float64, order="C", copy=True)
+    with np.errstate(over="ignore"):  # an overflow is inf, which callers refuse
+        _shift(out, box_format)
+    return out
+
+
+def _shift(out: np.ndarray, box_format: str) -> None:
+    """Map ``out`` (n, 4) float64 from ``box_format`` to VOC pixels, in place."""
     if box_format == "xyxy":
         out[:, 0] += 1.0
         out[:, 1] += 1.0
@@ -99,7 +106,6 @@ def to_voc_boxes(boxes: object, box_format: str, what: str = "boxes") -> np.ndar
         out[:, 3] = y + out[:, 3]
     elif box_format == "voc0":
         out += 1.0
-    return out
 
 
 def to_vector(values: object, what: str, dtype: type | None = np.float64) -> np.ndarray:
