@@ -15,6 +15,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("torchmetrics")
 
 WORLD = 2
+pytestmark = pytest.mark.slow  # two spawned processes: about 30 s
 
 
 @pytest.fixture(scope="module")
