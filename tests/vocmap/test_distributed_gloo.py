@@ -32,7 +32,7 @@ def padded_root(tmp_path_factory):
 @pytest.fixture(scope="module")
 def reports(padded_root, tmp_path_factory):
     import torch.multiprocessing as mp
-    from ddp_worker import run
+    from vocmap_ddp_worker import run  # not "ddp_worker": tests/ssd_ref has one
 
     out = tmp_path_factory.mktemp("ddp")
     mp.start_processes(
