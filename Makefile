@@ -26,7 +26,7 @@ $(VENV)/.core: pyproject.toml | $(BIN)/python
 # Everything the tests need, torch pinned to the CPU build.
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q "$(TORCH_CPU)"
-	$(BIN)/python -m pip install -q -e ".[dev,plot,train,notebook,tensorboard,diagnose-test]"
+	$(BIN)/python -m pip install -q -e ".[dev,plot,train,notebook,tensorboard,diagnose-test,test-integrations]"
 	$(BIN)/python -m pip install -q --no-deps "tidecv==1.0.1"
 	touch $@ $(VENV)/.core
 

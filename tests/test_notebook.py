@@ -21,7 +21,9 @@ def test_notebook_reproduces_the_summary(tmp_path, monkeypatch):
 
     voc_root, run = make_run(tmp_path)
     assert main(["score", str(run), "--voc-root", str(voc_root), "--quiet", "--no-cache"]) == 0
-    monkeypatch.setenv("VOCMAP_RUN_DIR", str(run))
+    # relative to the caller's directory ($PWD), not to the notebook's folder
+    monkeypatch.setenv("PWD", str(run.parent))
+    monkeypatch.setenv("VOCMAP_RUN_DIR", run.name)
     monkeypatch.setenv("VOCMAP_BEST_PER", "200")
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"), (

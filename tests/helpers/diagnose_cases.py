@@ -56,4 +56,4 @@ def small_cases(draw):
             np.array([d[1] for d in dets]),
             np.array([[d[2], d[3], d[2] + d[4], d[3] + d[5]] for d in dets]).reshape(-1, 4),
         )
-    return gt, vocmap.Detections.from_arrays(gt, per_class)
+    return gt, vocmap.Detections.from_arrays(gt, per_class, box_format="voc", image_index=True)

@@ -54,7 +54,7 @@ def test_accumulator_equals_reading_the_files(demo):
     for k, (name, d) in enumerate(dets.by_class.items()):
         for i in range(len(d)):
             rows.append((int(d.line_numbers[i]), k, name, i))
-    acc = evaluator.accumulator()
+    acc = evaluator.accumulator(box_format="voc")
     by_image: dict[int, list] = {}
     for _, k, name, i in sorted(rows):
         by_image.setdefault(int(dets[name].image_index[i]), []).append((k, name, i))
@@ -80,9 +80,9 @@ def test_accumulator_labels_names_and_offsets(demo):
     gt, _ = demo
     evaluator = vocmap.Evaluator(gt, ["dog", "cat"])
     box = np.array([[1, 1, 10, 10]])
-    by_name = evaluator.accumulator()
+    by_name = evaluator.accumulator(box_format="voc")
     by_name.add(gt.image_ids[0], box, [0.5], ["cat"])
-    by_offset = evaluator.accumulator(label_offset=1)
+    by_offset = evaluator.accumulator(box_format="voc", label_offset=1)
     by_offset.add(gt.image_ids[0], box, [0.5], [2])
     assert by_name.detections()["cat"].scores.tolist() == [0.5]
     assert by_offset.detections()["cat"].scores.tolist() == [0.5]
@@ -104,8 +104,12 @@ def test_tie_order_is_file_order():
     )
     hit, miss = [1, 1, 10, 10], [50, 50, 60, 60]
     evaluator = vocmap.Evaluator(gt, ["dog"])
-    first_hit = vocmap.Detections.from_arrays(gt, {"dog": (["a", "b"], [0.5, 0.5], [hit, miss])})
-    first_miss = vocmap.Detections.from_arrays(gt, {"dog": (["b", "a"], [0.5, 0.5], [miss, hit])})
+    first_hit = vocmap.Detections.from_arrays(
+        gt, {"dog": (["a", "b"], [0.5, 0.5], [hit, miss])}, box_format="voc"
+    )
+    first_miss = vocmap.Detections.from_arrays(
+        gt, {"dog": (["b", "a"], [0.5, 0.5], [miss, hit])}, box_format="voc"
+    )
     assert evaluator.evaluate(first_hit).classes["dog"].precision.tolist() == [1.0, 0.5]
     assert evaluator.evaluate(first_miss).classes["dog"].precision.tolist() == [0.0, 0.5]
 
@@ -136,6 +140,7 @@ def test_json_round_trips_floats_and_nan(tmp_path):
             "bird": (["a"], [0.9], [[10, 10, 60, 60]]),
             "dog": (["a", "a"], [0.3, 0.2], [[1, 1, 9, 9], [1, 1, 9, 9]]),
         },
+        box_format="voc",
     )
     result = vocmap.Evaluator(gt, ["bird", "dog"]).evaluate(dets)
     assert math.isnan(result.classes["bird"].ap)  # only a difficult match: prec 0/0

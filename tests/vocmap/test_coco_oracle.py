@@ -87,7 +87,10 @@ def one_class(gt_boxes, difficult, det_boxes, scores, images=None):
         np.array(difficult, dtype=bool),
     )
     dets = Detections.from_arrays(
-        gt, {"a": (np.array(images or [0] * len(scores)), np.array(scores), np.array(det_boxes))}
+        gt,
+        {"a": (np.array(images or [0] * len(scores)), np.array(scores), np.array(det_boxes))},
+        box_format="voc",
+        image_index=True,
     )
     return gt, dets
 

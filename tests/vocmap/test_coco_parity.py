@@ -82,7 +82,7 @@ def case(draw):
             np.array(scores),
             np.array(dets).reshape(-1, 4),
         )
-    return gt, Detections.from_arrays(gt, per_class)
+    return gt, Detections.from_arrays(gt, per_class, box_format="voc", image_index=True)
 
 
 def twin(gt: GroundTruth, dets: Detections, name: str, params: CocoParams):

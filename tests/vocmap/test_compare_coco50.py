@@ -58,7 +58,10 @@ def test_the_matching_step_names_the_detection_coco_matches_differently():
         ["000001"], np.array([0, 0]), ["a", "a"], np.array([(1, 1, 10, 10), (5, 1, 14, 10)], float)
     )
     dets = Detections.from_arrays(
-        gt, {"a": (np.array([0, 0]), np.array([0.9, 0.8]), np.array([(3, 1, 12, 10)] * 2, float))}
+        gt,
+        {"a": (np.array([0, 0]), np.array([0.9, 0.8]), np.array([(3, 1, 12, 10)] * 2, float))},
+        box_format="voc",
+        image_index=True,
     )
     comparison = compare_with_coco50(gt, dets, ["a"])
     (cls,) = comparison.classes

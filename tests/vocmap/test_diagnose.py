@@ -58,6 +58,8 @@ def hand_case():
             ),
             "cat": (np.zeros(1, dtype=np.int64), np.array([0.3]), np.array([D1], dtype=float)),
         },
+        box_format="voc",
+        image_index=True,
     )
     return gt, dets
 

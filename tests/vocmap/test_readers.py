@@ -152,13 +152,19 @@ def test_bad_coco_json(case, tmp_path, records, message):
 def test_arrays_accept_ids_or_indices(case):
     _, _, gt = case
     boxes = np.array([[10, 10, 50, 50], [200, 200, 260, 280]], dtype=float)
-    by_id = vocmap.Detections.from_arrays(gt, {"dog": (["000001", "000002"], [0.9, 0.8], boxes)})
-    by_index = vocmap.Detections.from_arrays(gt, {"dog": (np.array([0, 1]), [0.9, 0.8], boxes)})
+    by_id = vocmap.Detections.from_arrays(
+        gt, {"dog": (["000001", "000002"], [0.9, 0.8], boxes)}, box_format="voc"
+    )
+    by_index = vocmap.Detections.from_arrays(
+        gt, {"dog": (np.array([0, 1]), [0.9, 0.8], boxes)}, box_format="voc", image_index=True
+    )
     np.testing.assert_array_equal(by_id["dog"].image_index, by_index["dog"].image_index)
     with pytest.raises(vocmap.InputError, match="not in the image set"):
-        vocmap.Detections.from_arrays(gt, {"dog": (["nope"], [0.9], boxes[:1])})
+        vocmap.Detections.from_arrays(gt, {"dog": (["nope"], [0.9], boxes[:1])}, box_format="voc")
     with pytest.raises(vocmap.InputError, match="NaN or infinite"):
-        vocmap.Detections.from_arrays(gt, {"dog": ([0], [np.nan], boxes[:1])})
+        vocmap.Detections.from_arrays(
+            gt, {"dog": ([0], [np.nan], boxes[:1])}, box_format="voc", image_index=True
+        )
 
 
 def test_images_without_objects_are_valid(case):

@@ -41,6 +41,7 @@ def evaluate(images, objects, detections, semantics, classes=("dog",), **options
             )
             for c in classes
         },
+        box_format="voc",
     )
     return vocmap.Evaluator(gt, list(classes), semantics=semantics, **options).evaluate(dets)
 

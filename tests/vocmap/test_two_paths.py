@@ -83,7 +83,10 @@ def random_case(draw):
             det_images.append(draw(st.integers(0, n_images - 1)))
     scores = [draw(st.sampled_from([0.1, 0.5, 0.9, 0.0, -0.0])) for _ in range(n_dets)]
     dets = vocmap.Detections.from_arrays(
-        gt, {"dog": (np.array(det_images, np.int64), scores, np.array(det_boxes).reshape(-1, 4))}
+        gt,
+        {"dog": (np.array(det_images, np.int64), scores, np.array(det_boxes).reshape(-1, 4))},
+        box_format="voc",
+        image_index=True,
     )
     return gt, dets
 

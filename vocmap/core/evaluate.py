@@ -143,9 +143,20 @@ class Evaluator:
         """Evaluate one class."""
         return evaluate_class(name, self.ground_truth.for_class(name), detections, self.settings)
 
-    def accumulator(self, label_offset: int = 0) -> DetectionAccumulator:
-        """A fresh :class:`DetectionAccumulator` bound to this evaluator."""
-        return DetectionAccumulator(self, label_offset=label_offset)
+    def accumulator(
+        self,
+        box_format: str | None = None,
+        label_offset: int = 0,
+        duplicates: str = "error",
+    ) -> DetectionAccumulator:
+        """A fresh :class:`DetectionAccumulator` bound to this evaluator.
+
+        ``box_format`` is required ("voc", "xyxy", "xywh" or "voc0"); see
+        :class:`DetectionAccumulator` for the other arguments.
+        """
+        return DetectionAccumulator(
+            self, box_format=box_format, label_offset=label_offset, duplicates=duplicates
+        )
 
 
 def _mean_rule(rules: Semantics) -> str:

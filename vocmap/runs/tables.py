@@ -20,6 +20,7 @@ import numpy as np
 
 from vocmap.core.errors import InputError, VocmapError
 from vocmap.core.results import mean_ap
+from vocmap.data import PUBLISHED, published_ap_table
 from vocmap.runs.contract import RunFolder, choose_steps
 
 
@@ -153,7 +154,10 @@ def _nan(value: float | None) -> float:
 def load_table(
     source: str | os.PathLike, settings: str = "voc07", label: str | None = None
 ) -> APTable:
-    """An AP table from a run folder or from a CSV file."""
+    """An AP table from a run folder or from a CSV file; ``"published"`` (when no
+    file or folder has that name) is the published SSD300 run shipped with vocmap."""
+    if os.fspath(source) == PUBLISHED and not Path(source).exists():
+        return read_ap_table_csv(published_ap_table(), label or "published SSD300")
     source = Path(source)
     if source.is_file():
         return read_ap_table_csv(source, label)

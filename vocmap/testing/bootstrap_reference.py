@@ -71,4 +71,4 @@ def literal_resample(
             np.array(scores, dtype=np.float64),
             np.array(dets, dtype=np.float64).reshape(-1, 4),
         )
-    return gt, Detections.from_arrays(gt, per_class)
+    return gt, Detections.from_arrays(gt, per_class, box_format="voc", image_index=True)
