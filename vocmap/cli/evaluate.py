@@ -6,9 +6,12 @@ import argparse
 import sys
 
 from vocmap.cli import options
+from vocmap.cli.output import Output, check_outputs, destination, emit, note
 from vocmap.core.errors import VocmapError
 
 EXIT_OK = 0
+EVALUATE_FORMATS = ("text", "markdown", "csv", "json", "map")
+COMPARE_FORMATS = ("text", "json")
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -17,6 +20,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         help="evaluate one set of detections and print the per-class table",
         description="Evaluate a folder of devkit result files (comp4_det_test_<class>.txt) "
         "or a COCO-style results .json against VOC annotations.",
+        epilog=options.presets_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
     )
     evaluate.add_argument(
         "detections", metavar="DETECTIONS", help="folder of result files, or a results .json"
@@ -25,23 +31,38 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     options.add_classes(evaluate)
     options.add_settings(evaluate)
     options.add_unknown_images(evaluate)
-    out = evaluate.add_argument_group("output")
+    out = options.add_output(evaluate, EVALUATE_FORMATS)
     out.add_argument(
         "--json",
         metavar="FILE",
-        help="write the results as JSON (exact floats, NaN as null); - for stdout",
+        type=destination,
+        help="also write the results as JSON (exact floats, NaN as null) to FILE; "
+        "- for stdout (then instead of the table)",
     )
-    out.add_argument("--csv", metavar="FILE", help="write the results as CSV; - for stdout")
-    out.add_argument("--markdown", action="store_true", help="print the table as markdown")
-    out.add_argument("--quiet", action="store_true", help="print only the mAP")
+    out.add_argument(
+        "--csv",
+        metavar="FILE",
+        type=destination,
+        help="also write the results as CSV to FILE; - for stdout (then instead of the table)",
+    )
+    out.add_argument(
+        "--markdown",
+        dest="format",
+        action="store_const",
+        const="markdown",
+        help="same as --format markdown",
+    )
+    options.add_quiet(evaluate)
     evaluate.set_defaults(run=run_evaluate)
 
     compare = commands.add_parser(
         "compare",
         help="evaluate under two semantics and explain every class whose AP differs",
         description="Reproduce two evaluators' numbers for the same detections and say, per "
-        "class, which rule and which detections make the difference. Presets: "
-        f"{', '.join(options.SEMANTICS_NAMES)}.",
+        "class, which rule and which detections make the difference.",
+        epilog=options.presets_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
     )
     compare.add_argument(
         "detections", metavar="DETECTIONS", help="folder of result files, or a results .json"
@@ -49,22 +70,47 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     compare.add_argument(
         "--semantics",
         action="append",
+        choices=options.SEMANTICS_NAMES,
         metavar="NAME",
         help="give twice (A then B); once compares devkit with NAME",
     )
     options.add_ground_truth(compare)
     options.add_classes(compare)
     group = compare.add_argument_group("evaluation")
-    group.add_argument("--metric", choices=("voc07", "voc12"), default="voc07")
+    group.add_argument(
+        "--metric",
+        choices=("voc07", "voc12"),
+        default="voc07",
+        help="voc07: 11-point AP (default); voc12: area AP of VOC2010+",
+    )
     group.add_argument("--iou", type=float, default=0.5, help="overlap threshold (default 0.5)")
     options.add_unknown_images(compare)
-    compare.add_argument(
-        "--json", metavar="FILE", help="write the comparison as JSON; - for stdout"
+    out = options.add_output(compare, COMPARE_FORMATS)
+    out.add_argument(
+        "--json",
+        metavar="FILE",
+        type=destination,
+        help="also write the comparison as JSON to FILE; - for stdout (then instead of the text)",
     )
+    options.add_quiet(compare)
     compare.set_defaults(run=run_compare)
 
 
-def announce_first_compile() -> None:
+def planned_outputs(args: argparse.Namespace, shorthands: dict[str, str]) -> list[Output]:
+    """The documents a command writes: ``--format``/``--out`` (unless a shorthand
+    such as ``--json -`` takes stdout and neither was given) and each shorthand."""
+    extra = [
+        Output(style, getattr(args, dest), f"--{dest}")
+        for dest, style in shorthands.items()
+        if getattr(args, dest) is not None
+    ]
+    main = Output(args.format or "text", args.out or "-", "--out" if args.out else "--format")
+    explicit = args.format is not None or args.out is not None
+    taken = any(o.dest == "-" for o in extra)
+    return check_outputs(([main] if explicit or not taken else []) + extra)
+
+
+def announce_first_compile(quiet: bool = False) -> None:
     """Say so on stderr when the numba kernels are about to be compiled."""
     from vocmap.core import kernels
     from vocmap.io import text_kernels
@@ -74,7 +120,7 @@ def announce_first_compile() -> None:
         kernels.average_precision_11point,
         text_kernels.parse_result_lines,
     )
-    if not kernels.compiled_code_cached(dispatchers):
+    if not quiet and not kernels.compiled_code_cached(dispatchers):
         print(
             "vocmap: compiling the numba kernels for this machine (first run only, a few seconds)",
             file=sys.stderr,
@@ -87,7 +133,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from vocmap.io.read import read_detections
     from vocmap.report.text import format_result
 
-    announce_first_compile()
+    outputs = planned_outputs(args, {"json": "json", "csv": "csv"})
+    announce_first_compile(args.quiet)
     settings = options.eval_settings(args)
     ground_truth, image_set_file = options.load_ground_truth(args)
     evaluator = Evaluator(ground_truth, options.class_list(args.classes), settings=settings)
@@ -99,17 +146,19 @@ def run_evaluate(args: argparse.Namespace) -> int:
         ignore_unknown_images=args.ignore_unknown_images,
     )
     result = evaluator.evaluate(detections)
-    for path, write in ((args.json, result.to_json), (args.csv, result.to_csv)):
-        if path == "-":
-            sys.stdout.write(write())
-        elif path:
-            write(path)
-    if args.json == "-" or args.csv == "-":
-        return EXIT_OK
-    if args.quiet:
-        print(repr(result.map))
-    else:
-        sys.stdout.write(format_result(result, "markdown" if args.markdown else "text"))
+    if result.dropped_unknown and any(o.style not in ("text", "markdown") for o in outputs):
+        note(args, f"{result.dropped_unknown} line(s) for images outside the image set dropped")
+
+    def render(style: str) -> str:
+        if style == "json":
+            return result.to_json()
+        if style == "csv":
+            return result.to_csv()
+        if style == "map":
+            return f"{result.map!r}\n"
+        return format_result(result, style)
+
+    emit(outputs, render)
     return EXIT_OK
 
 
@@ -124,7 +173,8 @@ def run_compare(args: argparse.Namespace) -> int:
         names = ["devkit", names[0]]
     if len(names) != 2:
         raise VocmapError("give --semantics once (compared with devkit) or twice")
-    announce_first_compile()
+    outputs = planned_outputs(args, {"json": "json"})
+    announce_first_compile(args.quiet)
     ground_truth, image_set_file = options.load_ground_truth(args)
     classes = class_list(options.class_list(args.classes))
     detections = read_detections(
@@ -137,10 +187,10 @@ def run_compare(args: argparse.Namespace) -> int:
     comparison = compare(
         ground_truth, detections, names[0], names[1], classes, metric=args.metric, iou=args.iou
     )
-    if args.json:
-        text = comparison_to_json(comparison, None if args.json == "-" else args.json)
-        if args.json == "-":
-            sys.stdout.write(text)
-            return EXIT_OK
-    sys.stdout.write(format_comparison(comparison))
+    emit(
+        outputs,
+        lambda style: (
+            comparison_to_json(comparison) if style == "json" else format_comparison(comparison)
+        ),
+    )
     return EXIT_OK
