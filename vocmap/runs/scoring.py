@@ -32,7 +32,7 @@ from vocmap.core.ground_truth import GroundTruth
 from vocmap.core.settings import EvalSettings
 from vocmap.io.read import read_detections
 from vocmap.runs.contract import RunFolder, choose_steps, publish_folder, remove_stale_temporaries
-from vocmap.runs.stored import Provenance, read_result, result_provenance
+from vocmap.runs.stored import CheckedResults, Provenance, read_result, result_provenance
 
 
 class ProgressSink(Protocol):
@@ -179,27 +179,34 @@ def steps_to_score(
     provenance: Provenance,
     force: bool = False,
     note: Callable[[str], None] | None = None,
+    checked: CheckedResults | None = None,
 ) -> list[int]:
     """The chosen steps without a current result.
 
     A result that is invalid, or stored by an older vocmap without provenance, is
     scored again (with a note); one scored against other ground truth, image set,
-    classes or settings is an InputError naming it, unless ``force``.
+    classes or settings is an InputError naming it, unless ``force``. ``checked``
+    spares reading results unchanged since they were written or checked.
     """
     done = run.evaluated(key)
+    checked = checked if checked is not None else CheckedResults(run.eval_dir(key))
     todo = []
     for step in chosen:
         path = done.get(step)
         if path is None or force:
             todo.append(step)
             continue
-        try:
-            stored = result_provenance(read_result(path, step))
-        except InputError as error:
-            if note:
-                note(f"{error}; scoring step {step} again")
-            todo.append(step)
-            continue
+        known, stored = checked.provenance(path)
+        if not known:
+            try:
+                stored = result_provenance(read_result(path, step))
+            except InputError as error:
+                if note:
+                    note(f"{error}; scoring step {step} again")
+                todo.append(step)
+                continue
+            if stored is not None:
+                checked.record(path, stored)
         if stored is None:
             if note:
                 note(f"{path}: stored without its ground-truth key (older vocmap); scoring again")
@@ -248,12 +255,14 @@ def score_run(
     provenance = Provenance.of(
         ground_truth, settings.image_set, evaluator.classes, settings.evaluation
     )
-    todo = steps_to_score(run, chosen, settings.key, provenance, force, note)
+    checked = CheckedResults(run.eval_dir(settings.key))
+    todo = steps_to_score(run, chosen, settings.key, provenance, force, note, checked)
     bar = progress(len(todo)) if progress is not None else None
     scored: dict[int, float] = {}
 
     def finished(step: int, value: float) -> None:
         scored[step] = value
+        checked.record(run.eval_path(step, settings.key), provenance)
         if bar:
             bar.update(f"step {step} mAP {value:.4f}")
 
@@ -263,14 +272,17 @@ def score_run(
                 bar.note(f"detecting step {step} ...")
             detect(run, step, settings)
 
-    if jobs <= 1:
-        for step in todo:
-            ensure_detections(step)
-            finished(step, evaluate_step(run, step, evaluator, settings, provenance))
-    else:
-        _score_in_processes(
-            run, ground_truth, settings, provenance, todo, jobs, ensure_detections, finished
-        )
+    try:
+        if jobs <= 1:
+            for step in todo:
+                ensure_detections(step)
+                finished(step, evaluate_step(run, step, evaluator, settings, provenance))
+        else:
+            _score_in_processes(
+                run, ground_truth, settings, provenance, todo, jobs, ensure_detections, finished
+            )
+    finally:
+        checked.save()
     return scored
 
 

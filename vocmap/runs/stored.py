@@ -11,6 +11,7 @@ invalid or that were scored against different provenance (it would mix numbers).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vocmap.core.atomic import atomic_write_text
 from vocmap.core.errors import InputError
 from vocmap.core.ground_truth import GroundTruth
 from vocmap.core.settings import EvalSettings
@@ -171,3 +173,65 @@ def read_result(path: str | os.PathLike, step: int | None = None, curves: bool =
 def result_provenance(data: dict) -> Provenance | None:
     """The provenance stored in a result (None: an older vocmap's, or damaged)."""
     return Provenance.from_dict(data.get("provenance"))
+
+
+class CheckedResults:
+    """Which stored results of a settings folder were already checked, and their
+    provenance, so that a resumed ``score`` need not re-read every result.
+
+    A step's JSON holds its PR curves (tens of MB on VOC2007 test), too much to
+    parse again at every resume. ``eval/<settings>/.checked.json`` maps each
+    result's file name to the file's size, mtime, ctime and inode when it was
+    written or fully checked, and its provenance. An entry is trusted only while
+    the file's stat is the same (any change of the file changes its ctime, which
+    no tool can set back); anything else is read and checked in full. A missing
+    or damaged index only costs time.
+    """
+
+    NAME = ".checked.json"
+
+    def __init__(self, folder: Path) -> None:
+        self.path = Path(folder) / self.NAME
+        self.entries: dict[str, dict] = {}
+        self.changed = False
+        try:
+            data = json.loads(self.path.read_bytes().decode("utf-8"))
+        except (OSError, ValueError, RecursionError):
+            return
+        if isinstance(data, dict) and data.get("format") == PROVENANCE_FORMAT:
+            entries = data.get("results")
+            if isinstance(entries, dict):
+                self.entries = {k: v for k, v in entries.items() if isinstance(v, dict)}
+
+    @staticmethod
+    def _stamp(path: Path) -> list[int] | None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+    def provenance(self, path: Path) -> tuple[bool, Provenance | None]:
+        """``(known, provenance)``: known is True when the file is unchanged since it
+        was written or checked (then it is valid, with that provenance)."""
+        entry = self.entries.get(path.name)
+        stamp = self._stamp(path)
+        if entry is None or stamp is None or entry.get("stat") != stamp:
+            return False, None
+        return True, Provenance.from_dict(entry.get("provenance"))
+
+    def record(self, path: Path, provenance: Provenance) -> None:
+        """``path`` was just written (or fully checked) with ``provenance``."""
+        stamp = self._stamp(path)
+        if stamp is not None:
+            self.entries[path.name] = {"stat": stamp, "provenance": provenance.to_dict()}
+            self.changed = True
+
+    def save(self) -> None:
+        """Write the index if it changed (failures only cost time)."""
+        if not self.changed:
+            return
+        data = {"format": PROVENANCE_FORMAT, "results": self.entries}
+        with contextlib.suppress(OSError):
+            atomic_write_text(self.path, json.dumps(data) + "\n")
+        self.changed = False

@@ -192,3 +192,35 @@ def test_table_never_mixes_results_scored_against_different_ground_truth(run, ca
         f"vocmap: error: {path}: scored against other ground truth, image set, classes or "
         "settings than step_000200.json; run `vocmap score --force` to score all steps alike"
     )
+
+
+def test_a_resumed_score_does_not_reread_unchanged_results(run, capsys, monkeypatch):
+    # Results hold the PR curves (tens of MB each on VOC2007): checking them must
+    # not mean parsing every one at every resume, yet a changed one is read again.
+    import time
+
+    from vocmap.runs import scoring
+
+    voc_root, run_dir = run
+    reads = []
+    real = scoring.read_result
+    monkeypatch.setattr(scoring, "read_result", lambda *a, **k: reads.append(a[0]) or real(*a, **k))
+    capsys.readouterr()
+    assert score(run_dir, voc_root) == 0
+    assert reads == [] and "scored 0 step(s)" in capsys.readouterr().out
+    # Damaged in place, same size: the change of ctime gives it away.
+    time.sleep(0.05)
+    path = RunFolder(run_dir).eval_path(200)
+    data = path.read_bytes()
+    path.write_bytes(data[:100] + b"x" + data[101:])
+    assert score(run_dir, voc_root) == 0
+    captured = capsys.readouterr()
+    assert reads == [path] and "scored 1 step(s)" in captured.out
+    assert "scoring step 200 again" in captured.err
+    assert_equals_direct(run_dir, voc_root, 200)
+    # A damaged index only costs time.
+    (RunFolder(run_dir).eval_dir() / ".checked.json").write_text("{")
+    reads.clear()
+    assert score(run_dir, voc_root) == 0
+    assert sorted(reads) == sorted(RunFolder(run_dir).evaluated().values())
+    assert "scored 0 step(s)" in capsys.readouterr().out
