@@ -180,7 +180,7 @@ class CheckedResults:
     provenance, so that a resumed ``score`` need not re-read every result.
 
     A step's JSON holds its PR curves (tens of MB on VOC2007 test), too much to
-    parse again at every resume. ``eval/<settings>/.checked.json`` maps each
+    parse again at every resume. ``eval/<settings>/checked.index`` maps each
     result's file name to the file's size, mtime, ctime and inode when it was
     written or fully checked, and its provenance. An entry is trusted only while
     the file's stat is the same (any change of the file changes its ctime, which
@@ -188,7 +188,8 @@ class CheckedResults:
     or damaged index only costs time.
     """
 
-    NAME = ".checked.json"
+    #: Not a dot file (those are temporaries) and not ``*.json`` (those are results).
+    NAME = "checked.index"
 
     def __init__(self, folder: Path) -> None:
         self.path = Path(folder) / self.NAME

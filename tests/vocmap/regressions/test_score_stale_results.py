@@ -219,7 +219,7 @@ def test_a_resumed_score_does_not_reread_unchanged_results(run, capsys, monkeypa
     assert "scoring step 200 again" in captured.err
     assert_equals_direct(run_dir, voc_root, 200)
     # A damaged index only costs time.
-    (RunFolder(run_dir).eval_dir() / ".checked.json").write_text("{")
+    (RunFolder(run_dir).eval_dir() / "checked.index").write_text("{")
     reads.clear()
     assert score(run_dir, voc_root) == 0
     assert sorted(reads) == sorted(RunFolder(run_dir).evaluated().values())
