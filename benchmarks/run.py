@@ -151,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         str(main_case),
         "--voc-root",
         str(cases.voc_root),
-        "--quiet",
+        "--format",
+        "map",
     ]
 
     # Warm-up: compile (if needed) and fill the annotation cache.

@@ -14,6 +14,7 @@ vocmap's code differs (each tree keeps its own numba cache).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -71,7 +72,6 @@ def run_process(tree: Path, args: list[str]) -> tuple[float, str]:
 
 
 def in_process(tree: Path, voc_root: Path, results: Path, repeats: int) -> dict:
-    import json
 
     env = {**os.environ, "PYTHONPATH": str(tree)}
     done = subprocess.run(
@@ -102,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     base = Path(args.base_tree) if args.base_tree else checkout(args.base)
     cases = ensure_cases(DATA, scales={"1m": 200}, bulk_sets=0)
     results = cases.scales["1m"]
-    evaluate = ["evaluate", str(results), "--voc-root", str(cases.voc_root), "--quiet"]
+    # --json - is understood by old and new versions alike (the mAP is read from it).
+    evaluate = ["evaluate", str(results), "--voc-root", str(cases.voc_root), "--json", "-"]
     trees = {"base": base, "this": REPO}
     for tree in trees.values():  # compile, fill the annotation cache
         run_process(tree, evaluate)
@@ -113,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in order:
             wall, out = run_process(trees[name], evaluate)
             walls[name].append(wall)
-            maps.add(out)
+            maps.add(repr(json.loads(out)["map"]))
     # In-process figures alternate too: a few processes per tree, taking turns.
     inner: dict[str, dict] = {name: {"parse": [], "match": [], "map": None} for name in trees}
     for k in range(5):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import shutil
 import statistics
 import sys
 import tempfile
@@ -98,7 +99,17 @@ def detection(args, device: torch.device, work: Path) -> None:
     year = make_synthetic_voc(data, seed=1, num_trainval=0, num_test=args.detect_distinct,
                               size_range=(400, 500))  # fmt: skip
     ids = (year / "ImageSets" / "Main" / "test.txt").read_text().split()
-    listed = (ids * (args.detect_images // len(ids) + 1))[: args.detect_images]
+    # An image set may not list an image twice, so the distinct images are copied under
+    # new ids until there are enough of them (copying is cheaper than rendering).
+    listed = []
+    for number in range(args.detect_images):
+        source = ids[number % len(ids)]
+        image_id = source if number < len(ids) else f"copy{number:06d}"
+        if image_id != source:
+            for folder, suffix in (("JPEGImages", ".jpg"), ("Annotations", ".xml")):
+                shutil.copyfile(year / folder / f"{source}{suffix}",
+                                year / folder / f"{image_id}{suffix}")  # fmt: skip
+        listed.append(image_id)
     (year / "ImageSets" / "Main" / "bench.txt").write_text("\n".join(listed) + "\n")
     for preset in PRESETS:
         config = apply_overrides(load_config(preset), args.model_override)

@@ -17,6 +17,11 @@ from __future__ import annotations
 
 __version__ = "0.2.0"
 
+# Before any numba kernel is imported: a read-only installation gets a private cache.
+from vocmap.core.jit_cache import ensure_writable_cache as _ensure_writable_cache
+
+_ensure_writable_cache()
+
 _EXPORTS = {
     "GroundTruth": "vocmap.core.ground_truth",
     "ClassGroundTruth": "vocmap.core.ground_truth",

@@ -199,4 +199,4 @@ def test_bad_options_exit_2_with_one_line(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path / "none"), "--voc-root", str(voc_root)]) == 2
     assert "detections folder not found" in capsys.readouterr().err
     assert main(["evaluate", str(results), "--annotations", str(voc_root)]) == 2
-    assert "--annotations and --imageset go together" in capsys.readouterr().err
+    assert "--annotations and --image-set-file go together" in capsys.readouterr().err

@@ -32,7 +32,7 @@ def test_markdown_and_quiet(capsys):
     out = capsys.readouterr().out
     assert "| class | AP | gts | dets | TP | FP | recall |" in out
     assert "| mAP | 0.7863 |" in out
-    assert main([*DEMO_ARGS, "--quiet"]) == 0
+    assert main([*DEMO_ARGS, "--format", "map"]) == 0
     assert capsys.readouterr().out.strip() == "0.7863302603064434"
 
 
@@ -45,7 +45,7 @@ def test_csv_output(tmp_path):
 
 def test_voc_root_from_environment_then_default_folder(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("VOC_ROOT", str(DEMO / "VOC2007"))
-    assert main(["evaluate", str(DEMO / "results"), "--quiet"]) == 0
+    assert main(["evaluate", str(DEMO / "results"), "--format", "map"]) == 0
     assert capsys.readouterr().out.strip() == "0.7863302603064434"
     monkeypatch.delenv("VOC_ROOT")
     monkeypatch.chdir(tmp_path)
@@ -53,7 +53,7 @@ def test_voc_root_from_environment_then_default_folder(tmp_path, monkeypatch, ca
     assert "no annotations given" in capsys.readouterr().err
     (tmp_path / "VOCdevkit").mkdir()
     (tmp_path / "VOCdevkit" / "VOC2007").symlink_to(DEMO / "VOC2007")
-    assert main(["evaluate", str(DEMO / "results"), "--quiet"]) == 0
+    assert main(["evaluate", str(DEMO / "results"), "--format", "map"]) == 0
 
 
 def test_annotations_and_imageset_instead_of_a_root(tmp_path):
@@ -62,7 +62,7 @@ def test_annotations_and_imageset_instead_of_a_root(tmp_path):
         str(DEMO / "results"),
         "--annotations",
         str(DEMO / "VOC2007" / "Annotations"),
-        "--imageset",
+        "--image-set-file",
         str(DEMO / "VOC2007" / "ImageSets" / "Main" / "test.txt"),
         "--classes",
         "dog,cat",
@@ -94,7 +94,7 @@ def test_console_script_runs_and_imports_no_heavy_modules(tmp_path):
         "print('HEAVY', ','.join(heavy))\n"
     )
     run = subprocess.run(
-        [sys.executable, "-c", probe, *DEMO_ARGS, "--quiet"],
+        [sys.executable, "-c", probe, *DEMO_ARGS, "--format", "map"],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -116,7 +116,9 @@ def test_console_script_runs_and_imports_no_heavy_modules(tmp_path):
 
 def test_python_dash_m_entry_point():
     run = subprocess.run(
-        [sys.executable, "-m", "vocmap", *DEMO_ARGS, "--quiet"], capture_output=True, text=True
+        [sys.executable, "-m", "vocmap", *DEMO_ARGS, "--format", "map"],
+        capture_output=True,
+        text=True,
     )
     assert run.returncode == 0 and run.stdout.strip() == "0.7863302603064434"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from vocmap.cli import options
 from vocmap.core.errors import VocmapError
@@ -50,9 +49,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "--max-dets", type=int, default=100, help="coco50: tidecv's detections per image (100)"
     )
     options.add_unknown_images(diagnose)
-    out = diagnose.add_argument_group("output")
-    out.add_argument("--format", choices=("text", "json"), default="text")
-    out.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
+    options.add_reading(diagnose)
+    options.add_output(diagnose, ("text", "json"))
+    options.add_quiet(diagnose)
     diagnose.set_defaults(run=run_diagnose)
 
     report = commands.add_parser(
@@ -73,20 +72,22 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     )
     report.add_argument("--out", metavar="FILE", required=True, help="the HTML file to write")
     report.add_argument("--title", help="the report's title (default: the source's name)")
+    options.add_quiet(report)
     report.set_defaults(run=run_report)
 
 
 def run_diagnose(args: argparse.Namespace) -> int:
     from vocmap.analysis.diagnose import diagnose
-    from vocmap.cli.evaluate import announce_first_compile
-    from vocmap.core.atomic import atomic_write_text
+    from vocmap.cli.notices import announce_first_compile, say_dropped
+    from vocmap.cli.output import emit, planned_outputs
     from vocmap.core.evaluate import class_list
     from vocmap.io.read import read_detections
     from vocmap.report.diagnose_text import format_diagnosis
 
     if args.top < 0:
         raise VocmapError("--top must be 0 or more")
-    announce_first_compile()
+    outputs = planned_outputs(args, {})
+    announce_first_compile(args.quiet)
     ground_truth, image_set_file = options.load_ground_truth(args)
     classes = class_list(options.class_list(args.classes))
     detections = read_detections(
@@ -94,8 +95,9 @@ def run_diagnose(args: argparse.Namespace) -> int:
         ground_truth,
         classes,
         image_set=image_set_file.stem,
-        ignore_unknown_images=args.ignore_unknown_images,
+        **options.reading(args),
     )
+    say_dropped(args, detections)
     diagnosis = diagnose(
         ground_truth,
         detections,
@@ -107,21 +109,22 @@ def run_diagnose(args: argparse.Namespace) -> int:
         top=args.top,
         max_dets=args.max_dets,
     )
-    if args.format == "json":
-        text = diagnosis.to_json()
-    else:
-        text = format_diagnosis(diagnosis.to_dict(), args.top)
-    if args.out:
-        atomic_write_text(args.out, text)
-    else:
-        sys.stdout.write(text)
+    emit(
+        outputs,
+        lambda style: (
+            diagnosis.to_json()
+            if style == "json"
+            else format_diagnosis(diagnosis.to_dict(), args.top)
+        ),
+    )
     return EXIT_OK
 
 
 def run_report(args: argparse.Namespace) -> int:
+    from vocmap.cli.output import note
     from vocmap.report.html import load_report_inputs, write_report
 
     inputs = load_report_inputs(args.source, args.diagnosis)
     path = write_report(inputs, args.out, title=args.title)
-    print(f"vocmap: wrote {path}", file=sys.stderr)
+    note(args, f"wrote {path}")
     return EXIT_OK

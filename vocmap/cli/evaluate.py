@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from vocmap.cli import options, stats
+from vocmap.cli.notices import announce_first_compile, say_dropped
+from vocmap.cli.output import destination, emit, note, planned_outputs
 from vocmap.core.errors import VocmapError
 
 EXIT_OK = 0
+EVALUATE_FORMATS = ("text", "markdown", "csv", "json", "map")
+COMPARE_FORMATS = ("text", "json")
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -17,6 +20,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         help="evaluate one set of detections and print the per-class table",
         description="Evaluate a folder of devkit result files (comp4_det_test_<class>.txt) "
         "or a COCO-style results .json against VOC annotations.",
+        epilog=options.presets_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
     )
     evaluate.add_argument(
         "detections",
@@ -30,23 +36,38 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     options.add_unknown_images(evaluate)
     options.add_reading(evaluate)
     stats.add_ci_options(evaluate)
-    out = evaluate.add_argument_group("output")
+    out = options.add_output(evaluate, EVALUATE_FORMATS)
     out.add_argument(
         "--json",
         metavar="FILE",
-        help="write the results as JSON (exact floats, NaN as null); - for stdout",
+        type=destination,
+        help="also write the results as JSON (exact floats, NaN as null) to FILE; "
+        "- for stdout (then instead of the table)",
     )
-    out.add_argument("--csv", metavar="FILE", help="write the results as CSV; - for stdout")
-    out.add_argument("--markdown", action="store_true", help="print the table as markdown")
-    out.add_argument("--quiet", action="store_true", help="print only the mAP")
+    out.add_argument(
+        "--csv",
+        metavar="FILE",
+        type=destination,
+        help="also write the results as CSV to FILE; - for stdout (then instead of the table)",
+    )
+    out.add_argument(
+        "--markdown",
+        dest="format",
+        action="store_const",
+        const="markdown",
+        help="same as --format markdown",
+    )
+    options.add_quiet(evaluate)
     evaluate.set_defaults(run=run_evaluate)
 
     compare = commands.add_parser(
         "compare",
         help="evaluate under two semantics and explain every class whose AP differs",
         description="Reproduce two evaluators' numbers for the same detections and say, per "
-        "class, which rule and which detections make the difference. Presets: "
-        f"{', '.join(options.SEMANTICS_NAMES)}.",
+        "class, which rule and which detections make the difference.",
+        epilog=options.presets_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
     )
     compare.add_argument(
         "detections", metavar="DETECTIONS", help="folder of result files, or a results .json"
@@ -54,61 +75,32 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     compare.add_argument(
         "--semantics",
         action="append",
+        choices=(*options.SEMANTICS_NAMES, "coco50"),
         metavar="NAME",
-        help="give twice (A then B); once compares devkit with NAME; coco50: pycocotools' AP50",
+        help="give twice (A then B); once compares devkit with NAME; coco50: pycocotools' "
+        "AP50, explained step by step",
     )
     options.add_ground_truth(compare)
     options.add_classes(compare)
     group = compare.add_argument_group("evaluation")
-    group.add_argument("--metric", choices=("voc07", "voc12"), default="voc07")
+    group.add_argument(
+        "--metric",
+        choices=("voc07", "voc12"),
+        default="voc07",
+        help="voc07: 11-point AP (default); voc12: area AP of VOC2010+",
+    )
     group.add_argument("--iou", type=float, default=0.5, help="overlap threshold (default 0.5)")
     options.add_unknown_images(compare)
     options.add_reading(compare)
-    compare.add_argument(
-        "--json", metavar="FILE", help="write the comparison as JSON; - for stdout"
+    out = options.add_output(compare, COMPARE_FORMATS)
+    out.add_argument(
+        "--json",
+        metavar="FILE",
+        type=destination,
+        help="also write the comparison as JSON to FILE; - for stdout (then instead of the text)",
     )
+    options.add_quiet(compare)
     compare.set_defaults(run=run_compare)
-
-
-def announce_first_compile(metric: str = "voc07") -> None:
-    """Say so on stderr when the numba kernels are about to be compiled."""
-    from vocmap.core import kernels
-    from vocmap.io import text_kernels
-
-    dispatchers: tuple = (
-        kernels.match_detections,
-        kernels.average_precision_11point,
-        text_kernels.parse_result_lines,
-    )
-    if metric in ("coco50", "coco"):  # COCO's path compiles its own kernels
-        from vocmap.core import coco_kernels
-
-        dispatchers = (coco_kernels.evaluate_images, text_kernels.parse_result_lines)
-    if not kernels.compiled_code_cached(dispatchers):
-        print(
-            "vocmap: compiling the numba kernels for this machine (first run only, a few seconds)",
-            file=sys.stderr,
-            flush=True,
-        )
-
-
-def _reading(args: argparse.Namespace) -> dict:
-    """The reading options as read_detections' keywords."""
-    return {
-        "ignore_unknown_images": args.ignore_unknown_images,
-        "ignore_unknown_categories": args.ignore_unknown_categories,
-        "prefix": args.prefix,
-        "follow_symlinks": args.follow_symlinks,
-    }
-
-
-def _say_dropped(detections) -> None:
-    if detections.dropped_categories:
-        print(
-            f"vocmap: {detections.dropped_categories} record(s) whose category is not a known "
-            "class dropped (--ignore-unknown-categories)",
-            file=sys.stderr,
-        )
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -116,38 +108,41 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from vocmap.io.read import detection_classes, read_detections
     from vocmap.report.text import format_result
 
+    outputs = planned_outputs(args, {"json": "json", "csv": "csv"})
     settings = options.eval_settings(args)
-    announce_first_compile(settings.metric)
+    announce_first_compile(args.quiet, settings.metric)
     ground_truth, image_set_file = options.load_ground_truth(args)
     classes = options.class_list(args.classes)
     if classes is None:
-        classes, note = detection_classes(
+        classes, inferred = detection_classes(
             args.detections, ground_truth, image_set_file.stem, prefix=args.prefix
         )
-        if note:
-            print(f"vocmap: {note}", file=sys.stderr)
+        if inferred:
+            note(args, inferred)
     evaluator = Evaluator(ground_truth, classes, settings=settings)
     detections = read_detections(
         args.detections,
         ground_truth,
         evaluator.classes,
         image_set=image_set_file.stem,
-        **_reading(args),
+        **options.reading(args),
     )
-    _say_dropped(detections)
+    say_dropped(args, detections)
     result = evaluator.evaluate(detections)
     result = stats.attach_intervals(args, result, ground_truth, detections)
-    for path, write in ((args.json, result.to_json), (args.csv, result.to_csv)):
-        if path == "-":
-            sys.stdout.write(write())
-        elif path:
-            write(path)
-    if args.json == "-" or args.csv == "-":
-        return EXIT_OK
-    if args.quiet:
-        print(repr(result.map))
-    else:
-        sys.stdout.write(format_result(result, "markdown" if args.markdown else "text"))
+    if result.dropped_unknown and any(o.style not in ("text", "markdown") for o in outputs):
+        note(args, f"{result.dropped_unknown} line(s) for images outside the image set dropped")
+
+    def render(style: str) -> str:
+        if style == "json":
+            return result.to_json()
+        if style == "csv":
+            return result.to_csv()
+        if style == "map":
+            return f"{result.map!r}\n"
+        return format_result(result, style)
+
+    emit(outputs, render)
     return EXIT_OK
 
 
@@ -162,22 +157,27 @@ def run_compare(args: argparse.Namespace) -> int:
         names = ["devkit", names[0]]
     if len(names) != 2:
         raise VocmapError("give --semantics once (compared with devkit) or twice")
+    outputs = planned_outputs(args, {"json": "json"})
     if "coco50" in names:
-        return stats.run_compare_coco50(args, names)
-    announce_first_compile()
+        return stats.run_compare_coco50(args, names, outputs)
+    announce_first_compile(args.quiet)
     ground_truth, image_set_file = options.load_ground_truth(args)
     classes = class_list(options.class_list(args.classes))
     detections = read_detections(
-        args.detections, ground_truth, classes, image_set=image_set_file.stem, **_reading(args)
+        args.detections,
+        ground_truth,
+        classes,
+        image_set=image_set_file.stem,
+        **options.reading(args),
     )
-    _say_dropped(detections)
+    say_dropped(args, detections)
     comparison = compare(
         ground_truth, detections, names[0], names[1], classes, metric=args.metric, iou=args.iou
     )
-    if args.json:
-        text = comparison_to_json(comparison, None if args.json == "-" else args.json)
-        if args.json == "-":
-            sys.stdout.write(text)
-            return EXIT_OK
-    sys.stdout.write(format_comparison(comparison))
+    emit(
+        outputs,
+        lambda style: (
+            comparison_to_json(comparison) if style == "json" else format_comparison(comparison)
+        ),
+    )
     return EXIT_OK

@@ -20,6 +20,60 @@ if TYPE_CHECKING:
 
 #: The preset rule sets (kept here as names so ``--help`` needs no import of numpy).
 SEMANTICS_NAMES = ("devkit", "py-faster-rcnn", "mmdet", "ssd_keras")
+#: Each preset in a line, for ``evaluate --help`` (a test keeps them equal to the presets').
+SEMANTICS_SUMMARIES = {
+    "devkit": "the official VOC2007 devkit, VOCevaldet.m under MATLAB (the default)",
+    "py-faster-rcnn": "voc_eval of py-faster-rcnn, as copied into detectron2, ssd.pytorch "
+    "and many YOLO repos",
+    "mmdet": "MMDetection's VOCMetric in 11-point mode (eval_map, legacy +1 coordinates)",
+    "ssd_keras": "pierluigiferrari/ssd_keras AveragePrecisionEvaluator with default settings",
+}
+#: The largest step number or step count an option takes.
+MAX_STEP = 10**15
+
+
+def presets_epilog() -> str:
+    """The semantics presets, one a line (``evaluate --help``'s epilog)."""
+    lines = ["semantics presets (--semantics NAME):"]
+    lines += [f"  {name:15} {SEMANTICS_SUMMARIES[name]}" for name in SEMANTICS_NAMES]
+    return "\n".join(lines)
+
+
+def bounded_int(low: int, high: int):
+    """An argparse type: an integer in ``[low, high]``, with a clear message."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected {low} to {high:.0e}, not {value}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+#: ``--every``, ``--best-per``: a positive number of steps.
+step_count = bounded_int(1, MAX_STEP)
+
+
+class _DeprecatedAlias(argparse.Action):
+    """An old option spelling: works, and says its new name once on stderr."""
+
+    def __init__(self, option_strings, dest, new_name: str, **kwargs) -> None:
+        self.new_name = new_name
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        import sys
+
+        print(
+            f"vocmap: {option_string} is deprecated; use {self.new_name}",
+            file=sys.stderr,
+        )
+        setattr(namespace, self.dest, values)
 
 
 def add_ground_truth(parser: argparse.ArgumentParser) -> None:
@@ -31,12 +85,25 @@ def add_ground_truth(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--voc-root", metavar="DIR", help="a VOC year folder (VOCdevkit/VOC2007)")
     group.add_argument(
         "--image-set",
-        default="test",
         metavar="NAME",
-        help="ImageSets/Main/NAME.txt under --voc-root (default: test)",
+        help="the set NAME (ImageSets/Main/NAME.txt under --voc-root; default: test)",
     )
-    group.add_argument("--annotations", metavar="DIR", help="a folder of <image id>.xml files")
-    group.add_argument("--imageset", metavar="FILE", help="an image-set file (with --annotations)")
+    group.add_argument(
+        "--annotations", metavar="DIR", help="a folder of <image id>.xml files (not --voc-root)"
+    )
+    group.add_argument(
+        "--image-set-file",
+        metavar="FILE",
+        help="an image-set file, one image id a line (with --annotations)",
+    )
+    group.add_argument(
+        "--imageset",
+        dest="image_set_file",
+        metavar="FILE",
+        action=_DeprecatedAlias,
+        new_name="--image-set-file",
+        help=argparse.SUPPRESS,
+    )
     group.add_argument(
         "--no-cache",
         action="store_true",
@@ -73,6 +140,7 @@ def add_settings(parser: argparse.ArgumentParser, title: str = "evaluation") -> 
     group.add_argument(
         "--semantics",
         default="devkit",
+        choices=SEMANTICS_NAMES,
         metavar="NAME",
         help=f"evaluation rules: {', '.join(SEMANTICS_NAMES)} (default: devkit, the official)",
     )
@@ -111,8 +179,42 @@ def add_steps(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("steps")
     group.add_argument("--steps", metavar="S[,S...]", help="only these steps")
     group.add_argument(
-        "--every", type=int, metavar="N", help="only steps that are multiples of N (and the last)"
+        "--every",
+        type=step_count,
+        metavar="N",
+        help="only steps that are multiples of N (and the last)",
     )
+
+
+def add_quiet(parser: argparse.ArgumentParser) -> None:
+    """``--quiet`` means one thing everywhere: nothing on stderr but errors."""
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress, notes or warnings on stderr (errors are still shown); "
+        "what goes to stdout is unchanged",
+    )
+
+
+def add_output(
+    parser: argparse.ArgumentParser, formats: tuple[str, ...], default: str = "text"
+) -> argparse._ArgumentGroup:
+    """``--format`` and ``--out``: the one output idiom of evaluate, compare and table."""
+    from vocmap.cli.output import destination
+
+    group = parser.add_argument_group("output")
+    group.add_argument(
+        "--format",
+        choices=formats,
+        help=f"what to print: {', '.join(formats)} (default: {default})",
+    )
+    group.add_argument(
+        "--out",
+        metavar="FILE",
+        type=destination,
+        help="write it to FILE (atomically) instead of stdout; - is stdout (the default)",
+    )
+    return group
 
 
 def add_labels(parser: argparse.ArgumentParser) -> None:
@@ -159,25 +261,41 @@ def eval_settings(args: argparse.Namespace) -> EvalSettings:
 
 def ground_truth_paths(args: argparse.Namespace) -> tuple[Path, Path]:
     """``(annotations folder, image-set file)`` from the options and environment."""
-    if args.annotations or args.imageset:
+    image_set = args.image_set
+    if image_set is not None and (
+        not image_set or "/" in image_set or "\\" in image_set or image_set.endswith(".txt")
+    ):
+        raise VocmapError(
+            f"--image-set takes a set name (test, val), not {image_set!r}; "
+            "for an image-set file use --annotations DIR --image-set-file FILE"
+        )
+    if args.annotations or args.image_set_file:
         if args.voc_root:
-            raise VocmapError("give either --voc-root or --annotations with --imageset, not both")
-        if not (args.annotations and args.imageset):
-            raise VocmapError("--annotations and --imageset go together")
-        return Path(args.annotations), Path(args.imageset)
+            raise VocmapError(
+                "give either --voc-root or --annotations with --image-set-file, not both"
+            )
+        if not (args.annotations and args.image_set_file):
+            raise VocmapError("--annotations and --image-set-file go together")
+        if image_set is not None:
+            raise VocmapError(
+                "--image-set NAME goes with --voc-root; with --annotations the file "
+                "--image-set-file names the images"
+            )
+        return Path(args.annotations), Path(args.image_set_file)
     root = args.voc_root or os.environ.get("VOC_ROOT")
     if not root:
         default = Path("VOCdevkit") / "VOC2007"
         if not default.is_dir():
             raise VocmapError(
-                "no annotations given: use --voc-root DIR, or --annotations DIR --imageset FILE, "
+                "no annotations given: use --voc-root DIR, or --annotations DIR "
+                "--image-set-file FILE, "
                 "or set $VOC_ROOT (./VOCdevkit/VOC2007 does not exist)"
             )
         root = default
     root = Path(root)
     if not root.is_dir():
         raise VocmapError(f"VOC root folder not found: {root}")
-    return root / "Annotations", root / "ImageSets" / "Main" / f"{args.image_set}.txt"
+    return root / "Annotations", root / "ImageSets" / "Main" / f"{image_set or 'test'}.txt"
 
 
 def load_ground_truth(args: argparse.Namespace) -> tuple[GroundTruth, Path]:
@@ -190,3 +308,13 @@ def load_ground_truth(args: argparse.Namespace) -> tuple[GroundTruth, Path]:
         annotations, image_set_file, cache=not args.no_cache, follow_symlinks=follow
     )
     return ground_truth, image_set_file
+
+
+def reading(args: argparse.Namespace) -> dict:
+    """The reading options as read_detections' keywords."""
+    return {
+        "ignore_unknown_images": args.ignore_unknown_images,
+        "ignore_unknown_categories": args.ignore_unknown_categories,
+        "prefix": args.prefix,
+        "follow_symlinks": args.follow_symlinks,
+    }

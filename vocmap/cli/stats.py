@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -128,10 +127,25 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     options.add_ground_truth(runs)
     options.add_classes(runs)
     group = runs.add_argument_group("evaluation")
-    group.add_argument("--metric", choices=("voc07", "voc12"), default="voc07")
+    group.add_argument(
+        "--metric",
+        choices=("voc07", "voc12"),
+        default="voc07",
+        help="voc07: 11-point AP (default); voc12: area AP of VOC2010+",
+    )
     options.add_unknown_images(runs)
+    options.add_reading(runs)
     add_ci_options(runs, switch=False)
-    runs.add_argument("--json", metavar="FILE", help="write the comparison as JSON; - for stdout")
+    from vocmap.cli.output import destination
+
+    out = options.add_output(runs, ("text", "json"))
+    out.add_argument(
+        "--json",
+        metavar="FILE",
+        type=destination,
+        help="also write the comparison as JSON to FILE; - for stdout (then instead of the text)",
+    )
+    options.add_quiet(runs)
     runs.set_defaults(run=run_compare_runs)
 
 
@@ -165,10 +179,12 @@ def detections_source(text: str) -> tuple[Path, list[str] | None]:
 
 def run_compare_runs(args: argparse.Namespace) -> int:
     from vocmap.analysis.compare_runs import compare_runs, run_difference_to_json
+    from vocmap.cli.output import emit, planned_outputs
     from vocmap.core.evaluate import class_list
     from vocmap.io.read import read_detections
     from vocmap.report.stats_text import format_run_difference
 
+    outputs = planned_outputs(args, {"json": "json"})
     (path_a, classes_a), (path_b, classes_b) = (detections_source(s) for s in (args.a, args.b))
     sources = [path_a, path_b]
     ground_truth, image_set_file = options.load_ground_truth(args)
@@ -179,7 +195,7 @@ def run_compare_runs(args: argparse.Namespace) -> int:
             ground_truth,
             classes,
             image_set=image_set_file.stem,
-            ignore_unknown_images=args.ignore_unknown_images,
+            **options.reading(args),
         )
         for source in sources
     )
@@ -194,21 +210,24 @@ def run_compare_runs(args: argparse.Namespace) -> int:
         level=args.level,
         labels=(args.a, args.b),
     )
-    if args.json:
-        text = run_difference_to_json(difference, None if args.json == "-" else args.json)
-        if args.json == "-":
-            sys.stdout.write(text)
-            return EXIT_OK
-    sys.stdout.write(format_run_difference(difference))
+    emit(
+        outputs,
+        lambda style: (
+            run_difference_to_json(difference)
+            if style == "json"
+            else format_run_difference(difference)
+        ),
+    )
     return EXIT_OK
 
 
-def run_compare_coco50(args: argparse.Namespace, names: list[str]) -> int:
+def run_compare_coco50(args: argparse.Namespace, names: list[str], outputs: list) -> int:
     """``vocmap compare --semantics coco50``: the devkit's number against COCO's AP50."""
     import json
 
     from vocmap.analysis.compare_metrics import compare_with_coco50, metric_comparison_to_dict
-    from vocmap.core.atomic import atomic_write_text
+    from vocmap.cli.notices import say_dropped
+    from vocmap.cli.output import emit
     from vocmap.core.evaluate import class_list
     from vocmap.io.read import read_detections
     from vocmap.report.text import format_comparison
@@ -226,14 +245,16 @@ def run_compare_coco50(args: argparse.Namespace, names: list[str]) -> int:
         ground_truth,
         classes,
         image_set=image_set_file.stem,
-        ignore_unknown_images=args.ignore_unknown_images,
+        **options.reading(args),
     )
+    say_dropped(args, detections)
     comparison = compare_with_coco50(ground_truth, detections, classes, metric=args.metric)
-    if args.json:
-        text = json.dumps(metric_comparison_to_dict(comparison), indent=1) + "\n"
-        if args.json == "-":
-            sys.stdout.write(text)
-            return EXIT_OK
-        atomic_write_text(Path(args.json), text)
-    sys.stdout.write(format_comparison(comparison))
+    emit(
+        outputs,
+        lambda style: (
+            json.dumps(metric_comparison_to_dict(comparison), indent=1) + "\n"
+            if style == "json"
+            else format_comparison(comparison)
+        ),
+    )
     return EXIT_OK

@@ -29,6 +29,8 @@ class Progress:
     def update(self, message: str) -> None:
         """One more item finished; ``message`` says what it was."""
         self.done += 1
+        if self.stream is None:  # stderr closed: nothing to show it on
+            return
         elapsed = time.perf_counter() - self.started
         left = elapsed / self.done * (self.total - self.done) if self.done else 0.0
         filled = int(self.width * self.done / self.total) if self.total else self.width
@@ -46,6 +48,8 @@ class Progress:
 
     def note(self, message: str) -> None:
         """A line that is not an item (e.g. "detecting step 100")."""
+        if self.stream is None:
+            return
         if self.tty:
             self.stream.write("\r\033[K" + f"{self.label}{message}")
         else:

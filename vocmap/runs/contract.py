@@ -22,13 +22,18 @@ import json
 import os
 import re
 import shutil
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from vocmap.core.errors import VocmapError
+from vocmap.core.atomic import HOST_TAG
+from vocmap.core.atomic import remove_stale_temporaries as atomic_temporaries
+from vocmap.core.errors import InputError, VocmapError
 
 STEP_PATTERN = re.compile(r"^step_(\d{6,})$")
+#: Anything that reads as a step but is not written the canonical way (``step_99``).
+_STEP_LIKE = re.compile(r"^step_(\d+)$")
 CHECKPOINT_SUFFIX = ".pt"
 
 #: history.csv's columns, in order. ``loss`` and its parts are the mean over the
@@ -124,25 +129,67 @@ class RunFolder:
 
 
 def _by_step(folder: Path, keep) -> dict[int, Path]:
+    """``{step: path}`` of the entries of ``folder`` that ``keep`` accepts and are
+    named ``step_XXXXXX``. A name like ``step_99`` is an error (it would be looked
+    up as ``step_000099``); other names are not steps and are ignored."""
     if not folder.is_dir():
         return {}
     found = {}
     for path in folder.iterdir():
-        step = parse_step_name(path.stem if path.is_file() else path.name)
-        if step is not None and keep(path):
+        stem = path.stem if path.is_file() else path.name
+        if not keep(path):
+            continue
+        step = parse_step_name(stem)
+        if step is not None:
             found[step] = path
+            continue
+        odd = _STEP_LIKE.match(stem)
+        if odd is not None:
+            canonical = step_name(int(odd.group(1))) + path.name[len(stem) :]
+            raise InputError(
+                f"not a step name vocmap reads: rename it to {canonical} "
+                "(step_ and at least 6 digits)",
+                path,
+            )
     return dict(sorted(found.items()))
+
+
+def read_text(path: Path, what: str) -> str:
+    """A text file's content (UTF-8, BOM allowed); InputError with the line of a bad byte."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{what} not found", path) from None
+    except IsADirectoryError:
+        raise InputError(f"{what} expected, found a folder", path) from None
+    except OSError as error:
+        raise InputError(f"cannot read {what} ({error.strerror})", path) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise InputError(f"not UTF-8 (byte 0x{data[error.start]:02x})", path, line) from None
 
 
 def run_classes(run: RunFolder) -> list[str] | None:
     """The class list a run's config.json names (a list of strings under a key
-    called "classes" or "class_names", at any depth), if any."""
-    if not run.config_path.is_file():
+    called "classes" or "class_names", at any depth), if any.
+
+    A config.json that is not UTF-8 JSON (or nests too deeply to read) is an
+    error: guessing the 20 VOC classes instead could score the wrong classes.
+    """
+    path = run.config_path
+    if not path.is_file():
         return None
+    hint = "fix it or give --classes"
     try:
-        config = json.loads(run.config_path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
+        config = json.loads(read_text(path, "config file"))
+    except InputError as error:
+        raise InputError(f"{error.message}; {hint}", error.path, error.line) from None
+    except json.JSONDecodeError as error:
+        raise InputError(f"not valid JSON ({error.msg}); {hint}", path, error.lineno) from None
+    except RecursionError:
+        raise InputError("nested too deeply to read; give --classes", path) from None
     stack = [config]
     while stack:
         node = stack.pop()
@@ -188,17 +235,21 @@ def choose_steps(
     return available
 
 
+#: ``.<name>.tmp-<host>-<pid>`` (and the older ``.<name>.tmp-<pid>``).
+_FOLDER_TEMPORARY = re.compile(r"^\..+\.tmp-(?:(?P<host>[0-9a-f]{8})-)?(?P<pid>\d+)$")
+
+
 @contextlib.contextmanager
 def publish_folder(final: str | os.PathLike) -> Iterator[Path]:
     """Build a folder under a temporary name beside ``final``; rename it into place
     when the body finishes (removed if it raises), so ``final`` appears whole.
 
-    The temporary is ``.<name>.tmp-<pid>``; :func:`remove_stale_temporaries`
+    The temporary is ``.<name>.tmp-<host>-<pid>``; :func:`remove_stale_temporaries`
     deletes those left by a killed process.
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    temporary = final.parent / f".{final.name}.tmp-{os.getpid()}"
+    temporary = final.parent / f".{final.name}.tmp-{HOST_TAG}-{os.getpid()}"
     shutil.rmtree(temporary, ignore_errors=True)
     temporary.mkdir()
     try:
@@ -209,17 +260,33 @@ def publish_folder(final: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
-def remove_stale_temporaries(folder: str | os.PathLike) -> None:
-    """Delete ``.*.tmp-<pid>`` folders in ``folder`` whose process is gone."""
+def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Delete the temporaries in ``folder`` that a killed process left.
+
+    Folders ``.<name>.tmp-<host>-<pid>`` (and the older ``.<name>.tmp-<pid>``) that
+    belong to this user, were made on this host, and whose process is gone;
+    files ``.<name>.<host>-<pid>-<random>.tmp`` of :mod:`vocmap.core.atomic` by
+    the same rule. Nothing else is touched. Returns what was deleted.
+    """
     folder = Path(folder)
+    removed = atomic_temporaries(folder)
     if not folder.is_dir():
-        return
-    for path in folder.glob(".*.tmp-*"):
-        pid = path.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
+        return removed
+    for path in folder.iterdir():
+        match = _FOLDER_TEMPORARY.match(path.name)
+        if match is None or match["host"] not in (None, HOST_TAG):
             continue
-        if path.is_dir():
+        pid = int(match["pid"])
+        if pid == os.getpid() or _alive(pid):
+            continue
+        try:
+            info = path.lstat()
+        except OSError:
+            continue
+        if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid():
             shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
 
 
 def _alive(pid: int) -> bool:
@@ -227,6 +294,8 @@ def _alive(pid: int) -> bool:
         return False
     try:
         os.kill(pid, 0)
-    except OSError:
+    except ProcessLookupError:
         return False
+    except OSError:
+        return True  # another user's process, or cannot tell: keep its folder
     return True

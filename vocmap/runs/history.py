@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from vocmap.core.atomic import atomic_write_text
+from vocmap.core.atomic import atomic_write_text, shown
 from vocmap.core.errors import InputError
-from vocmap.runs.contract import HISTORY_COLUMNS
+from vocmap.runs.contract import HISTORY_COLUMNS, read_text
 
 
 def _cell(value: object) -> str:
@@ -70,24 +70,24 @@ def read_history_rows(path: str | os.PathLike) -> list[dict[str, str]]:
 def read_history(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """Columns of a history.csv as float arrays (empty cells are NaN)."""
     path = Path(path)
+    text = read_text(path, "history file")
     try:
-        handle = path.open(newline="")
-    except FileNotFoundError:
-        raise InputError("history file not found", path) from None
-    with handle:
-        reader = csv.DictReader(handle)
+        reader = csv.DictReader(io.StringIO(text, newline=""))
         if not reader.fieldnames or "step" not in reader.fieldnames:
             raise InputError("a history.csv needs a 'step' column", path, 1)
         columns: dict[str, list[float]] = {name: [] for name in reader.fieldnames}
-        for line, row in enumerate(reader, start=2):
+        for row in reader:
+            line = reader.line_num
             for name in reader.fieldnames:
-                text = (row.get(name) or "").strip()
+                cell = (row.get(name) or "").strip()
                 try:
-                    columns[name].append(float(text) if text else math.nan)
+                    columns[name].append(float(cell) if cell else math.nan)
                 except ValueError:
                     raise InputError(
-                        f"column {name!r} is not a number: {text!r}", path, line
+                        f"column {name!r} is not a number: {shown(cell[:40])!r}", path, line
                     ) from None
+    except csv.Error as error:
+        raise InputError(f"not a CSV table ({error})", path) from None
     return {name: np.array(values, dtype=np.float64) for name, values in columns.items()}
 
 

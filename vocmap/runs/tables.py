@@ -9,7 +9,7 @@ keeps some steps; :func:`best_per_window` makes the published summary's
 from __future__ import annotations
 
 import csv
-import json
+import io
 import math
 import os
 from collections.abc import Sequence
@@ -18,10 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
+from vocmap.core.atomic import shown
 from vocmap.core.errors import InputError, VocmapError
 from vocmap.core.results import mean_ap
 from vocmap.data import PUBLISHED, published_ap_table
-from vocmap.runs.contract import RunFolder, choose_steps
+from vocmap.runs.contract import RunFolder, choose_steps, read_text
+from vocmap.runs.stored import read_result, result_provenance
 
 
 @dataclass(frozen=True)
@@ -54,20 +56,46 @@ class APTable:
         return {c: float(self.ap[i, k]) for i, c in enumerate(self.classes)}
 
 
+#: The largest step a table takes (steps are int64 in the arrays; 10^15 is ample).
+MAX_STEP = 10**15
+
+
+def _step_cell(text: str) -> int | None:
+    text = text.strip()
+    if not text.isascii() or not text.isdigit():
+        return None
+    step = int(text)
+    return step if step <= MAX_STEP else None
+
+
 def read_ap_table_csv(path: str | os.PathLike, label: str | None = None) -> APTable:
     """A table like the published ``ap_by_step.csv``: ``class,<step>,<step>,...`` with
-    one row per class and a last ``mAP`` row (class names may end in " AP")."""
+    one row per class and a last ``mAP`` row (class names may end in " AP").
+
+    Header cells are step numbers (digits, at most 10^15), each once; columns in
+    any order are sorted by step, so the last column is always the final step.
+    """
     path = Path(path)
+    text = read_text(path, "AP table")
     try:
-        rows = list(csv.reader(path.open(newline="", encoding="utf-8-sig")))
-    except FileNotFoundError:
-        raise InputError("AP table not found", path) from None
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as error:
+        raise InputError(f"not a CSV table ({error})", path) from None
     if not rows or len(rows[0]) < 2:
         raise InputError("expected a header 'class,<step>,<step>,...'", path, 1)
-    try:
-        steps = tuple(int(float(s)) for s in rows[0][1:])
-    except ValueError:
-        raise InputError("header cells after the first must be step numbers", path, 1) from None
+    steps_read = [_step_cell(cell) for cell in rows[0][1:]]
+    if None in steps_read:
+        bad = rows[0][1 + steps_read.index(None)]
+        raise InputError(
+            f"header cells after the first must be step numbers (0 to {MAX_STEP:.0e}), "
+            f"not {shown(bad[:40])!r}",
+            path,
+            1,
+        )
+    steps = [s for s in steps_read if s is not None]
+    if len(set(steps)) != len(steps):
+        twice = next(s for s in steps if steps.count(s) > 1)
+        raise InputError(f"step {twice} is in the header twice", path, 1)
     classes, values, map_row = [], [], None
     for line, row in enumerate(rows[1:], start=2):
         if not row or not row[0].strip():
@@ -84,20 +112,37 @@ def read_ap_table_csv(path: str | os.PathLike, label: str | None = None) -> APTa
         else:
             classes.append(name.removesuffix(" AP"))
             values.append(numbers)
-    ap = np.array(values, dtype=np.float64).reshape(len(classes), len(steps))
+    order = sorted(range(len(steps)), key=steps.__getitem__)
+    ap = np.array(values, dtype=np.float64).reshape(len(classes), len(steps))[:, order]
     if map_row is None:
-        map_row = [float(np.mean(ap[:, k])) for k in range(len(steps))]
-    return APTable(steps, tuple(classes), ap, np.array(map_row), label or path.stem)
+        maps = np.array([float(np.mean(ap[:, k])) for k in range(len(steps))])
+    else:
+        maps = np.array(map_row, dtype=np.float64)[order]
+    return APTable(tuple(steps[k] for k in order), tuple(classes), ap, maps, label or path.stem)
 
 
 def ap_table_from_run(run: RunFolder, settings: str = "voc07", label: str = "") -> APTable:
-    """The AP table of every evaluated step of a run (``vocmap score`` writes them)."""
-    results = {step: load_result(path) for step, path in run.evaluated(settings).items()}
+    """The AP table of every evaluated step of a run (``vocmap score`` writes them).
+
+    Every result is checked: an invalid one (truncated, ``{}``, not UTF-8) is an
+    InputError naming it, and so are results scored against different ground
+    truth, image sets, classes or settings (a table never mixes them).
+    """
+    paths = run.evaluated(settings)
+    results = {step: read_result(path, step) for step, path in paths.items()}
     if not results:
         raise InputError(
             f"no evaluated steps under {run.eval_dir(settings)} (run `vocmap score` first)"
         )
     steps = tuple(sorted(results))
+    final = result_provenance(results[steps[-1]])
+    for step in steps:
+        if result_provenance(results[step]) != final:
+            raise InputError(
+                f"scored against other ground truth, image set, classes or settings than "
+                f"{paths[steps[-1]].name}; run `vocmap score --force` to score all steps alike",
+                paths[step],
+            )
     classes = tuple(results[steps[-1]]["classes"])
     ap = np.full((len(classes), len(steps)), np.nan)
     for k, step in enumerate(steps):
@@ -139,12 +184,10 @@ def _stored_intervals(
     return (out, level) if level is not None else (None, None)
 
 
-def load_result(path: Path) -> dict:
-    """One step's result JSON (``EvalResult.to_dict(curves=True)`` plus metadata)."""
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        raise InputError(f"unreadable result file ({error})", path) from None
+def load_result(path: Path, curves: bool = True) -> dict:
+    """One step's result JSON (``EvalResult.to_dict(curves=True)`` plus metadata),
+    checked (:func:`vocmap.runs.stored.read_result`)."""
+    return read_result(path, curves=curves)
 
 
 def _nan(value: float | None) -> float:
@@ -185,37 +228,45 @@ def select_steps(
 
 
 def best_per_window(table: APTable, window: int) -> APTable:
-    """One column per complete window ``((k-1)*window, k*window]``: each class's best AP.
+    """One column per window ``((k-1)*window, k*window]`` holding steps: each class's
+    best AP in it; the last column is always the final step's own values.
 
-    The published summary's layout: a column for every window end up to the last
-    step, holding each class's best AP within that window, and the last step's own
-    values (the final model) in a last column when it does not end a window. A
-    window's mAP is the mean of its column's class values (each class may peak at a
-    different step), as published.
+    The published summary's layout: a column for every window that ends before the
+    last step, labelled with the window's end, holding each class's best AP within
+    it; then the last step (the final model). When the last step ends a window, that
+    window's column is the final model (the last window's best is not shown: a
+    column labelled with the final step must be the final model). A window's mAP is
+    the mean of its column's class values (each class may peak at a different
+    step), as published. Steps are grouped, not windows counted, so a window of 1
+    over a step of 10^12 costs nothing.
     """
-    if window <= 0:
-        raise VocmapError("--best-per needs a positive step count")
-    steps = np.array(table.steps)
+    if isinstance(window, bool) or not isinstance(window, int) or window <= 0:
+        raise VocmapError(f"--best-per needs a positive step count, not {window!r}")
+    if not table.steps:
+        return table
+    steps = np.array(table.steps, dtype=np.int64)
+    order = np.argsort(steps, kind="stable")
+    steps, ap, step_maps = steps[order], table.ap[:, order], np.asarray(table.map)[order]
     last = int(steps[-1])
+    ends = -(-steps // window) * window  # the end of each step's window
     columns, maps, labels = [], [], []
-    for end in range(window, last + 1, window):
-        inside = (steps > end - window) & (steps <= end)
-        if not inside.any():
-            continue
-        block = table.ap[:, inside]
+    for end in np.unique(ends[steps < last]):
+        end = int(end)
+        if end >= last:
+            break  # the last window's column is the final model's
+        block = ap[:, ends == end]
         best = np.array([np.nan if np.all(np.isnan(r)) else np.nanmax(r) for r in block])
         columns.append(best)
         maps.append(mean_ap(list(best)))
         labels.append(end)
-    if not labels or labels[-1] != last:
-        columns.append(table.ap[:, -1])
-        maps.append(float(table.map[-1]))
-        labels.append(last)
+    columns.append(ap[:, -1])
+    maps.append(float(step_maps[-1]))
+    labels.append(last)
     return APTable(
         tuple(labels),
         table.classes,
         np.stack(columns, axis=1),
         np.array(maps),
         table.label,
-        f"best value within each {window}-step window; the last column is the final step",
+        f"best value within each {window}-step window; the last column is the final step {last}",
     )

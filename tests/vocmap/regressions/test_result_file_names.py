@@ -151,7 +151,7 @@ def test_a_custom_image_set_with_unknown_images_names_the_files_set(tmp_path, ca
             results,
             "--annotations",
             voc_root / "Annotations",
-            "--imageset",
+            "--image-set-file",
             subset,
             "--classes",
             "dog",

@@ -1,0 +1,164 @@
+"""Run folders that gave tracebacks (issue 10): a step_N.json that is `{}`; a
+non-UTF-8 or deeply nested config.json; a non-UTF-8 AP-table CSV or history.csv;
+a CSV header `inf`; an empty or truncated checkpoint in `score`; and
+`detections/step_99` found, then looked up as `step_000099`. Each is now one line
+naming the file (and line), exit 2, and nothing half-made is left."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+from run_builder import CLASSES, make_run
+
+from vocmap.cli import main
+from vocmap.core.errors import InputError
+from vocmap.runs.contract import RunFolder
+from vocmap.runs.history import read_history
+
+
+def error_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("vocmap: error: "), err
+    return lines[0].removeprefix("vocmap: error: ")
+
+
+@pytest.fixture
+def scored(tmp_path):
+    voc_root, run = make_run(tmp_path, steps=(100, 200), images=30)
+    assert main(["score", str(run), "--voc-root", str(voc_root), "--quiet", "--no-cache"]) == 0
+    return voc_root, run
+
+
+def test_empty_object_step_json_in_table_and_plot(scored, capsys):
+    _, run = scored
+    path = RunFolder(run).eval_path(200)
+    path.write_text("{}")
+    capsys.readouterr()
+    assert main(["table", str(run)]) == 2
+    assert error_line(capsys) == f"{path}: not a valid result: no 'classes'"
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert main(["plot", str(run), "--out", str(run / "p")]) == 2
+        assert error_line(capsys) == f"{path}: not a valid result: no 'classes'"
+        assert not (run / "p").exists() or not any((run / "p").iterdir())
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b'{\n"classes": ["caf\xe9"]}', ":2: not UTF-8 (byte 0xe9); fix it or give --classes"),
+        (b"[" * 100_000 + b"]" * 100_000, ": nested too deeply to read; give --classes"),
+        (b'{"classes": [', ":1: not valid JSON (Expecting value); fix it or give --classes"),
+    ],
+    ids=["not-utf8", "nested", "truncated"],
+)
+def test_bad_config_json_is_one_line_and_classes_get_around_it(scored, capsys, content, reason):
+    voc_root, run = scored
+    config = run / "config.json"
+    config.write_bytes(content)
+    args = ["score", str(run), "--voc-root", str(voc_root), "--quiet", "--no-cache"]
+    assert main(args) == 2
+    line = error_line(capsys)
+    assert line == f"{config}{reason}"
+    assert main([*args, "--classes", *CLASSES]) == 0
+
+
+def test_non_utf8_ap_table_csv_names_the_line(tmp_path, capsys):
+    path = tmp_path / "ap.csv"
+    path.write_bytes(b"class,100\ndog AP,0.5\ncat\xff AP,0.2\n")
+    assert main(["table", str(path)]) == 2
+    assert error_line(capsys) == f"{path}:3: not UTF-8 (byte 0xff)"
+
+
+def test_csv_header_inf_is_one_line(tmp_path, capsys):
+    path = tmp_path / "ap.csv"
+    for bad in ("inf", "nan", "1e3", "-100", "١٠٠", "2" * 17):
+        path.write_text(f"class,100,{bad}\ndog,0.1,0.2\n")
+        assert main(["table", str(path)]) == 2
+        line = error_line(capsys)
+        assert line.startswith(f"{path}:1: header cells after the first must be step numbers")
+        assert line.endswith(f"not {bad!r}")
+
+
+def test_non_utf8_history_csv_names_the_line(tmp_path, capsys):
+    path = tmp_path / "history.csv"
+    path.write_bytes(b"step,loss\n10,1.5\n20,\xe91.0\n")
+    with pytest.raises(InputError, match=r"history.csv:3: not UTF-8 \(byte 0xe9\)"):
+        read_history(path)
+    if importlib.util.find_spec("matplotlib") is not None:
+        _, run = make_run(tmp_path / "r", steps=(100,), images=20)
+        (run / "history.csv").write_bytes(path.read_bytes())
+        assert main(["plot", str(run), "--out", str(tmp_path / "plots")]) == 2
+        assert error_line(capsys) == f"{run / 'history.csv'}:3: not UTF-8 (byte 0xe9)"
+
+
+def test_history_csv_bad_cell_line_counts_blank_lines(tmp_path):
+    path = tmp_path / "history.csv"
+    path.write_text("step,loss\n\n10,1.5\n\n20,abc\n")
+    with pytest.raises(InputError, match=r"history.csv:5: column 'loss' is not a number: 'abc'"):
+        read_history(path)
+
+
+def test_empty_checkpoint_is_one_line_and_leaves_no_temporary(scored, capsys):
+    voc_root, run = scored
+    folder = RunFolder(run)
+    folder.checkpoints_dir.mkdir()
+    checkpoint = folder.checkpoints_dir / "step_000300.pt"
+    checkpoint.write_bytes(b"")
+    capsys.readouterr()
+    assert main(["score", str(run), "--voc-root", str(voc_root), "--quiet"]) == 2
+    assert error_line(capsys) == (
+        f"{checkpoint}: empty checkpoint (0 bytes): nothing to make detections from"
+    )
+    assert sorted(p.name for p in folder.detections_dir.iterdir()) == [
+        "step_000100",
+        "step_000200",
+    ]
+
+
+def test_truncated_checkpoint_is_one_line_and_leaves_no_temporary(scored, capsys):
+    pytest.importorskip("torch")
+    pytest.importorskip("ssd_ref")
+    voc_root, run = scored
+    folder = RunFolder(run)
+    folder.checkpoints_dir.mkdir()
+    checkpoint = folder.checkpoints_dir / "step_000300.pt"
+    checkpoint.write_bytes(b"PK\x03\x04 truncated checkpoint")
+    capsys.readouterr()
+    assert main(["score", str(run), "--voc-root", str(voc_root), "--quiet", "--device", "cpu"]) == 2
+    line = error_line(capsys)
+    assert line.startswith(f"{checkpoint}: cannot make detections from this checkpoint (")
+    assert line.endswith("is it truncated? (VOCMAP_DEBUG=1 shows the traceback)")
+    assert sorted(p.name for p in folder.detections_dir.iterdir()) == [
+        "step_000100",
+        "step_000200",
+    ]
+    assert not folder.eval_path(300).exists()
+
+
+def test_a_non_canonical_step_folder_is_an_error_not_a_wrong_lookup(scored, capsys):
+    voc_root, run = scored
+    folder = RunFolder(run)
+    odd = folder.detections_dir / "step_99"
+    folder.detection_dir(200).rename(odd)
+    capsys.readouterr()
+    assert main(["score", str(run), "--voc-root", str(voc_root), "--quiet", "--force"]) == 2
+    assert error_line(capsys) == (
+        f"{odd}: not a step name vocmap reads: rename it to step_000099 "
+        "(step_ and at least 6 digits)"
+    )
+    odd.rename(folder.detection_dir(200))
+    # Other names are not steps and are left alone.
+    (folder.detections_dir / "notes").mkdir()
+    (folder.detections_dir / "step_100_old").mkdir()
+    assert main(["score", str(run), "--voc-root", str(voc_root), "--quiet"]) == 0
+    eval_odd = folder.eval_dir() / "step_0000100.json"
+    eval_odd.write_text(folder.eval_path(100).read_text())
+    capsys.readouterr()
+    assert main(["table", str(run)]) == 2
+    assert error_line(capsys) == (
+        f"{eval_odd}: not a step name vocmap reads: rename it to step_000100.json "
+        "(step_ and at least 6 digits)"
+    )
