@@ -71,7 +71,15 @@ def detect_step(run: RunFolder, step: int, settings: ScoreSettings) -> Path:
         raise InputError("detecting needs the images: give --voc-root (or $VOC_ROOT)")
     if checkpoint.stat().st_size == 0:
         raise InputError("empty checkpoint (0 bytes): nothing to make detections from", checkpoint)
-    from ssd_ref.inference import detect_checkpoint  # torch: imported only here
+    try:
+        from ssd_ref.inference import detect_checkpoint  # torch: imported only here
+    except ImportError as error:  # torch or OpenCV missing: a set-up matter, not a bug
+        # ssd_ref says itself which of torch and OpenCV is missing (error.name is None).
+        need = str(error) if error.name is None else f"ssd_ref needs {error.name}"
+        raise InputError(
+            f"making detections from checkpoints: {need}; or score a run whose "
+            "detections/step_N/ folders already exist"
+        ) from None
 
     final = run.detection_dir(step)
     with publish_folder(final) as temporary:

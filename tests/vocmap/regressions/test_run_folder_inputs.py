@@ -7,6 +7,7 @@ naming the file (and line), exit 2, and nothing half-made is left."""
 from __future__ import annotations
 
 import importlib.util
+import sys
 
 import pytest
 from run_builder import CLASSES, make_run
@@ -162,3 +163,26 @@ def test_a_non_canonical_step_folder_is_an_error_not_a_wrong_lookup(scored, caps
         f"{eval_odd}: not a step name vocmap reads: rename it to step_000100.json "
         "(step_ and at least 6 digits)"
     )
+
+
+def test_checkpoint_without_torch_installed_is_one_line_naming_the_extra(
+    scored, capsys, monkeypatch
+):
+    # A user who installed vocmap alone scores a run that still needs detections.
+    for name in [name for name in sys.modules if name.split(".")[0] == "ssd_ref"]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "torch", None)  # "import torch" raises ImportError
+    voc_root, run = scored
+    folder = RunFolder(run)
+    folder.checkpoints_dir.mkdir()
+    (folder.checkpoints_dir / "step_000300.pt").write_bytes(b"PK\x03\x04 a checkpoint")
+    capsys.readouterr()
+    assert main(["score", str(run), "--voc-root", str(voc_root), "--quiet"]) == 2
+    line = error_line(capsys)
+    assert line == (
+        "making detections from checkpoints: ssd_ref needs torch: install vocmap[train] "
+        "(pip install 'vocmap[train]'; bring the torch build that fits your machine); "
+        "or score a run whose detections/step_N/ folders already exist"
+    )
+    assert not folder.detection_dir(300).exists()
+    assert not folder.eval_path(300).exists()
