@@ -1,16 +1,20 @@
 """The small preset over seeds: train, detect and score (vocmap) every (data seed, training seed).
 
     python benchmarks/ssd_small_preset_seeds.py                      # 3 data seeds x 5 training seeds
-    python benchmarks/ssd_small_preset_seeds.py --data-seeds 0 --train-seeds 2 --config tiny
+    python benchmarks/ssd_small_preset_seeds.py --data-seeds 0 --train-seeds 2
     python benchmarks/ssd_small_preset_seeds.py --override solver.max_iter=300 --out table.md
 
 Each data seed is a synthetic set (240 trainval, 100 test images, as in the
 tests); each run trains the preset from scratch on its trainval images, detects
 on the 100 held-out test images with the last checkpoint and scores them with
 vocmap (VOC07 11-point AP, the devkit's rules). Prints (and with ``--out``
-writes) a markdown table: one row per run with its mAP, per-class APs and wall
-time, then the lowest and the median. Not a test: nothing is asserted (the
-test keeps a lower bar, see tests/ssd_ref/test_training.py).
+writes) a markdown table: one row per run with its mAP, per-class APs and the
+**CPU time** of training and of detection + scoring (user + system time of
+this process and its finished children: on a shared machine wall time says
+more about the neighbours than about the run), then the lowest and the median.
+torch runs with ``--threads`` threads (default 1: on two shared cores a second
+thread's spin-waiting costs more CPU time than it saves). Not a test: nothing
+is asserted (the test keeps a lower bar, see tests/ssd_ref/test_training.py).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shutil
 import statistics
 import sys
@@ -41,8 +46,15 @@ def synthetic_set(work: Path, seed: int) -> Path:
     return root
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of this process (all threads) and its finished children."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
 def one_run(config_name: str, overrides: list[str], data_root: Path, seed: int, run_dir: Path):
-    """Train, detect with the last checkpoint, score; ``(mAP, {class: AP}, seconds)``."""
+    """Train, detect with the last checkpoint, score:
+    ``(mAP, {class: AP}, training CPU s, detection + scoring CPU s)``."""
     import vocmap
     from ssd_ref.config import apply_overrides, load_config
     from ssd_ref.engine.trainer import train
@@ -53,9 +65,9 @@ def one_run(config_name: str, overrides: list[str], data_root: Path, seed: int, 
         [*overrides, f"data.voc_root={json.dumps(str(data_root))}", f"run.seed={seed}"],
     )
     shutil.rmtree(run_dir, ignore_errors=True)
-    begin = time.perf_counter()
+    begin = cpu_seconds()
     result = train(config, run_dir)
-    seconds = time.perf_counter() - begin
+    training = cpu_seconds() - begin
     year = data_root / "SYNTH"
     out = detect_checkpoint(result.last_checkpoint, year, "test", out_dir=run_dir / "dets")
     classes = list(config.data.classes)
@@ -63,55 +75,62 @@ def one_run(config_name: str, overrides: list[str], data_root: Path, seed: int, 
     evaluation = vocmap.Evaluator(gt, classes=classes).evaluate(
         vocmap.read_detections(out, gt, classes=classes)
     )
-    return evaluation.map, {c: evaluation.classes[c].ap for c in classes}, seconds
+    scoring = cpu_seconds() - begin - training
+    return evaluation.map, {c: evaluation.classes[c].ap for c in classes}, training, scoring
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="small", help="preset name or config JSON")
+    parser.add_argument("--config", default="tiny", help="preset name or config JSON")
     parser.add_argument("--data-seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--train-seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--override", action="append", default=[], metavar="SECTION.KEY=VALUE")
     parser.add_argument("--work", default="/tmp/ssd_small_preset_seeds", help="data and runs")
     parser.add_argument("--out", help="also write the markdown table here")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
     import torch
 
+    torch.set_num_threads(args.threads)
+
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    rows, maps = [], []
+    rows, maps, cpu = [], [], []
     header = None
     started = time.perf_counter()
     for data_seed in args.data_seeds:
         data_root = synthetic_set(work, data_seed)
         for seed in args.train_seeds:
             run_dir = work / f"run_d{data_seed}_t{seed}"
-            value, per_class, seconds = one_run(
+            value, per_class, training, scoring = one_run(
                 args.config, args.override, data_root, seed, run_dir
             )
             if header is None:
                 header = (
                     "| data seed | training seed | mAP | "
                     + " | ".join(per_class)
-                    + " | training s |\n|"
-                    + "---|" * (len(per_class) + 4)
+                    + " | training CPU s | detect + score CPU s |\n|"
+                    + "---|" * (len(per_class) + 5)
                 )
                 print(header)
             row = (
                 f"| {data_seed} | {seed} | {value:.3f} | "
                 + " | ".join(f"{ap:.3f}" for ap in per_class.values())
-                + f" | {seconds:.0f} |"
+                + f" | {training:.0f} | {scoring:.0f} |"
             )
             print(row, flush=True)
             rows.append(row)
             maps.append(value)
+            cpu.append(training + scoring)
     total = time.perf_counter() - started
     summary = (
         f"\n{len(maps)} runs, preset `{args.config}`{' ' + ' '.join(args.override) if args.override else ''}: "
         f"lowest mAP {min(maps):.3f}, median {statistics.median(maps):.3f}, highest {max(maps):.3f}; "
-        f"{total / 60:.1f} min in all (torch {torch.__version__}, {torch.get_num_threads()} threads)"
+        f"CPU time per run (training + detection + scoring) median {statistics.median(cpu):.0f} s, "
+        f"highest {max(cpu):.0f} s; {total / 60:.1f} min wall in all "
+        f"(torch {torch.__version__}, {torch.get_num_threads()} threads)"
     )
     print(summary)
     if args.out:

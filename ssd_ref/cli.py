@@ -128,7 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train SSD300 (torchrun for several processes)")
-    train.add_argument("--config", help="a preset (reference, fast, tiny) or a config JSON file")
+    train.add_argument(
+        "--config", help="a preset (reference, fast, tiny, small) or a config JSON file"
+    )
     train.add_argument("--voc-root", help="VOCdevkit folder holding the year folders of the config")
     train.add_argument("--out", required=True, help="run folder")
     train.add_argument(
@@ -185,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     convert.set_defaults(func=_convert_vgg)
 
     show = commands.add_parser("print-config", help="print a resolved config as JSON")
-    show.add_argument("config", help="a preset (reference, fast, tiny) or a JSON file")
+    show.add_argument("config", help="a preset (reference, fast, tiny, small) or a JSON file")
     show.add_argument("--override", action="append", metavar="SECTION.KEY=VALUE")
     show.set_defaults(func=_print_config)
     return parser

@@ -36,6 +36,9 @@ SYNTHETIC_CLASSES: tuple[str, ...] = ("bottle", "car", "cat", "dog", "person")
 #: ``data.epoch_order`` values.
 EPOCH_ORDERS: tuple[str, ...] = ("fixed", "reshuffle")
 
+#: ``solver.optimizer`` values.
+OPTIMIZERS: tuple[str, ...] = ("sgd", "adamw")
+
 #: Caffe's interpolation modes for the training resize (``interp_mode``).
 ALL_INTERPOLATIONS: tuple[str, ...] = ("linear", "area", "nearest", "cubic", "lanczos4")
 
@@ -76,11 +79,22 @@ class ModelConfig:
     backbone_weights_preprocessing: str = "auto"
     #: Initialisation of the backbone when no weights are given: "xavier" or "kaiming".
     backbone_init: str = "xavier"
+    #: Per-channel divisor (B, G, R) applied by the network to its input (BGR
+    #: 0-255 minus the mean) before conv1_1; None: no division (Caffe, whose
+    #: VGG16 weights expect 0-255 units). A from-scratch network should see
+    #: unit-scale input: the alternative, conv1_1's weights divided by 60, gives
+    #: conv1_1 a 3,600-fold larger relative learning rate (see ssd_ref/README.md).
+    input_std_bgr: tuple[float, float, float] | None = None
     #: BatchNorm after every backbone and extra convolution but conv1_1/conv1_2.
     #: Not in Caffe's SSD (which starts from ImageNet weights); SSD trained from
     #: scratch needs it to learn quickly and stably (ScratchDet, Zhu et al. 2019).
     #: Used by the tiny config.
     batch_norm: bool = False
+    #: Block 1 (conv1_1, conv1_2) with concatenated ReLUs ``[relu(z), relu(-z)]``
+    #: of half as many filters (Shang et al. 2016; not in VGG16). In a narrow
+    #: model (4 channels at 1/16 width) plain ReLUs can map a whole colour to
+    #: zero in every channel: that class is then cut off for good (ssd_ref/README.md).
+    stem_crelu: bool = False
 
 
 @dataclass(frozen=True)
@@ -176,8 +190,11 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class SolverConfig:
-    """SGD and the step schedule. ``batch_size`` is global (split across ranks)."""
+    """The optimiser and the step schedule. ``batch_size`` is global (split across ranks)."""
 
+    #: "sgd" (Caffe's solver) or "adamw" (``momentum`` is then Adam's beta1;
+    #: beta2 0.999; ``weight_decay`` is decoupled, as AdamW applies it).
+    optimizer: str = "sgd"
     batch_size: int = 32
     base_lr: float = 0.001
     momentum: float = 0.9
@@ -190,6 +207,12 @@ class SolverConfig:
     #: Linear warm-up from ``warmup_factor * lr`` to ``lr`` over this many steps (0 = off).
     warmup_iters: int = 0
     warmup_factor: float = 1.0 / 3.0
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(
+                f"solver.optimizer must be one of {list(OPTIMIZERS)}, not {self.optimizer!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -348,7 +371,39 @@ def tiny_config() -> SSDConfig:
     )
 
 
-PRESETS = {"reference": reference_config, "fast": fast_config, "tiny": tiny_config}
+#: ImageNet's per-channel standard deviation (B, G, R) in 0-255 units, rounded
+#: (torchvision's 57.375, 57.12, 58.395); the synthetic images' is 50, 46, 46.
+IMAGENET_STD_BGR: tuple[float, float, float] = (57.4, 57.1, 58.4)
+
+
+def small_config() -> SSDConfig:
+    """The tiny model made robust to the seed: the same 400 CPU steps and sizes, plus
+
+    * unit-scale input (``model.input_std_bgr``): from scratch, 0-255 input gives
+      conv1_1 a far larger effective learning rate than the rest of the network;
+    * CReLU in block 1 (``model.stem_crelu``): with 4 filters, plain ReLUs can map
+      a class's colour to zero in every channel at initialisation, and that class
+      is then never learned (tiny: AP 0.002-0.01 for two or three classes on some
+      seeds);
+    * AdamW at 0.002 (``solver.optimizer``): per-parameter step sizes, so a
+      class whose features switch on late still catches up before step 400.
+
+    Measured over 3 data seeds x 5 training seeds in ssd_ref/README.md.
+    """
+    tiny = tiny_config()
+    return dataclasses.replace(
+        tiny,
+        model=dataclasses.replace(tiny.model, input_std_bgr=IMAGENET_STD_BGR, stem_crelu=True),
+        solver=dataclasses.replace(tiny.solver, optimizer="adamw", base_lr=0.002),
+    )
+
+
+PRESETS = {
+    "reference": reference_config,
+    "fast": fast_config,
+    "tiny": tiny_config,
+    "small": small_config,
+}
 
 
 def load_config(name_or_path: str | os.PathLike) -> SSDConfig:

@@ -1,4 +1,4 @@
-"""SGD with Caffe's parameter groups, and the multistep learning-rate schedule.
+"""SGD (or AdamW) with Caffe's parameter groups, and the multistep learning-rate schedule.
 
 Caffe's SSD gives every convolution ``param { lr_mult: 1 decay_mult: 1 }`` for
 the weights and ``param { lr_mult: 2 decay_mult: 0 }`` for the biases. The
@@ -78,10 +78,12 @@ class LrFactor:
         return factor
 
 
-def build_optimizer(model: nn.Module, config: SolverConfig) -> torch.optim.SGD:
-    return torch.optim.SGD(
-        parameter_groups(model, config), lr=config.base_lr, momentum=config.momentum
-    )
+def build_optimizer(model: nn.Module, config: SolverConfig) -> torch.optim.Optimizer:
+    """SGD with momentum (Caffe), or AdamW (``solver.optimizer``; beta1 = ``momentum``)."""
+    groups = parameter_groups(model, config)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=config.base_lr, betas=(config.momentum, 0.999))
+    return torch.optim.SGD(groups, lr=config.base_lr, momentum=config.momentum)
 
 
 def build_scheduler(

@@ -138,7 +138,7 @@ class Network:
 
     model: torch.nn.Module
     forward: torch.nn.Module
-    optimizer: torch.optim.SGD
+    optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LambdaLR
 
 

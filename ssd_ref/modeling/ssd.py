@@ -1,6 +1,7 @@
 """The SSD300 network: VGG16 backbone, L2Norm on conv4_3, extra layers, heads.
 
-Input ``(B, 3, 300, 300)``: BGR, 0-255, minus the mean (104, 117, 123).
+Input ``(B, 3, 300, 300)``: BGR, 0-255, minus the mean (104, 117, 123); with
+``model.input_std_bgr`` the network divides it by those per-channel values first.
 Output ``loc (B, P, 4)`` (encoded offsets, see :func:`ssd_ref.modeling.box_utils.encode`)
 and ``conf (B, P, C)`` (class logits, 0 = background), with ``P = 8732`` priors
 in :func:`ssd_ref.modeling.priors.prior_boxes` order.
@@ -79,7 +80,18 @@ class SSD300(nn.Module):
     def __init__(self, config: ModelConfig, num_classes: int) -> None:
         super().__init__()
         self.num_classes = num_classes
-        self.backbone = VGGBackbone(config.width_mult, config.batch_norm, config.min_channels)
+        # Not persistent: the divisor comes from the config, and checkpoints keep
+        # the state-dict keys they had before the option existed.
+        self.register_buffer(
+            "input_std",
+            None
+            if config.input_std_bgr is None
+            else torch.tensor(config.input_std_bgr, dtype=torch.float32).reshape(1, 3, 1, 1),
+            persistent=False,
+        )
+        self.backbone = VGGBackbone(
+            config.width_mult, config.batch_norm, config.min_channels, config.stem_crelu
+        )
         self.l2norm = L2Norm(self.backbone.out_channels[0], config.l2norm_scale)
         self.extras = ExtraLayers(
             self.backbone.out_channels[1], config.width_mult, config.batch_norm, config.min_channels
@@ -95,6 +107,8 @@ class SSD300(nn.Module):
         )
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.input_std is not None:
+            images = images / self.input_std.to(images.dtype)
         conv4_3, fc7 = self.backbone(images)
         sources = [self.l2norm(conv4_3), fc7, *self.extras(fc7)]
         batch = images.shape[0]
@@ -118,8 +132,12 @@ def initialise(model: SSD300, config: ModelConfig) -> None:
 
     With ``config.backbone_weights`` the backbone is loaded from that file (the
     Caffe set-up). Otherwise (training from scratch, not a Caffe set-up) it is
-    initialised with ``backbone_init`` and conv1_1 is divided by
-    :data:`INPUT_STD` so that activations start near unit scale.
+    initialised with ``backbone_init``; without ``input_std_bgr`` (the input in
+    0-255 units) conv1_1 is then divided by :data:`INPUT_STD` so that
+    activations start near unit scale. That start is the same as dividing the
+    input, but not the training: conv1_1's gradient grows with the input's
+    scale (60x) while its weights shrink (1/60x), so its updates relative to
+    its weights are 3,600 times those of a network fed unit-scale input.
     """
     backbone_convs = [m for m in model.backbone.modules() if isinstance(m, nn.Conv2d)]
     other_convs = [
@@ -133,8 +151,10 @@ def initialise(model: SSD300, config: ModelConfig) -> None:
         if conv.bias is not None:
             nn.init.zeros_(conv.bias)
     if config.backbone_weights:
-        if config.width_mult != 1.0 or config.batch_norm:
-            raise ValueError("pretrained VGG16 weights need width_mult 1.0 and no batch_norm")
+        if config.width_mult != 1.0 or config.batch_norm or config.input_std_bgr is not None:
+            raise ValueError(
+                "pretrained VGG16 weights need width_mult 1.0, no batch_norm and no input_std_bgr"
+            )
         state = load_vgg16_weights(config.backbone_weights, config.backbone_weights_preprocessing)
         model.backbone.load_state_dict(state)
         return
@@ -149,8 +169,9 @@ def initialise(model: SSD300, config: ModelConfig) -> None:
             nn.init.zeros_(conv.bias)
     # The input is in 0-255 units (std about 60): scale conv1_1 so that a
     # from-scratch backbone starts with activations of order 1, not 100.
-    with torch.no_grad():
-        model.backbone.conv1_1.conv.weight /= INPUT_STD
+    if config.input_std_bgr is None:
+        with torch.no_grad():
+            model.backbone.conv1_1.conv.weight /= INPUT_STD
 
 
 def build_model(config: SSDConfig, initialise_weights: bool = True) -> SSD300:

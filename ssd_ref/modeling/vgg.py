@@ -47,7 +47,15 @@ def conv_names() -> list[str]:
 
 class ConvReLU(nn.Module):
     """``relu(conv(x))``, or ``relu(bn(conv(x)))`` with ``batch_norm`` (not in Caffe's SSD;
-    for training from scratch, see :class:`ssd_ref.config.ModelConfig`)."""
+    for training from scratch, see :class:`ssd_ref.config.ModelConfig`).
+
+    ``crelu``: the concatenated ReLU ``[relu(z), relu(-z)]`` of ``z = conv(x)``
+    with ``out_channels / 2`` filters (Shang et al. 2016), which passes every
+    input on to one half or the other (``z = relu(z) - relu(-z)``): no input
+    is ever zero in all channels, so none is cut off from the gradient. It is
+    computed as one convolution with the tied filters ``[w, -w]`` (cheaper on a
+    CPU than negating and concatenating the feature map); ``conv`` holds ``w``.
+    """
 
     def __init__(
         self,
@@ -58,25 +66,49 @@ class ConvReLU(nn.Module):
         padding: int = 0,
         dilation: int = 1,
         batch_norm: bool = False,
+        crelu: bool = False,
     ) -> None:
         super().__init__()
+        if crelu and (out_channels % 2 or batch_norm):
+            raise ValueError(
+                f"a CReLU layer needs an even channel count ({out_channels}) and no BatchNorm"
+            )
+        filters = out_channels // 2 if crelu else out_channels
         self.conv = nn.Conv2d(
-            in_channels, out_channels, kernel, stride, padding, dilation, bias=not batch_norm
+            in_channels, filters, kernel, stride, padding, dilation, bias=not batch_norm
         )
-        self.bn = nn.BatchNorm2d(out_channels) if batch_norm else None
+        self.bn = nn.BatchNorm2d(filters) if batch_norm else None
+        self.crelu = crelu
+        #: Channels of the layer's output (twice ``conv``'s filters with CReLU).
+        self.out_channels = out_channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.conv(x)
+        if self.crelu:
+            conv = self.conv
+            weight = torch.cat([conv.weight, -conv.weight])
+            bias = None if conv.bias is None else torch.cat([conv.bias, -conv.bias])
+            x = nn.functional.conv2d(
+                x, weight, bias, conv.stride, conv.padding, conv.dilation, conv.groups
+            )
+        else:
+            x = self.conv(x)
         if self.bn is not None:
             x = self.bn(x)
         return nn.functional.relu(x)
 
 
 class VGGBackbone(nn.Module):
-    """VGG16 up to fc7. ``forward`` returns (conv4_3 after ReLU, fc7 after ReLU)."""
+    """VGG16 up to fc7. ``forward`` returns (conv4_3 after ReLU, fc7 after ReLU).
+
+    ``stem_crelu``: block 1 (conv1_1, conv1_2) with CReLU (see :class:`ConvReLU`).
+    """
 
     def __init__(
-        self, width_mult: float = 1.0, batch_norm: bool = False, min_channels: int = 4
+        self,
+        width_mult: float = 1.0,
+        batch_norm: bool = False,
+        min_channels: int = 4,
+        stem_crelu: bool = False,
     ) -> None:
         super().__init__()
         in_channels = 3
@@ -86,7 +118,12 @@ class VGGBackbone(nn.Module):
                 # No BatchNorm on the full-resolution block 1: there it would cost a
                 # third of a CPU step, and the input-scaled init keeps it at unit size.
                 layer = ConvReLU(
-                    in_channels, out, 3, padding=1, batch_norm=batch_norm and block > 1
+                    in_channels,
+                    out,
+                    3,
+                    padding=1,
+                    batch_norm=batch_norm and block > 1,
+                    crelu=stem_crelu and block == 1,
                 )
                 setattr(self, f"conv{block}_{i}", layer)
                 in_channels = out

@@ -88,3 +88,25 @@ def test_load_config_reads_presets_and_files(tmp_path):
     path.write_text(json.dumps(tiny_config().to_dict()))
     assert load_config(path) == tiny_config()
     assert load_config("reference") == reference_config()
+
+
+def test_small_preset_is_tiny_with_unit_input_crelu_stem_and_adamw():
+    def differences(a, b, prefix=""):
+        if isinstance(a, dict):
+            return [d for k in a for d in differences(a[k], b[k], f"{prefix}{k}.")]
+        return [] if a == b else [prefix.rstrip(".")]
+
+    small, tiny = load_config("small"), tiny_config()
+    assert differences(small.to_dict(), tiny.to_dict()) == [
+        "model.input_std_bgr",
+        "model.stem_crelu",
+        "solver.optimizer",
+        "solver.base_lr",
+    ]
+    assert small.model.input_std_bgr == (57.4, 57.1, 58.4)
+    assert (small.model.stem_crelu, small.solver.optimizer, small.solver.base_lr) == (
+        True,
+        "adamw",
+        0.002,
+    )
+    assert load_config("small") == SSDConfig.from_json(small.to_json())

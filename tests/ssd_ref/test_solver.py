@@ -71,3 +71,23 @@ def test_scheduler_follows_the_step_and_survives_a_state_dict():
     scheduler.step()
     assert fresh_optimizer.param_groups[0]["lr"] == optimizer.param_groups[0]["lr"]
     assert isinstance(optimizer, torch.optim.SGD) and optimizer.defaults["momentum"] == 0.9
+
+
+def test_adamw_keeps_the_parameter_groups_and_momentum_as_beta1():
+    config = dataclasses.replace(SolverConfig(), optimizer="adamw", base_lr=0.004, momentum=0.8)
+    model = build_model(reference_config())
+    optimizer = build_optimizer(model, config)
+    assert isinstance(optimizer, torch.optim.AdamW)
+    weights, biases = optimizer.param_groups
+    assert (weights["lr"], weights["weight_decay"]) == (0.004, 0.0005)
+    assert (biases["lr"], biases["weight_decay"]) == (0.008, 0.0)
+    assert weights["betas"] == (0.8, 0.999)
+    scheduler = build_scheduler(optimizer, config)
+    fresh = build_optimizer(model, config)
+    fresh.load_state_dict(optimizer.state_dict())  # what a checkpoint does
+    assert fresh.param_groups[1]["lr"] == 0.008 and scheduler.last_epoch == 0
+
+
+def test_an_unknown_optimizer_is_a_config_error():
+    with pytest.raises(ValueError, match=r"solver\.optimizer"):
+        SolverConfig(optimizer="adam")

@@ -252,6 +252,15 @@ def score_run(
     run = RunFolder(Path(run_dir))
     if not run.root.is_dir():
         raise InputError("run folder not found", run.root)
+    if int(os.environ.get("WORLD_SIZE", "1") or "1") > 1:
+        # Every rank would publish the same folders and results; shard the detection
+        # itself instead, then score the detections in one process.
+        raise VocmapError(
+            "vocmap score runs in one process, not under torchrun (WORLD_SIZE > 1): make "
+            "the detections with `torchrun ... -m ssd_ref detect --checkpoint "
+            "RUN/checkpoints/step_N.pt --out RUN/detections/step_N ...`, then run "
+            "`vocmap score RUN` once"
+        )
     if jobs < 1:
         raise VocmapError(f"--jobs needs a positive number of processes, not {jobs}")
     remove_stale_temporaries(run.detections_dir)

@@ -186,3 +186,16 @@ def test_checkpoint_without_torch_installed_is_one_line_naming_the_extra(
     )
     assert not folder.detection_dir(300).exists()
     assert not folder.eval_path(300).exists()
+
+
+def test_score_under_torchrun_is_refused_before_any_rank_publishes(scored, capsys, monkeypatch):
+    # Each rank would detect, publish and store the same steps at once.
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    voc_root, run = scored
+    folder = RunFolder(run)
+    before = sorted(p.name for p in folder.root.rglob("*"))
+    assert main(["score", str(run), "--voc-root", str(voc_root), "--force", "--quiet"]) == 2
+    assert error_line(capsys).startswith(
+        "vocmap score runs in one process, not under torchrun (WORLD_SIZE > 1)"
+    )
+    assert sorted(p.name for p in folder.root.rglob("*")) == before
