@@ -4,6 +4,7 @@
 #   make test-fast  the suite without the slow tests, fewer hypothesis examples
 #   make bench  the evaluator's speed and memory benchmark (figures in BENCHMARKS.md)
 #   make bench-ssd  ssd_ref's data pipeline per worker, JPEG re-encoding cost and train-step times (CPU)
+#   make bench-ssd-small  the small preset over 3 data x 5 training seeds (CPU, about 30 min)
 #   make gpu-check  ssd_ref's GPU figures in one run (benchmarks/gpu_check.sh; needs CUDA)
 
 PYTHON ?= python3
@@ -12,7 +13,7 @@ BIN     = $(VENV)/bin
 # The CPU build of torch that lies on this kind of machine; GPU users bring their own.
 TORCH_CPU ?= torch==2.13.0
 
-.PHONY: demo test test-fast lint bench bench-ssd gpu-check setup setup-dev clean browser
+.PHONY: demo test test-fast lint bench bench-ssd bench-ssd-small gpu-check setup setup-dev clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +69,9 @@ bench: $(VENV)/.dev
 
 bench-ssd: $(VENV)/.dev
 	$(BIN)/python benchmarks/ssd_pipeline_bench.py
+
+bench-ssd-small: $(VENV)/.dev
+	$(BIN)/python benchmarks/ssd_small_preset_seeds.py --work benchmarks/data/small_preset
 
 gpu-check: $(VENV)/.dev
 	PYTHON=$(BIN)/python bash benchmarks/gpu_check.sh

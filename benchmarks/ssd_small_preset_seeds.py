@@ -81,7 +81,7 @@ def one_run(config_name: str, overrides: list[str], data_root: Path, seed: int, 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="tiny", help="preset name or config JSON")
+    parser.add_argument("--config", default="small", help="preset name or config JSON")
     parser.add_argument("--data-seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--train-seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--override", action="append", default=[], metavar="SECTION.KEY=VALUE")

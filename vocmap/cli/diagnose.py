@@ -78,26 +78,15 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 def run_diagnose(args: argparse.Namespace) -> int:
     from vocmap.analysis.diagnose import diagnose
-    from vocmap.cli.notices import announce_first_compile, say_dropped
+    from vocmap.cli.notices import announce_first_compile
     from vocmap.cli.output import emit, planned_outputs
-    from vocmap.core.evaluate import class_list
-    from vocmap.io.read import read_detections
     from vocmap.report.diagnose_text import format_diagnosis
 
     if args.top < 0:
         raise VocmapError("--top must be 0 or more")
     outputs = planned_outputs(args, {})
     announce_first_compile(args.quiet)
-    ground_truth, image_set_file = options.load_ground_truth(args)
-    classes = class_list(options.class_list(args.classes))
-    detections = read_detections(
-        args.detections,
-        ground_truth,
-        classes,
-        image_set=image_set_file.stem,
-        **options.reading(args),
-    )
-    say_dropped(args, detections)
+    ground_truth, classes, detections = options.read_inputs(args)
     diagnosis = diagnose(
         ground_truth,
         detections,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from vocmap.cli import options, stats
-from vocmap.cli.notices import announce_first_compile, say_dropped
+from vocmap.cli.notices import announce_first_compile
 from vocmap.cli.output import destination, emit, note, planned_outputs
 from vocmap.core.errors import VocmapError
 
@@ -105,29 +105,13 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from vocmap.core.evaluate import Evaluator
-    from vocmap.io.read import detection_classes, read_detections
     from vocmap.report.text import format_result
 
     outputs = planned_outputs(args, {"json": "json", "csv": "csv"})
     settings = options.eval_settings(args)
     announce_first_compile(args.quiet, settings.metric)
-    ground_truth, image_set_file = options.load_ground_truth(args)
-    classes = options.class_list(args.classes)
-    if classes is None:
-        classes, inferred = detection_classes(
-            args.detections, ground_truth, image_set_file.stem, prefix=args.prefix
-        )
-        if inferred:
-            note(args, inferred)
+    ground_truth, classes, detections = options.read_inputs(args)
     evaluator = Evaluator(ground_truth, classes, settings=settings)
-    detections = read_detections(
-        args.detections,
-        ground_truth,
-        evaluator.classes,
-        image_set=image_set_file.stem,
-        **options.reading(args),
-    )
-    say_dropped(args, detections)
     result = evaluator.evaluate(detections)
     result = stats.attach_intervals(args, result, ground_truth, detections)
     if result.dropped_unknown and any(o.style not in ("text", "markdown") for o in outputs):
@@ -148,8 +132,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 def run_compare(args: argparse.Namespace) -> int:
     from vocmap.analysis.compare import compare, comparison_to_json
-    from vocmap.core.evaluate import class_list
-    from vocmap.io.read import read_detections
     from vocmap.report.text import format_comparison
 
     names = args.semantics or []
@@ -161,16 +143,7 @@ def run_compare(args: argparse.Namespace) -> int:
     if "coco50" in names:
         return stats.run_compare_coco50(args, names, outputs)
     announce_first_compile(args.quiet)
-    ground_truth, image_set_file = options.load_ground_truth(args)
-    classes = class_list(options.class_list(args.classes))
-    detections = read_detections(
-        args.detections,
-        ground_truth,
-        classes,
-        image_set=image_set_file.stem,
-        **options.reading(args),
-    )
-    say_dropped(args, detections)
+    ground_truth, classes, detections = options.read_inputs(args)
     comparison = compare(
         ground_truth, detections, names[0], names[1], classes, metric=args.metric, iou=args.iou
     )

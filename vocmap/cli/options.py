@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from vocmap.core.errors import VocmapError
 
 if TYPE_CHECKING:
+    from vocmap.core.detections import Detections
     from vocmap.core.ground_truth import GroundTruth
     from vocmap.core.settings import EvalSettings
 
@@ -318,3 +319,31 @@ def reading(args: argparse.Namespace) -> dict:
         "prefix": args.prefix,
         "follow_symlinks": args.follow_symlinks,
     }
+
+
+def read_inputs(args: argparse.Namespace) -> tuple[GroundTruth, tuple[str, ...], Detections]:
+    """The ground truth, the classes and the detections a command's options name.
+
+    The classes are ``--classes``, or, when not given, those the result files have
+    if they are not the 20 VOC classes (said on stderr), else the 20 VOC classes.
+    Records dropped by ``--ignore-unknown-categories`` are counted on stderr.
+    """
+    from vocmap.cli.notices import say_dropped
+    from vocmap.cli.output import note
+    from vocmap.core.evaluate import class_list as checked_classes
+    from vocmap.io.read import detection_classes, read_detections
+
+    ground_truth, image_set_file = load_ground_truth(args)
+    classes = class_list(args.classes)
+    if classes is None:
+        classes, inferred = detection_classes(
+            args.detections, ground_truth, image_set_file.stem, prefix=args.prefix
+        )
+        if inferred:
+            note(args, inferred)
+    names = checked_classes(classes)
+    detections = read_detections(
+        args.detections, ground_truth, names, image_set=image_set_file.stem, **reading(args)
+    )
+    say_dropped(args, detections)
+    return ground_truth, names, detections

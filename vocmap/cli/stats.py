@@ -226,10 +226,7 @@ def run_compare_coco50(args: argparse.Namespace, names: list[str], outputs: list
     import json
 
     from vocmap.analysis.compare_metrics import compare_with_coco50, metric_comparison_to_dict
-    from vocmap.cli.notices import say_dropped
     from vocmap.cli.output import emit
-    from vocmap.core.evaluate import class_list
-    from vocmap.io.read import read_detections
     from vocmap.report.text import format_comparison
 
     if names[0] != "devkit" or names[1] != "coco50":
@@ -238,16 +235,7 @@ def run_compare_coco50(args: argparse.Namespace, names: list[str], outputs: list
         )
     if args.iou != 0.5:
         raise VocmapError("the comparison with coco50 is at IoU 0.5; drop --iou")
-    ground_truth, image_set_file = options.load_ground_truth(args)
-    classes = class_list(options.class_list(args.classes))
-    detections = read_detections(
-        args.detections,
-        ground_truth,
-        classes,
-        image_set=image_set_file.stem,
-        **options.reading(args),
-    )
-    say_dropped(args, detections)
+    ground_truth, classes, detections = options.read_inputs(args)
     comparison = compare_with_coco50(ground_truth, detections, classes, metric=args.metric)
     emit(
         outputs,

@@ -134,3 +134,19 @@ def test_an_inferred_class_name_with_a_control_character_is_refused(tmp_path, ca
         [results, "--voc-root", voc_root],
         "gives a class name with U+001B (ESCAPE)",
     )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["diagnose", "--format", "json"], ["compare", "--semantics", "mmdet", "--json", "-"]],
+)
+def test_diagnose_and_compare_infer_the_classes_as_evaluate_does(command, tmp_path, capsys):
+    # They used to take the 20 VOC classes and fail on a folder of apples and pears.
+    from vocmap.cli import main
+
+    voc_root, results = custom_case(tmp_path)
+    capsys.readouterr()
+    assert main([command[0], str(results), "--voc-root", str(voc_root), *command[1:]]) == 0
+    out, err = capsys.readouterr()
+    assert "vocmap: no --classes given: evaluating the 2 classes with result files" in err
+    assert "apple" in out and "pear" in out and "aeroplane" not in out
