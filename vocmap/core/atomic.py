@@ -87,7 +87,8 @@ def _temporary_name(name: str) -> str:
     return f".{_temporary_stem(name)}.{HOST_TAG}-{os.getpid()}-{os.urandom(4).hex()}.tmp"
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` may still run (when in doubt: yes, keep its files)."""
     if pid <= 0:
         return False
     try:
@@ -121,7 +122,7 @@ def remove_stale_temporaries(folder: str | os.PathLike, name: str | None = None)
         if stem is not None and match["stem"] != stem:
             continue
         pid = int(match["pid"])
-        if pid == os.getpid() or _alive(pid):
+        if pid == os.getpid() or process_alive(pid):
             continue
         try:
             info = entry.stat(follow_symlinks=False)

@@ -27,7 +27,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from vocmap.core.atomic import HOST_TAG
+from vocmap.core.atomic import HOST_TAG, process_alive
 from vocmap.core.atomic import remove_stale_temporaries as atomic_temporaries
 from vocmap.core.errors import InputError, VocmapError
 
@@ -277,7 +277,7 @@ def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
         if match is None or match["host"] not in (None, HOST_TAG):
             continue
         pid = int(match["pid"])
-        if pid == os.getpid() or _alive(pid):
+        if pid == os.getpid() or process_alive(pid):
             continue
         try:
             info = path.lstat()
@@ -287,15 +287,3 @@ def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # another user's process, or cannot tell: keep its folder
-    return True
