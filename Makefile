@@ -4,7 +4,7 @@
 #   make test-fast  the suite without the slow tests, fewer hypothesis examples
 #   make bench  the evaluator's speed and memory benchmark (figures in BENCHMARKS.md)
 #   make bench-ssd  ssd_ref's data pipeline per worker, JPEG re-encoding cost and train-step times (CPU)
-#   make bench-ssd-small  the small preset over 3 data x 5 training seeds (CPU, about 30 min)
+#   make bench-ssd-small  the small preset over 3 data x 5 training seeds (CPU, 3 runs at a time: about 25 min on 2 cores)
 #   make gpu-check  ssd_ref's GPU figures in one run (benchmarks/gpu_check.sh; needs CUDA)
 
 PYTHON ?= python3
@@ -71,7 +71,7 @@ bench-ssd: $(VENV)/.dev
 	$(BIN)/python benchmarks/ssd_pipeline_bench.py
 
 bench-ssd-small: $(VENV)/.dev
-	$(BIN)/python benchmarks/ssd_small_preset_seeds.py --work benchmarks/data/small_preset
+	$(BIN)/python benchmarks/ssd_small_preset_seeds.py --jobs 3 --work benchmarks/data/small_preset
 
 gpu-check: $(VENV)/.dev
 	PYTHON=$(BIN)/python bash benchmarks/gpu_check.sh

@@ -3,6 +3,7 @@
     python benchmarks/ssd_small_preset_seeds.py                      # 3 data seeds x 5 training seeds
     python benchmarks/ssd_small_preset_seeds.py --data-seeds 0 --train-seeds 2
     python benchmarks/ssd_small_preset_seeds.py --override solver.max_iter=300 --out table.md
+    python benchmarks/ssd_small_preset_seeds.py --jobs 3           # 3 runs at a time
 
 Each data seed is a synthetic set (240 trainval, 100 test images, as in the
 tests); each run trains the preset from scratch on its trainval images, detects
@@ -13,7 +14,8 @@ writes) a markdown table: one row per run with its mAP, per-class APs and the
 this process and its finished children: on a shared machine wall time says
 more about the neighbours than about the run), then the lowest and the median.
 torch runs with ``--threads`` threads (default 1: on two shared cores a second
-thread's spin-waiting costs more CPU time than it saves). Not a test: nothing
+thread's spin-waiting costs more CPU time than it saves); ``--jobs N`` runs N
+of them at a time, each in its own process (the rows keep their order). Not a test: nothing
 is asserted (the test keeps a lower bar, see tests/ssd_ref/test_training.py).
 """
 
@@ -79,6 +81,17 @@ def one_run(config_name: str, overrides: list[str], data_root: Path, seed: int, 
     return evaluation.map, {c: evaluation.classes[c].ap for c in classes}, training, scoring
 
 
+def run_in_child(
+    config_name: str, overrides: list[str], data_root: Path, seed: int, run_dir: Path, threads: int
+):
+    """:func:`one_run` in a worker process of its own (``--jobs``): torch set to ``threads``."""
+    import torch
+
+    torch.set_num_threads(threads)
+    logging.basicConfig(level=logging.WARNING)
+    return one_run(config_name, overrides, data_root, seed, run_dir)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="small", help="preset name or config JSON")
@@ -88,6 +101,7 @@ def main() -> int:
     parser.add_argument("--work", default="/tmp/ssd_small_preset_seeds", help="data and runs")
     parser.add_argument("--out", help="also write the markdown table here")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--jobs", type=int, default=1, help="runs at a time (default 1)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
@@ -100,37 +114,55 @@ def main() -> int:
     rows, maps, cpu = [], [], []
     header = None
     started = time.perf_counter()
-    for data_seed in args.data_seeds:
-        data_root = synthetic_set(work, data_seed)
-        for seed in args.train_seeds:
-            run_dir = work / f"run_d{data_seed}_t{seed}"
-            value, per_class, training, scoring = one_run(
-                args.config, args.override, data_root, seed, run_dir
+    plan = [
+        (data_seed, seed, synthetic_set(work, data_seed), work / f"run_d{data_seed}_t{seed}")
+        for data_seed in args.data_seeds
+        for seed in args.train_seeds
+    ]
+    if args.jobs > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(
+            args.jobs, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=1
+        )
+        pending = [
+            pool.submit(run_in_child, args.config, args.override, root, seed, run_dir, args.threads)
+            for _, seed, root, run_dir in plan
+        ]
+        outcomes = (future.result() for future in pending)
+    else:
+        outcomes = (
+            one_run(args.config, args.override, root, seed, run_dir)
+            for _, seed, root, run_dir in plan
+        )
+    for (data_seed, seed, _, _), (value, per_class, training, scoring) in zip(plan, outcomes):
+        if header is None:
+            header = (
+                "| data seed | training seed | mAP | "
+                + " | ".join(per_class)
+                + " | training CPU s | detect + score CPU s |\n|"
+                + "---|" * (len(per_class) + 5)
             )
-            if header is None:
-                header = (
-                    "| data seed | training seed | mAP | "
-                    + " | ".join(per_class)
-                    + " | training CPU s | detect + score CPU s |\n|"
-                    + "---|" * (len(per_class) + 5)
-                )
-                print(header)
-            row = (
-                f"| {data_seed} | {seed} | {value:.3f} | "
-                + " | ".join(f"{ap:.3f}" for ap in per_class.values())
-                + f" | {training:.0f} | {scoring:.0f} |"
-            )
-            print(row, flush=True)
-            rows.append(row)
-            maps.append(value)
-            cpu.append(training + scoring)
+            print(header)
+        row = (
+            f"| {data_seed} | {seed} | {value:.3f} | "
+            + " | ".join(f"{ap:.3f}" for ap in per_class.values())
+            + f" | {training:.0f} | {scoring:.0f} |"
+        )
+        print(row, flush=True)
+        rows.append(row)
+        maps.append(value)
+        cpu.append(training + scoring)
+    if args.jobs > 1:
+        pool.shutdown()
     total = time.perf_counter() - started
     summary = (
         f"\n{len(maps)} runs, preset `{args.config}`{' ' + ' '.join(args.override) if args.override else ''}: "
         f"lowest mAP {min(maps):.3f}, median {statistics.median(maps):.3f}, highest {max(maps):.3f}; "
         f"CPU time per run (training + detection + scoring) median {statistics.median(cpu):.0f} s, "
         f"highest {max(cpu):.0f} s; {total / 60:.1f} min wall in all "
-        f"(torch {torch.__version__}, {torch.get_num_threads()} threads)"
+        f"(torch {torch.__version__}, {args.threads} thread(s) a run, {args.jobs} run(s) at a time)"
     )
     print(summary)
     if args.out:

@@ -1,4 +1,5 @@
-"""Test set-up for ssd_ref: the helper modules on sys.path, and the shared tiny run."""
+"""Test set-up for ssd_ref: the helper modules on sys.path, and the shared trained run
+(the ``small`` preset)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))  # the helpers: tiny_run, ddp_worker
+    sys.path.insert(0, str(HERE))  # the helpers: trained_run, ddp_worker
 
-from tiny_run import make_tiny_run  # noqa: E402
+from trained_run import make_trained_run  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory) -> Path:
-    """A trained tiny run folder (see :func:`tiny_run.make_tiny_run`), made once per session."""
-    return make_tiny_run(tmp_path_factory.mktemp("tiny_run"))
+def trained_run(tmp_path_factory) -> Path:
+    """A trained run folder (see :func:`trained_run.make_trained_run`), made once per session."""
+    return make_trained_run(tmp_path_factory.mktemp("trained_run"))

@@ -107,6 +107,6 @@ def test_small_preset_is_tiny_with_unit_input_crelu_stem_and_adamw():
     assert (small.model.stem_crelu, small.solver.optimizer, small.solver.base_lr) == (
         True,
         "adamw",
-        0.002,
+        0.004,
     )
     assert load_config("small") == SSDConfig.from_json(small.to_json())

@@ -1,6 +1,6 @@
-"""The whole loop on CPU: the tiny SSD trained on the synthetic set (the session's
-``tiny_run``: checkpoints at steps 100..400), then ``vocmap score``, ``table`` and
-``plot`` on its run folder, and a ``score`` killed midway and run again."""
+"""The whole loop on CPU: the tiny SSD (``small`` preset) trained on the synthetic set
+(the session's ``trained_run``: checkpoints at steps 100..400), then ``vocmap score``,
+``table`` and ``plot`` on its run folder, and a ``score`` killed midway and run again."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 import pytest
-from tiny_run import tiny_run_voc_root
+from trained_run import trained_run_voc_root
 
 import vocmap
 from vocmap.cli import main
@@ -29,11 +29,11 @@ STEPS = [100, 200, 300, 400]
 
 
 @pytest.fixture(scope="module")
-def scored_run(tiny_run, tmp_path_factory):
-    """A copy of the tiny run after one uninterrupted ``vocmap score``."""
+def scored_run(trained_run, tmp_path_factory):
+    """A copy of the trained run after one uninterrupted ``vocmap score``."""
     run = tmp_path_factory.mktemp("e2e") / "run"
-    shutil.copytree(tiny_run, run)
-    voc_root = tiny_run_voc_root(run)
+    shutil.copytree(trained_run, run)
+    voc_root = trained_run_voc_root(run)
     command = ["score", str(run), "--voc-root", str(voc_root), "--quiet", "--device", "cpu"]
     assert main(command) == 0
     return run, voc_root
@@ -91,10 +91,10 @@ def test_plots_of_the_run_are_drawn_from_its_data(scored_run, tmp_path):
     assert bold.get_ydata().tolist() == table.map.tolist()
 
 
-def test_killed_score_resumes_to_the_same_table(scored_run, tiny_run, tmp_path):
+def test_killed_score_resumes_to_the_same_table(scored_run, trained_run, tmp_path):
     straight_run, voc_root = scored_run
     run = tmp_path / "run"
-    shutil.copytree(tiny_run, run)
+    shutil.copytree(trained_run, run)
     folder = RunFolder(run)
     command = [sys.executable, "-m", "vocmap", "score", str(run), "--voc-root", str(voc_root)]
     command += ["--quiet", "--device", "cpu"]
