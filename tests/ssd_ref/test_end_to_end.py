@@ -83,7 +83,8 @@ def test_plots_of_the_run_are_drawn_from_its_data(scored_run, tmp_path):
     assert lines["validation loss"].get_xdata().tolist() == STEPS
     training = [line for label, line in lines.items() if label.startswith("training loss")]
     assert len(training) == 1 and len(training[0].get_xdata()) == len(history["step"])
-    assert any("lr 2e-02 → 2e-03" in text.get_text() for text in loss.axes[0].texts)
+    # the small preset: AdamW at 0.004, x0.1 at step 320 (read from history.csv's lr column)
+    assert any("lr 4e-03 → 4e-04" in text.get_text() for text in loss.axes[0].texts)
 
     table = load_table(run)
     ap = plotting.plot_ap_over_steps(table, None)
