@@ -32,8 +32,9 @@ HERE = Path(__file__).resolve().parent
 
 #: The bar for the shared run's VOC07 mAP on its 100 held-out synthetic images.
 #: The run is the ``small`` preset, 400 steps, data seed 0 and training seed 0:
-#: 0.973 here; over 3 data x 5 training seeds (ssd_ref/README.md) the lowest is
-#: 0.951 and the lowest class AP 0.768. On another CPU, float differences act
+#: 0.973 here on one torch thread, 0.908 on two; over 3 data x 5 training seeds
+#: (ssd_ref/README.md) the lowest is 0.951 on one thread and 0.908 on two, the
+#: lowest class AP 0.768 and 0.779. On another CPU, float differences act
 #: like another training seed, so the bar sits well below the lowest run while an
 #: untrained or broken pipeline scores 0.003-0.03 (``tiny``, the fragile preset,
 #: scored 0.346-0.868 on the same seeds).
