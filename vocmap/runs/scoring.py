@@ -228,6 +228,25 @@ def steps_to_score(
     return todo
 
 
+def _refuse_several_processes() -> None:
+    """Refuse to score under torchrun: every rank would publish the same folders and
+    results. The detection itself is what to shard; scoring then runs once."""
+    world = os.environ.get("WORLD_SIZE", "").strip()
+    if world in ("", "0", "1"):
+        return
+    if not world.isdigit():
+        raise VocmapError(
+            f"WORLD_SIZE is {world!r}, not a number of processes: unset it to score "
+            "in one process (vocmap score does not run under torchrun)"
+        )
+    raise VocmapError(
+        "vocmap score runs in one process, not under torchrun (WORLD_SIZE > 1): make "
+        "the detections with `torchrun ... -m ssd_ref detect --checkpoint "
+        "RUN/checkpoints/step_N.pt --out RUN/detections/step_N ...`, then run "
+        "`vocmap score RUN` once"
+    )
+
+
 def score_run(
     run_dir: str | os.PathLike,
     ground_truth: GroundTruth,
@@ -252,15 +271,7 @@ def score_run(
     run = RunFolder(Path(run_dir))
     if not run.root.is_dir():
         raise InputError("run folder not found", run.root)
-    if int(os.environ.get("WORLD_SIZE", "1") or "1") > 1:
-        # Every rank would publish the same folders and results; shard the detection
-        # itself instead, then score the detections in one process.
-        raise VocmapError(
-            "vocmap score runs in one process, not under torchrun (WORLD_SIZE > 1): make "
-            "the detections with `torchrun ... -m ssd_ref detect --checkpoint "
-            "RUN/checkpoints/step_N.pt --out RUN/detections/step_N ...`, then run "
-            "`vocmap score RUN` once"
-        )
+    _refuse_several_processes()
     if jobs < 1:
         raise VocmapError(f"--jobs needs a positive number of processes, not {jobs}")
     remove_stale_temporaries(run.detections_dir)

@@ -199,3 +199,16 @@ def test_score_under_torchrun_is_refused_before_any_rank_publishes(scored, capsy
         "vocmap score runs in one process, not under torchrun (WORLD_SIZE > 1)"
     )
     assert sorted(p.name for p in folder.root.rglob("*")) == before
+
+
+@pytest.mark.parametrize("value", ["two", "2x", "-3", "\x1b[31m"])
+def test_score_with_a_malformed_world_size_says_so_in_one_line(scored, capsys, monkeypatch, value):
+    monkeypatch.setenv("WORLD_SIZE", value)
+    voc_root, run = scored
+    folder = RunFolder(run)
+    before = sorted(p.name for p in folder.root.rglob("*"))
+    assert main(["score", str(run), "--voc-root", str(voc_root), "--force", "--quiet"]) == 2
+    line = error_line(capsys)
+    assert line.startswith("WORLD_SIZE is ") and "not a number of processes" in line
+    assert "\x1b" not in line
+    assert sorted(p.name for p in folder.root.rglob("*")) == before
