@@ -92,6 +92,26 @@ def run_in_child(
     return one_run(config_name, overrides, data_root, seed, run_dir)
 
 
+def run_all(args: argparse.Namespace, plan: list):
+    """Yield each planned run's :func:`one_run` outcome, in plan order; with
+    ``--jobs N`` N runs at a time, each in a fresh spawned process."""
+    if args.jobs <= 1:
+        for _, seed, root, run_dir in plan:
+            yield one_run(args.config, args.override, root, seed, run_dir)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(args.jobs, mp_context=context, max_tasks_per_child=1) as pool:
+        pending = [
+            pool.submit(run_in_child, args.config, args.override, root, seed, run_dir, args.threads)
+            for _, seed, root, run_dir in plan
+        ]
+        for future in pending:
+            yield future.result()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="small", help="preset name or config JSON")
@@ -119,23 +139,7 @@ def main() -> int:
         for data_seed in args.data_seeds
         for seed in args.train_seeds
     ]
-    if args.jobs > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        pool = ProcessPoolExecutor(
-            args.jobs, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=1
-        )
-        pending = [
-            pool.submit(run_in_child, args.config, args.override, root, seed, run_dir, args.threads)
-            for _, seed, root, run_dir in plan
-        ]
-        outcomes = (future.result() for future in pending)
-    else:
-        outcomes = (
-            one_run(args.config, args.override, root, seed, run_dir)
-            for _, seed, root, run_dir in plan
-        )
+    outcomes = run_all(args, plan)
     for (data_seed, seed, _, _), (value, per_class, training, scoring) in zip(plan, outcomes):
         if header is None:
             header = (
@@ -154,8 +158,6 @@ def main() -> int:
         rows.append(row)
         maps.append(value)
         cpu.append(training + scoring)
-    if args.jobs > 1:
-        pool.shutdown()
     total = time.perf_counter() - started
     summary = (
         f"\n{len(maps)} runs, preset `{args.config}`{' ' + ' '.join(args.override) if args.override else ''}: "
