@@ -291,3 +291,39 @@ def test_devkit_is_untouched_by_the_rules_machinery():
     curve, match = visiting_orders(dets, get_semantics("devkit"))
     assert curve.tolist() == [2, 0, 1, 3, 4] and match is curve
     assert kernels.stable_descending_order(scores).tolist() == [2, 0, 1, 3, 4]
+
+
+@pytest.mark.parametrize(
+    ("rule", "value"),
+    [
+        ("overlap_candidates", "any"),
+        ("intersection_plus_one", "yes"),
+        ("plus_one_on_corners", 1),
+        ("det_box_dtype", "float16"),
+        ("iou_dtype", "float32-detection"),
+        ("sort", "numpy-quicksort-backwards"),
+        ("matching_order", "per-image-chained"),
+        ("area_ap", "trapezoid"),
+        ("ap_without_positives", None),
+        ("map_mean", "nanmean"),
+    ],
+)
+def test_a_new_rule_refuses_a_value_outside_its_choices(rule, value):
+    with pytest.raises(vocmap.VocmapError, match=rule):
+        Semantics(name="custom", summary="a typo", **{rule: value})
+
+
+def test_chainercv_is_a_preset_on_the_command_line(capsys):
+    """The CLI prints the API's number (itself == chainercv's, test_semantics_oracles)."""
+    from fixture_paths import GOLDEN
+
+    from vocmap.cli import main
+
+    case = GOLDEN / "edge_score_ties"
+    args = ["evaluate", str(case / "results"), "--voc-root", str(case), "--classes", "dog"]
+    assert main([*args, "--semantics", "chainercv", "--format", "map"]) == 0
+    printed = float(capsys.readouterr().out)
+    gt = vocmap.read_voc(case, cache=False)
+    dets = vocmap.read_detections(case / "results", gt, ["dog"])
+    assert printed == vocmap.Evaluator(gt, ["dog"], semantics="chainercv").evaluate(dets).map
+    assert printed != vocmap.Evaluator(gt, ["dog"]).evaluate(dets).map
