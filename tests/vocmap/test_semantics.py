@@ -327,3 +327,23 @@ def test_chainercv_is_a_preset_on_the_command_line(capsys):
     dets = vocmap.read_detections(case / "results", gt, ["dog"])
     assert printed == vocmap.Evaluator(gt, ["dog"], semantics="chainercv").evaluate(dets).map
     assert printed != vocmap.Evaluator(gt, ["dog"]).evaluate(dets).map
+
+
+def test_a_preset_result_stored_under_its_earlier_rules_is_not_taken_for_todays():
+    """ssd_keras's rules changed: a step scored under the old ones (stored provenance
+    without "rules") must be rescored, not reused or tabled. The devkit's provenance
+    is unchanged, so official numbers stored before stay valid."""
+    from fixture_paths import GOLDEN
+
+    from vocmap.core.settings import EvalSettings
+    from vocmap.runs.stored import Provenance
+
+    gt = vocmap.read_voc(GOLDEN / "edge_score_ties", cache=False)
+    settings = EvalSettings.create("voc07", 0.5, "ssd_keras")
+    now = Provenance.of(gt, "test", ["dog"], settings)
+    before = {k: v for k, v in settings.to_dict().items() if k != "rules"}
+    stored = Provenance(now.ground_truth, "test", ("dog",), tuple(sorted(before.items())))
+    assert stored != now and "settings" in now.difference(stored)
+    changed = Semantics(**{**get_semantics("ssd_keras").__dict__, "intersection_plus_one": True})
+    assert EvalSettings(semantics=changed).to_dict()["rules"] != settings.to_dict()["rules"]
+    assert set(EvalSettings().to_dict()) == {"metric", "iou", "semantics", "semantics_tag"}
