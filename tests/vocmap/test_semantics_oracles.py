@@ -149,7 +149,7 @@ def random_inputs(draw, every_class_detected: bool):
 
 
 RANDOM = settings(
-    max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 
 
