@@ -1,7 +1,8 @@
 """The general path: one class evaluated under any :class:`Semantics`.
 
 Other presets round coordinates, reorder difficult objects, change number types,
-decide the order in which detections are matched and accumulated, compare with
+decide the order in which detections are matched and accumulated, let every object
+compete (NumPy's ``argmax``) or leave the +1 out of the intersection, compare with
 ``>``, floor the precision, propagate NaN, and sum the AP differently. Each rule
 is applied here to the class's arrays, then the general kernels
 (:mod:`vocmap.core.rule_kernels`) run. Under the devkit's rules this path gives
