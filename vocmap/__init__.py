@@ -53,6 +53,8 @@ _EXPORTS = {
     "with_intervals": "vocmap.analysis.bootstrap",
     "compare_runs": "vocmap.analysis.compare_runs",
     "compare_with_coco50": "vocmap.analysis.compare_metrics",
+    "operating_points": "vocmap.analysis.operating_point",
+    "pr_curves": "vocmap.analysis.operating_point",
 }
 
 __all__ = [*sorted(_EXPORTS), "__version__", "evaluate_folder"]

@@ -23,7 +23,7 @@ def same_number(x: float, y: float) -> bool:
 
 
 @pytest.mark.parametrize("case", RANDOM_CASES)
-@pytest.mark.parametrize("other", ["py-faster-rcnn", "mmdet", "ssd_keras"])
+@pytest.mark.parametrize("other", ["py-faster-rcnn", "mmdet", "ssd_keras", "chainercv"])
 def test_every_differing_class_has_a_reason(case, other):
     gt = vocmap.read_voc(GOLDEN / case, cache=False)
     dets = vocmap.read_detections(GOLDEN / case / "results", gt)

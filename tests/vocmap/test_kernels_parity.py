@@ -130,10 +130,27 @@ def to_csr(gt_by_image):
 
 @SETTINGS
 @given(
-    problem(), st.sampled_from([0.5, 0.5, 0.3, 0.75]), st.booleans(), st.sampled_from([1.0, 0.0])
+    problem(),
+    st.sampled_from([0.5, 0.5, 0.3, 0.75]),
+    st.booleans(),
+    st.sampled_from([1.0, 0.0]),
+    st.booleans(),
+    st.booleans(),
+    st.booleans(),
 )
-def test_general_kernels_agree_with_reference(data, iou, strict, pixel_offset):
+def test_general_kernels_agree_with_reference(
+    data, iou, strict, pixel_offset, plain_intersection, all_candidates, float32_area
+):
     gt_by_image, det_image, det_boxes, scores = data
+    intersection_offset = 0.0 if plain_intersection else pixel_offset
+    det_area = np.array(
+        [
+            np.float32(np.float32(b[2]) - np.float32(b[0]) + np.float32(pixel_offset))
+            * np.float32(np.float32(b[3]) - np.float32(b[1]) + np.float32(pixel_offset))
+            for b in det_boxes
+        ],
+        dtype=np.float64,
+    )
     offsets, gt_boxes, gt_difficult = to_csr(gt_by_image)
     scores_arr = np.array(scores, dtype=np.float64)
     order = kernels.stable_descending_order(scores_arr)
@@ -149,9 +166,22 @@ def test_general_kernels_agree_with_reference(data, iou, strict, pixel_offset):
         iou,
         strict,
         pixel_offset,
+        intersection_offset,
+        all_candidates,
+        det_area if float32_area else np.zeros(0),
+        float32_area,
     )
     r_outcome, r_best, r_overlap = ref.naive_match_detections(
-        order.tolist(), det_image, det_boxes, gt_by_image, iou, strict, pixel_offset
+        order.tolist(),
+        det_image,
+        det_boxes,
+        gt_by_image,
+        iou,
+        strict,
+        pixel_offset,
+        intersection_offset,
+        all_candidates,
+        det_area.tolist() if float32_area else None,
     )
     assert outcome.tolist() == r_outcome
     assert best_gt.tolist() == r_best
@@ -218,9 +248,12 @@ def test_exact_half_overlap_matches_and_strict_does_not():
     args = (np.zeros(1, np.int64), np.zeros(1, np.int64), det, offsets, gt, np.zeros(1, bool), 0.5)
     outcome, _, overlap = kernels.match_detections(*args)
     assert overlap[0] == 0.5 and outcome[0] == kernels.TRUE_POSITIVE
-    outcome, _, overlap = rule_kernels.match_detections_general(*args, False, 1.0)
+    none = np.zeros(0)
+    outcome, _, overlap = rule_kernels.match_detections_general(
+        *args, False, 1.0, 1.0, False, none, False
+    )
     assert overlap[0] == 0.5 and outcome[0] == kernels.TRUE_POSITIVE
-    outcome, _, _ = rule_kernels.match_detections_general(*args, True, 1.0)
+    outcome, _, _ = rule_kernels.match_detections_general(*args, True, 1.0, 1.0, False, none, False)
     assert outcome[0] == kernels.FALSE_POSITIVE
 
 

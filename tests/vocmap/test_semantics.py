@@ -140,7 +140,7 @@ def test_precision_guarded_by_eps_and_numpy_max():
     dets = {"dog": [("a", 0.9, (1, 1, 10, 10)), ("a", 0.8, (50, 50, 60, 60))]}
     assert ap(evaluate(images, objects, dets, "devkit")) == ELEVEN_ELEVENTHS
     assert ap(evaluate(images, objects, dets, "py-faster-rcnn")) == ELEVEN_ELEVENTHS
-    assert math.isnan(ap(evaluate(images, objects, dets, "ssd_keras")))
+    assert ap(evaluate(images, objects, dets, "ssd_keras")) == 1.0
 
 
 def test_map_with_numpy_mean():
@@ -291,3 +291,82 @@ def test_devkit_is_untouched_by_the_rules_machinery():
     curve, match = visiting_orders(dets, get_semantics("devkit"))
     assert curve.tolist() == [2, 0, 1, 3, 4] and match is curve
     assert kernels.stable_descending_order(scores).tolist() == [2, 0, 1, 3, 4]
+
+
+@pytest.mark.parametrize(
+    ("rule", "value"),
+    [
+        ("overlap_candidates", "any"),
+        ("intersection_plus_one", "yes"),
+        ("plus_one_on_corners", 1),
+        ("det_box_dtype", "float16"),
+        ("iou_dtype", "float32-detection"),
+        ("sort", "numpy-quicksort-backwards"),
+        ("matching_order", "per-image-chained"),
+        ("area_ap", "trapezoid"),
+        ("ap_without_positives", None),
+        ("map_mean", "nanmean"),
+    ],
+)
+def test_a_new_rule_refuses_a_value_outside_its_choices(rule, value):
+    with pytest.raises(vocmap.VocmapError, match=rule):
+        Semantics(name="custom", summary="a typo", **{rule: value})
+
+
+def test_chainercv_is_a_preset_on_the_command_line(capsys):
+    """The CLI prints the API's number (itself == chainercv's, test_semantics_oracles)."""
+    from fixture_paths import GOLDEN
+
+    from vocmap.cli import main
+
+    case = GOLDEN / "edge_score_ties"
+    args = ["evaluate", str(case / "results"), "--voc-root", str(case), "--classes", "dog"]
+    assert main([*args, "--semantics", "chainercv", "--format", "map"]) == 0
+    printed = float(capsys.readouterr().out)
+    gt = vocmap.read_voc(case, cache=False)
+    dets = vocmap.read_detections(case / "results", gt, ["dog"])
+    assert printed == vocmap.Evaluator(gt, ["dog"], semantics="chainercv").evaluate(dets).map
+    assert printed != vocmap.Evaluator(gt, ["dog"]).evaluate(dets).map
+
+
+def test_a_preset_result_stored_under_its_earlier_rules_is_not_taken_for_todays():
+    """ssd_keras's rules changed: a step scored under the old ones (stored provenance
+    without "rules") must be rescored, not reused or tabled. The devkit's provenance
+    is unchanged, so official numbers stored before stay valid."""
+    from fixture_paths import GOLDEN
+
+    from vocmap.core.settings import EvalSettings
+    from vocmap.runs.stored import Provenance
+
+    gt = vocmap.read_voc(GOLDEN / "edge_score_ties", cache=False)
+    settings = EvalSettings.create("voc07", 0.5, "ssd_keras")
+    now = Provenance.of(gt, "test", ["dog"], settings)
+    before = {k: v for k, v in settings.to_dict().items() if k != "rules"}
+    stored = Provenance(now.ground_truth, "test", ("dog",), tuple(sorted(before.items())))
+    assert stored != now and "settings" in now.difference(stored)
+    changed = Semantics(**{**get_semantics("ssd_keras").__dict__, "intersection_plus_one": True})
+    assert EvalSettings(semantics=changed).to_dict()["rules"] != settings.to_dict()["rules"]
+    assert set(EvalSettings().to_dict()) == {"metric", "iou", "semantics", "semantics_tag"}
+
+
+def voc_ap_area(rec, prec):
+    """py-faster-rcnn's ``voc_ap(rec, prec, use_07_metric=False)`` (lib/datasets/voc_eval.py)."""
+    mrec = np.concatenate(([0.0], rec, [1.0]))
+    mpre = np.concatenate(([0.0], prec, [0.0]))
+    for i in range(mpre.size - 1, 0, -1):
+        mpre[i - 1] = np.maximum(mpre[i - 1], mpre[i])
+    i = np.where(mrec[1:] != mrec[:-1])[0]
+    return np.sum((mrec[i + 1] - mrec[i]) * mpre[i + 1])
+
+
+def test_py_faster_rcnn_area_ap_is_its_voc_ap_with_numpy_sum():
+    from fixture_paths import GOLDEN
+
+    gt = vocmap.read_voc(GOLDEN / "random_large_14", cache=False)
+    dets = vocmap.read_detections(GOLDEN / "random_large_14" / "results", gt)
+    result = vocmap.Evaluator(gt, metric="voc12", semantics="py-faster-rcnn").evaluate(dets)
+    sequential = 0
+    for r in result.classes.values():
+        assert r.ap == voc_ap_area(r.recall, r.precision)
+        sequential += r.ap != kernels.average_precision_area(r.recall, r.precision)
+    assert sequential  # the devkit's left-to-right sum differs in the last bits somewhere

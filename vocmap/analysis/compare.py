@@ -151,22 +151,35 @@ def compare(
 _RULE_WORDS = {
     "score_dtype": "scores rounded to float32",
     "group_by_image": "detections regrouped by image before sorting",
-    "sort": "tie order: NumPy's unstable argsort instead of a stable sort",
+    "sort": "tie order: another sort (NumPy's unstable argsort, or a stable sort)",
     "sort_dtype": "tie order: the sort runs on float32 scores",
     "matching_order": "tie order: each image's detections matched in a per-image order",
     "gt_coordinates": "ground-truth coordinates rounded",
-    "iou_dtype": "overlaps computed in float32",
+    "det_box_dtype": "detection coordinates rounded to float32",
+    "iou_dtype": "overlaps computed in another number type (float32)",
     "pixel_offset": "box sizes without the +1 pixel",
+    "plus_one_on_corners": "the +1 pixel added to x2 and y2 first (in the boxes' number type)",
+    "intersection_plus_one": "intersection without the +1 pixel while the areas keep it",
+    "overlap_candidates": "every object competes (NumPy argmax: a NaN overlap of two "
+    "zero-area boxes wins and matches)",
     "difficult_last": "difficult objects placed last (they lose overlap ties)",
     "strict_threshold": "threshold comparison: overlap > iou instead of >=",
     "precision_floor": "precision 0/0 (only difficult matches so far) guarded by eps",
     "max_skips_nan": "NaN precisions propagate through max",
     "recall_thresholds": "recall thresholds",
     "ap_sum": "AP summed then divided instead of accumulated",
+    "area_ap": "area under the curve added up another way",
     "ap_dtype": "counts and AP in float32",
+    "ap_without_positives": "a class without positives gets AP NaN",
     "map_skips_classes_without_positives": "classes without positives left out of the mean",
-    "map_mean": "mean taken with numpy.mean (pairwise summation)",
+    "map_mean": "mean taken another way (numpy.mean's pairwise summation, or numpy.nanmean)",
 }
+
+
+#: The rules that change overlaps (coordinates, number types, pixels, candidates).
+_OVERLAP_RULES = RULE_ORDER[
+    RULE_ORDER.index("gt_coordinates") : RULE_ORDER.index("strict_threshold")
+]
 
 
 def _by_detection(result: ClassResult, values: np.ndarray) -> np.ndarray:
@@ -203,7 +216,7 @@ def _explain(
         overlap = _by_detection(before, before.best_overlap)
         at_threshold = int(np.count_nonzero(overlap[changed] == np.float64(iou)))
         text += f": {at_threshold} detections with overlap exactly {iou:g}; {flip_text}"
-    elif rule in ("gt_coordinates", "iou_dtype", "pixel_offset", "difficult_last"):
+    elif rule in _OVERLAP_RULES:
         text += f": {flip_text}" if flips else ": overlaps changed, outcomes did not"
     elif rule in ("precision_floor", "max_skips_nan"):
         nan_before = int(np.count_nonzero(np.isnan(before.precision)))

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from vocmap.core.settings import EvalSettings
 
 #: The preset rule sets (kept here as names so ``--help`` needs no import of numpy).
-SEMANTICS_NAMES = ("devkit", "py-faster-rcnn", "mmdet", "ssd_keras")
+SEMANTICS_NAMES = ("devkit", "py-faster-rcnn", "mmdet", "ssd_keras", "chainercv")
 #: Each preset in a line, for ``evaluate --help`` (a test keeps them equal to the presets').
 SEMANTICS_SUMMARIES = {
     "devkit": "the official VOC2007 devkit, VOCevaldet.m under MATLAB (the default)",
@@ -28,6 +28,7 @@ SEMANTICS_SUMMARIES = {
     "and many YOLO repos",
     "mmdet": "MMDetection's VOCMetric in 11-point mode (eval_map, legacy +1 coordinates)",
     "ssd_keras": "pierluigiferrari/ssd_keras AveragePrecisionEvaluator with default settings",
+    "chainercv": "chainercv's eval_detection_voc (also vendored in lufficc/SSD)",
 }
 #: The largest step number or step count an option takes.
 MAX_STEP = 10**15

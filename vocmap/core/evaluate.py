@@ -12,9 +12,12 @@ builds it once and evaluates many detection sets.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
 
 from vocmap.core.accumulator import DetectionAccumulator
 from vocmap.core.constants import VOC_CLASSES
@@ -126,18 +129,34 @@ class Evaluator:
                 per_class = list(pool.map(run, self.classes))
         else:
             per_class = [run(c) for c in self.classes]
+        return EvalResult(
+            settings=self.settings,
+            classes={r.name: r for r in per_class},
+            map=self._mean(per_class),
+            dropped_unknown=detections.dropped_unknown,
+        )
+
+    def _mean(self, per_class: list[ClassResult]) -> float:
+        """The mAP of the class results, as the semantics take it."""
         rules = self.settings.semantics
+        if rules.map_mean == "numpy-nanmean":
+            # chainercv: its AP array ends at the last class that occurs (objects,
+            # difficult ones included, or detections); numpy.nanmean of that.
+            present = [
+                k
+                for k, r in enumerate(per_class)
+                if r.detections or self.ground_truth.for_class(r.name).boxes.shape[0]
+            ]
+            aps = np.array([r.ap for r in per_class[: present[-1] + 1]] if present else [])
+            if np.isnan(aps).all():
+                return math.nan  # numpy.nanmean warns and gives NaN
+            return float(np.nanmean(aps))
         counted = [
             r.ap
             for r in per_class
             if not (rules.map_skips_classes_without_positives and r.npos == 0)
         ]
-        return EvalResult(
-            settings=self.settings,
-            classes={r.name: r for r in per_class},
-            map=mean_ap(counted, _mean_rule(rules)),
-            dropped_unknown=detections.dropped_unknown,
-        )
+        return mean_ap(counted, _mean_rule(rules))
 
     def evaluate_class(self, name: str, detections: ClassDetections) -> ClassResult:
         """Evaluate one class."""

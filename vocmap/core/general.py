@@ -1,7 +1,8 @@
 """The general path: one class evaluated under any :class:`Semantics`.
 
 Other presets round coordinates, reorder difficult objects, change number types,
-decide the order in which detections are matched and accumulated, compare with
+decide the order in which detections are matched and accumulated, let every object
+compete (NumPy's ``argmax``) or leave the +1 out of the intersection, compare with
 ``>``, floor the precision, propagate NaN, and sum the AP differently. Each rule
 is applied here to the class's arrays, then the general kernels
 (:mod:`vocmap.core.rule_kernels`) run. Under the devkit's rules this path gives
@@ -12,7 +13,6 @@ straight path then.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
@@ -35,6 +35,9 @@ class MatchInputs:
         curve_order: (n,) int64, detections in the order of the PR curve.
         match_order: (n,) int64, the order in which they claim ground truth.
         pixel_offset: 1.0 or 0.0, in the boxes' dtype.
+        intersection_offset: what the intersection's sides get added, same dtype.
+        det_area: (n,) detection areas computed apart (``iou_dtype``
+            "float32-detection-area"), else empty; the boxes' dtype.
         iou_threshold: the threshold, as the overlaps' dtype sees it.
     """
 
@@ -46,6 +49,8 @@ class MatchInputs:
     curve_order: np.ndarray
     match_order: np.ndarray
     pixel_offset: float
+    intersection_offset: float
+    det_area: np.ndarray
     iou_threshold: float
 
 
@@ -69,6 +74,10 @@ def evaluate_class_general(
         inputs.iou_threshold,
         rules.strict_threshold,
         inputs.pixel_offset,
+        inputs.intersection_offset,
+        rules.overlap_candidates == "all",
+        inputs.det_area,
+        inputs.det_area.shape[0] > 0,
     )
     outcome = curve_outcomes(outcome, inputs)
     best_gt = curve_outcomes(best_gt, inputs)
@@ -90,8 +99,14 @@ def evaluate_class_general(
                 rules.ap_sum == "sum-then-divide",
                 rules.max_skips_nan,
             )
+        elif rules.area_ap == "numpy":
+            ap = average_precision_area_numpy(recall, precision, rules.max_skips_nan)
+        elif rules.area_ap == "ssd_keras":
+            ap = average_precision_area_ssd_keras(recall, precision)
         else:
             ap = kernels.average_precision_area(recall, precision)
+    if rules.ap_without_positives == "nan" and npos == 0:
+        ap = np.nan
     return ClassResult.from_curves(
         name, ap, npos, recall, precision, inputs.curve_order, outcome, best_gt, best_overlap
     )
@@ -119,6 +134,8 @@ def prepare(
         )
         order = np.lexsort((gt_difficult, image_of_row))  # stable: XML order kept otherwise
         gt_boxes, gt_difficult, gt_rows = gt_boxes[order], gt_difficult[order], gt_rows[order]
+    if rules.det_box_dtype == "float32":
+        det_boxes = det_boxes.astype(np.float32).astype(np.float64)
     pixel_offset = rules.pixel_offset
     iou_threshold = float(iou)
     if rules.iou_dtype == "float32":
@@ -126,6 +143,25 @@ def prepare(
         gt_boxes = gt_boxes.astype(np.float32)
         pixel_offset = np.float32(pixel_offset)
         iou_threshold = float(np.float32(iou))
+    elif rules.iou_dtype not in ("float64", "float32-detection-area"):
+        raise ValueError(f"unknown iou_dtype rule {rules.iou_dtype!r}")
+    if rules.plus_one_on_corners:
+        # chainercv: ``bbox[:, 2:] += 1`` in the boxes' dtype, then plain differences.
+        det_boxes = det_boxes.copy()
+        gt_boxes = gt_boxes.copy()
+        det_boxes[:, 2:] += pixel_offset
+        gt_boxes[:, 2:] += pixel_offset
+        pixel_offset = pixel_offset * 0
+    intersection_offset = pixel_offset if rules.intersection_plus_one else pixel_offset * 0
+    det_area = np.zeros(0, dtype=det_boxes.dtype)
+    if rules.iou_dtype == "float32-detection-area":
+        # ssd_keras: the detections are a float32 array, so their areas are
+        # float32 arithmetic; the rest mixes with int64 ground truth in float64.
+        single = det_boxes.astype(np.float32)
+        offset = np.float32(pixel_offset)
+        det_area = (
+            (single[:, 2] - single[:, 0] + offset) * (single[:, 3] - single[:, 1] + offset)
+        ).astype(np.float64)
     curve_order, match_order = visiting_orders(detections, rules)
     return MatchInputs(
         det_boxes=np.ascontiguousarray(det_boxes),
@@ -136,6 +172,8 @@ def prepare(
         curve_order=curve_order,
         match_order=match_order,
         pixel_offset=pixel_offset,
+        intersection_offset=intersection_offset,
+        det_area=np.ascontiguousarray(det_area),
         iou_threshold=iou_threshold,
     )
 
@@ -145,37 +183,48 @@ def visiting_orders(detections: ClassDetections, rules: Semantics) -> tuple[np.n
     scores = detections.scores
     if rules.score_dtype == "float32":
         scores = scores.astype(np.float32).astype(np.float64)
-    if rules.sort == "stable" and not rules.group_by_image and rules.matching_order == "global":
+    if (
+        rules.sort == "stable"
+        and rules.sort_dtype == "float64"
+        and not rules.group_by_image
+        and rules.matching_order == "global"
+    ):
         curve = kernels.stable_descending_order(scores)  # the devkit's order
         return curve, curve
+    sort_dtype = np.float32 if rules.sort_dtype == "float32" else np.float64
+
+    def descending(indices: np.ndarray) -> np.ndarray:
+        """``indices`` sorted by descending score, as the sort rule does it."""
+        keys = np.ascontiguousarray(scores[indices])
+        if rules.sort == "stable":
+            rounded = keys.astype(sort_dtype).astype(np.float64)
+            return indices[kernels.stable_descending_order(rounded)]
+        if rules.sort == "numpy-quicksort":
+            return indices[np.argsort(-keys.astype(sort_dtype))]
+        if rules.sort == "numpy-quicksort-reversed":
+            return indices[np.argsort(keys.astype(sort_dtype))[::-1]]
+        raise ValueError(f"unknown sort rule {rules.sort!r}")
+
     base = np.arange(len(scores), dtype=np.int64)
     if rules.group_by_image:
         base = np.argsort(detections.image_index, kind="stable").astype(np.int64)
-    if rules.sort == "stable":
-        curve = base[kernels.stable_descending_order(np.ascontiguousarray(scores[base]))]
-    elif rules.sort == "numpy-quicksort":
-        keys = -scores[base].astype(np.float32 if rules.sort_dtype == "float32" else np.float64)
-        curve = base[np.argsort(keys)]
-    else:
-        raise ValueError(f"unknown sort rule {rules.sort!r}")
     if rules.matching_order == "global":
+        curve = descending(base)
         return curve, curve
-    if rules.matching_order != "per-image":
+    if rules.matching_order not in ("per-image", "per-image-concatenated"):
         raise ValueError(f"unknown matching_order rule {rules.matching_order!r}")
     # Each image's detections (in `base` order) sorted on their own, images in order.
+    grouped = base
     if not rules.group_by_image:
-        base = base[np.argsort(detections.image_index[base], kind="stable")]
-    images = detections.image_index[base]
+        grouped = base[np.argsort(detections.image_index[base], kind="stable")]
+    images = detections.image_index[grouped]
     starts = np.flatnonzero(np.r_[True, images[1:] != images[:-1]])
-    stops = np.r_[starts[1:], len(base)]
-    dtype = np.float32 if rules.sort_dtype == "float32" else np.float64
-    kind: Literal["stable"] | None = "stable" if rules.sort == "stable" else None
-    pieces = [
-        base[a:b][np.argsort(-scores[base[a:b]].astype(dtype), kind=kind)]
-        for a, b in zip(starts, stops)
-    ]
-    match = np.concatenate(pieces).astype(np.int64) if pieces else base
-    return curve, match
+    stops = np.r_[starts[1:], len(grouped)]
+    pieces = [descending(grouped[a:b]) for a, b in zip(starts, stops)]
+    match = np.concatenate(pieces).astype(np.int64) if pieces else grouped
+    if rules.matching_order == "per-image-concatenated":
+        return descending(match), match  # chainercv: the curve sorts the matched sequence
+    return descending(base), match
 
 
 def curve_outcomes(outcome: np.ndarray, inputs: MatchInputs) -> np.ndarray:
@@ -215,3 +264,34 @@ def curve_and_ap_float32(
         index = np.where(mrec[1:] != mrec[:-1])[0]
         ap[0] = np.sum((mrec[index + 1] - mrec[index]) * mpre[index + 1])
     return recall.astype(np.float64), precision.astype(np.float64), float(ap[0])
+
+
+def average_precision_area_numpy(
+    recall: np.ndarray, precision: np.ndarray, skip_nan: bool = True
+) -> float:
+    """The area AP as py-faster-rcnn's and chainercv's ``voc_ap`` compute it:
+    ``mrec = [0, rec, 1]``, ``mpre = [0, prec, 0]`` made non-increasing from the
+    right (``numpy.fmax`` when ``skip_nan``, else ``numpy.maximum``), then
+    ``numpy.sum`` (pairwise) of ``(mrec[i+1] - mrec[i]) * mpre[i+1]`` where the
+    recall changes. (n,) float64 curves in sorted order."""
+    mrec = np.concatenate(([0.0], recall, [1.0]))
+    mpre = np.concatenate(([0.0], precision, [0.0]))
+    envelope = np.fmax if skip_nan else np.maximum
+    mpre = envelope.accumulate(mpre[::-1])[::-1]
+    i = np.where(mrec[1:] != mrec[:-1])[0]
+    return float(np.sum((mrec[i + 1] - mrec[i]) * mpre[i + 1]))
+
+
+def average_precision_area_ssd_keras(recall: np.ndarray, precision: np.ndarray) -> float:
+    """ssd_keras's ``average_precision_mode='integrate'``: for each distinct
+    recall but the last (``numpy.unique``), the largest precision at it or any
+    later distinct recall but the last, times the step to the next recall;
+    ``numpy.sum`` of those. The step from recall 0 to the first recall and the
+    precisions at the last recall are never counted."""
+    unique, first = np.unique(recall, return_index=True)
+    best = np.zeros_like(unique)
+    steps = np.zeros_like(unique)
+    for i in range(len(unique) - 2, -1, -1):
+        best[i] = np.maximum(np.amax(precision[first[i] : first[i + 1]]), best[i + 1])
+        steps[i] = unique[i + 1] - unique[i]
+    return float(np.sum(best * steps))

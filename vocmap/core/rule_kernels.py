@@ -28,37 +28,51 @@ def match_detections_general(
     iou_threshold,
     strict_threshold,
     pixel_offset,
+    intersection_offset,
+    all_candidates,
+    det_area,
+    use_det_area,
 ):
-    """Assign detections of one class to ground truth, under any threshold rule
-    and pixel convention (``VOCevaldet.m``'s loop with two switches).
+    """Assign detections of one class to ground truth, under any threshold rule,
+    pixel convention and choice of candidates (``VOCevaldet.m``'s loop with switches).
 
     Args:
         order: (n,) int64, the order to visit detections in (see
             :func:`vocmap.core.kernels.stable_descending_order`).
         det_image: (n,) int32 image index of each detection (file order).
-        det_boxes: (n, 4) float64 detection boxes (file order).
+        det_boxes: (n, 4) float64 or float32 detection boxes (file order); the
+            arithmetic is done in this dtype.
         gt_offsets: (n_images + 1,) int64 CSR offsets into the ground truth.
-        gt_boxes: (m, 4) float64 ground-truth boxes of this class.
+        gt_boxes: (m, 4) ground-truth boxes of this class (det_boxes' dtype).
         gt_difficult: (m,) bool, difficult flags.
         iou_threshold: minimum overlap for a match (0.5 in VOC).
         strict_threshold: if True a match needs ``overlap > iou_threshold``
             instead of the devkit's ``>=``.
         pixel_offset: 1.0 for the devkit's inclusive pixel sizes
-            (``x2 - x1 + 1``), 0.0 for continuous coordinates.
+            (``x2 - x1 + 1``), 0.0 for continuous coordinates (boxes' dtype).
+        intersection_offset: the offset added to the intersection's sides
+            (the devkit: ``pixel_offset``; ssd_keras: 0.0).
+        all_candidates: False: only objects whose intersection has positive
+            width and height compete (the devkit). True: every object of the
+            image competes with its overlap (0 where they do not intersect), as
+            NumPy's ``argmax`` picks: the first maximum, or the first NaN; a NaN
+            overlap then passes the threshold test (``not overlap < iou``).
+        det_area: (n,) each detection's area (boxes' dtype), used instead of
+            ``(x2 - x1 + offset) * (y2 - y1 + offset)`` when ``use_det_area``.
 
     Returns:
         outcome: (n,) int8, per detection in visiting order: FALSE_POSITIVE,
             TRUE_POSITIVE or IGNORED.
         best_gt: (n,) int64, global row of the ground truth with the largest
-            overlap (first on ties), -1 where no box intersects.
+            overlap (first on ties), -1 where no box competes.
         best_overlap: (n,) float64, that overlap (``-inf`` where none).
 
     The rule: visit detections in ``order``. For each, among the ground truth of
-    its image, keep the first box with the largest overlap among those whose
-    intersection has positive width and height. If that overlap meets the
-    threshold: a difficult box makes the detection IGNORED; an unclaimed box
-    makes it a TRUE_POSITIVE and claims the box; an already claimed box makes it
-    a FALSE_POSITIVE (a repeated detection). Otherwise it is a FALSE_POSITIVE.
+    its image, keep the first box with the largest overlap among the candidates.
+    If that overlap meets the threshold: a difficult box makes the detection
+    IGNORED; an unclaimed box makes it a TRUE_POSITIVE and claims the box; an
+    already claimed box makes it a FALSE_POSITIVE (a repeated detection).
+    Otherwise it is a FALSE_POSITIVE.
     """
     n = order.shape[0]
     outcome = np.zeros(n, dtype=np.int8)
@@ -72,6 +86,10 @@ def match_detections_general(
         by1 = det_boxes[d, 1]
         bx2 = det_boxes[d, 2]
         by2 = det_boxes[d, 3]
+        if use_det_area:
+            area_d = det_area[d]
+        else:
+            area_d = (bx2 - bx1 + pixel_offset) * (by2 - by1 + pixel_offset)
         ovmax = -np.inf
         jmax = -1
         for j in range(gt_offsets[image], gt_offsets[image + 1]):
@@ -79,21 +97,32 @@ def match_detections_general(
             gy1 = gt_boxes[j, 1]
             gx2 = gt_boxes[j, 2]
             gy2 = gt_boxes[j, 3]
-            iw = min(bx2, gx2) - max(bx1, gx1) + pixel_offset
-            ih = min(by2, gy2) - max(by1, gy1) + pixel_offset
-            if iw > 0 and ih > 0:
-                ua = (
-                    (bx2 - bx1 + pixel_offset) * (by2 - by1 + pixel_offset)
-                    + (gx2 - gx1 + pixel_offset) * (gy2 - gy1 + pixel_offset)
-                    - iw * ih
-                )
-                ov = iw * ih / ua
-                if ov > ovmax:
+            iw = min(bx2, gx2) - max(bx1, gx1) + intersection_offset
+            ih = min(by2, gy2) - max(by1, gy1) + intersection_offset
+            intersects = iw > 0 and ih > 0
+            if not (intersects or all_candidates):
+                continue
+            inter = iw * ih
+            if not intersects:
+                inter = iw - iw  # 0 in the boxes' dtype
+            ua = area_d + (gx2 - gx1 + pixel_offset) * (gy2 - gy1 + pixel_offset) - inter
+            ov = inter / ua
+            if all_candidates:
+                if jmax == -1 or (not np.isnan(ovmax) and (np.isnan(ov) or ov > ovmax)):
                     ovmax = ov
                     jmax = j
+            elif ov > ovmax:
+                ovmax = ov
+                jmax = j
         best_gt[rank] = jmax
         best_overlap[rank] = ovmax
-        if ovmax > iou_threshold or (not strict_threshold and ovmax == iou_threshold):
+        if jmax == -1:
+            matched = False
+        elif all_candidates:
+            matched = not (ovmax < iou_threshold or (strict_threshold and ovmax == iou_threshold))
+        else:
+            matched = ovmax > iou_threshold or (not strict_threshold and ovmax == iou_threshold)
+        if matched:
             if gt_difficult[jmax]:
                 outcome[rank] = IGNORED
             elif not claimed[jmax]:

@@ -35,19 +35,36 @@ class Semantics:
             before anything else (which can create ties).
         group_by_image: detections are first put in image-set order (keeping their
             order within an image), as when per-image results are concatenated.
-        sort: "stable" (MATLAB ``sort``: file order breaks ties) or
+        sort: "stable" (MATLAB ``sort``: file order breaks ties),
             "numpy-quicksort" (NumPy's default, unstable ``argsort`` of the negated
-            scores, whose tie order depends on the NumPy version and the CPU).
+            scores, whose tie order depends on the NumPy version and the CPU) or
+            "numpy-quicksort-reversed" (``argsort()[::-1]``: the ascending
+            quicksort read backwards, so ties come out in another order again).
         sort_dtype: the dtype of the array NumPy sorts ("float64" or "float32").
         matching_order: "global" (detections are matched in the sorted order) or
             "per-image" (each image's detections are matched in their own
-            per-image NumPy argsort order; the curve still uses the global order).
+            per-image NumPy argsort order; the curve still uses the global order)
+            or "per-image-concatenated" (the same per-image matching, and the
+            curve sorts the concatenation of those per-image sequences, so
+            their order decides ties).
         gt_coordinates: "float" (as written), "int" (truncated to an integer),
             or "int-minus-one" (truncated, then 1 subtracted; the detections
             move by -1 too, from the devkit's 1-based frame into the same
             0-based one).
-        iou_dtype: "float64" or "float32" arithmetic for the overlaps.
+        det_box_dtype: "float64", or "float32": detection coordinates rounded to
+            single precision before matching.
+        iou_dtype: "float64" or "float32" arithmetic for the overlaps, or
+            "float32-detection-area": float64 but for the detection's area,
+            computed in float32 (a float32 box array against an int64 one).
         pixel_offset: 1.0 for inclusive pixel sizes (``x2 - x1 + 1``).
+        plus_one_on_corners: the pixel offset is added to ``x2`` and ``y2`` in
+            the boxes' number type first, and sizes are then plain differences.
+        intersection_plus_one: the intersection's sides get the pixel offset
+            too (False: ``min(x2) - max(x1)`` while the areas keep the +1).
+        overlap_candidates: "intersecting" (only boxes whose intersection has
+            positive width and height compete; none: no match) or "all" (every
+            object of the image competes, NumPy ``argmax``: the first maximum, a
+            NaN overlap wins and passes the ``<`` threshold test).
         difficult_last: difficult objects are placed after the others of their
             image, so they lose overlap ties.
         strict_threshold: a match needs ``overlap > iou`` instead of ``>=``.
@@ -59,33 +76,48 @@ class Semantics:
             (``numpy.arange(0, 1.1, 0.1)``) or "linspace" (``numpy.linspace(0, 1, 11)``).
         ap_sum: "sequential" (``ap = ap + p/11`` per threshold) or
             "sum-then-divide" (``sum(p) / 11``).
+        area_ap: the ``--metric voc12`` area: "sequential" (the devkit's sum,
+            left to right), "numpy" (``numpy.sum``, pairwise) or "ssd_keras"
+            (each distinct recall's precision envelope times the step to the
+            next recall, ``numpy.sum``: the first step from 0 and the last
+            recall's precisions are left out).
         ap_dtype: "float64", or "float32": counts, precision and the AP sum kept
             in single precision.
+        ap_without_positives: "devkit" (computed as for any class: 0, or NaN in
+            the area AP) or "nan" (a class with ``npos == 0`` has AP NaN).
         map_skips_classes_without_positives: classes with ``npos == 0`` are left
             out of the mean.
-        map_mean: "sequential" (summed in class order, then divided) or "numpy"
-            (``numpy.mean``, pairwise summation; in float32 when ``ap_dtype`` is).
+        map_mean: "sequential" (summed in class order, then divided), "numpy"
+            (``numpy.mean``, pairwise summation; in float32 when ``ap_dtype`` is)
+            or "numpy-nanmean" (``numpy.nanmean``: NaN APs left out, over the
+            classes up to the last one that has objects or detections).
     """
 
     name: str
     summary: str
     score_dtype: Literal["float64", "float32"] = "float64"
     group_by_image: bool = False
-    sort: Literal["stable", "numpy-quicksort"] = "stable"
+    sort: Literal["stable", "numpy-quicksort", "numpy-quicksort-reversed"] = "stable"
     sort_dtype: Literal["float64", "float32"] = "float64"
-    matching_order: Literal["global", "per-image"] = "global"
+    matching_order: Literal["global", "per-image", "per-image-concatenated"] = "global"
     gt_coordinates: Literal["float", "int", "int-minus-one"] = "float"
-    iou_dtype: Literal["float64", "float32"] = "float64"
+    det_box_dtype: Literal["float64", "float32"] = "float64"
+    iou_dtype: Literal["float64", "float32", "float32-detection-area"] = "float64"
     pixel_offset: float = 1.0
+    plus_one_on_corners: bool = False
+    intersection_plus_one: bool = True
+    overlap_candidates: Literal["intersecting", "all"] = "intersecting"
     difficult_last: bool = False
     strict_threshold: bool = False
     precision_floor: float = 0.0
     max_skips_nan: bool = True
     recall_thresholds: Literal["matlab", "arange", "linspace"] = "matlab"
     ap_sum: Literal["sequential", "sum-then-divide"] = "sequential"
+    area_ap: Literal["sequential", "numpy", "ssd_keras"] = "sequential"
     ap_dtype: Literal["float64", "float32"] = "float64"
+    ap_without_positives: Literal["devkit", "nan"] = "devkit"
     map_skips_classes_without_positives: bool = False
-    map_mean: Literal["sequential", "numpy"] = "sequential"
+    map_mean: Literal["sequential", "numpy", "numpy-nanmean"] = "sequential"
 
     def thresholds(self) -> np.ndarray:
         """The 11 recall thresholds as float64."""
@@ -155,15 +187,21 @@ RULE_ORDER: tuple[str, ...] = (
     "sort_dtype",
     "matching_order",
     "gt_coordinates",
+    "det_box_dtype",
     "iou_dtype",
     "pixel_offset",
+    "plus_one_on_corners",
+    "intersection_plus_one",
+    "overlap_candidates",
     "difficult_last",
     "strict_threshold",
     "precision_floor",
     "max_skips_nan",
     "recall_thresholds",
     "ap_sum",
+    "area_ap",
     "ap_dtype",
+    "ap_without_positives",
     "map_skips_classes_without_positives",
     "map_mean",
 )
@@ -182,6 +220,7 @@ PY_FASTER_RCNN = Semantics(
     precision_floor=FLOAT64_EPS,
     max_skips_nan=False,
     recall_thresholds="arange",
+    area_ap="numpy",
     map_mean="numpy",
 )
 
@@ -210,13 +249,42 @@ SSD_KERAS = Semantics(
     summary="pierluigiferrari/ssd_keras AveragePrecisionEvaluator with default settings",
     score_dtype="float32",
     sort="numpy-quicksort",
+    sort_dtype="float32",
+    gt_coordinates="int",
+    det_box_dtype="float32",
+    iou_dtype="float32-detection-area",
+    intersection_plus_one=False,
+    overlap_candidates="all",
+    precision_floor=FLOAT64_EPS,
     max_skips_nan=False,
     recall_thresholds="linspace",
     ap_sum="sum-then-divide",
+    area_ap="ssd_keras",
     map_mean="numpy",
 )
 
-PRESETS: dict[str, Semantics] = {s.name: s for s in (DEVKIT, PY_FASTER_RCNN, MMDET, SSD_KERAS)}
+CHAINERCV = Semantics(
+    name="chainercv",
+    summary="chainercv's eval_detection_voc (also vendored in lufficc/SSD)",
+    score_dtype="float32",
+    group_by_image=True,
+    sort="numpy-quicksort-reversed",
+    sort_dtype="float32",
+    matching_order="per-image-concatenated",
+    gt_coordinates="int-minus-one",
+    iou_dtype="float32",
+    plus_one_on_corners=True,
+    overlap_candidates="all",
+    precision_floor=FLOAT64_EPS,
+    recall_thresholds="arange",
+    area_ap="numpy",
+    ap_without_positives="nan",
+    map_mean="numpy-nanmean",
+)
+
+PRESETS: dict[str, Semantics] = {
+    s.name: s for s in (DEVKIT, PY_FASTER_RCNN, MMDET, SSD_KERAS, CHAINERCV)
+}
 
 
 def get_semantics(name: str | Semantics) -> Semantics:

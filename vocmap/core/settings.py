@@ -120,10 +120,16 @@ class EvalSettings:
         return f"AP ({kind}, IoU {self.iou:g}{extra})"
 
     def to_dict(self) -> dict:
-        """``{"metric", "iou", "semantics", "semantics_tag"}`` (JSON-ready)."""
-        return {
+        """``{"metric", "iou", "semantics", "semantics_tag"}`` (JSON-ready), and
+        ``"rules"`` (a hash of every rule's value) when they are not the devkit's, so
+        that a number stored under a preset's earlier rules is not taken for today's."""
+        data: dict[str, object] = {
             "metric": self.metric,
             "iou": self.iou,
             "semantics": self.semantics.name,
             "semantics_tag": self.semantics_tag,
         }
+        if not self.semantics.is_devkit:
+            rules = json.dumps(self.semantics.rules(), sort_keys=True)
+            data["rules"] = hashlib.sha256(rules.encode()).hexdigest()[:16]
+        return data

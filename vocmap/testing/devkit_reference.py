@@ -108,58 +108,89 @@ def naive_stable_descending_order(scores: list[float]) -> list[int]:
 
 
 def naive_match_detections(
-    order, det_image, det_boxes, gt_by_image, iou_threshold=0.5, strict=False, pixel_offset=1.0
+    order,
+    det_image,
+    det_boxes,
+    gt_by_image,
+    iou_threshold=0.5,
+    strict=False,
+    pixel_offset=1.0,
+    intersection_offset=None,
+    all_candidates=False,
+    det_area=None,
 ):
-    """The devkit's assignment loop.
+    """The devkit's assignment loop (with the general kernel's switches).
 
     Args:
         order: visiting order (indices into the detections).
         det_image: image index of each detection.
         det_boxes: list of (x1, y1, x2, y2) per detection.
         gt_by_image: per image, a list of (row, (x1, y1, x2, y2), difficult).
+        intersection_offset: added to the intersection's sides (default: pixel_offset).
+        all_candidates: every object competes (NumPy argmax: first maximum or
+            first NaN; NaN passes the threshold), not only intersecting ones.
+        det_area: per detection, an area to use instead of the computed one.
 
     Returns: (outcome, best_row, best_overlap) lists in visiting order.
     """
+    if intersection_offset is None:
+        intersection_offset = pixel_offset
     claimed = set()
     outcome, best_row, best_overlap = [], [], []
     for d in order:
         bb = det_boxes[d]
+        if det_area is not None:
+            area_d = det_area[d]
+        else:
+            area_d = (bb[2] - bb[0] + pixel_offset) * (bb[3] - bb[1] + pixel_offset)
         ovmax = -math.inf
         jmax = -1
         for row, bbgt, _difficult in gt_by_image[det_image[d]]:
-            bi = [
-                max(bb[0], bbgt[0]),
-                max(bb[1], bbgt[1]),
-                min(bb[2], bbgt[2]),
-                min(bb[3], bbgt[3]),
-            ]
-            iw = bi[2] - bi[0] + pixel_offset
-            ih = bi[3] - bi[1] + pixel_offset
-            if iw > 0 and ih > 0:
-                ua = (
-                    (bb[2] - bb[0] + pixel_offset) * (bb[3] - bb[1] + pixel_offset)
-                    + (bbgt[2] - bbgt[0] + pixel_offset) * (bbgt[3] - bbgt[1] + pixel_offset)
-                    - iw * ih
-                )
-                ov = _divide(iw * ih, ua)
-                if ov > ovmax:
-                    ovmax = ov
-                    jmax = row
+            ov = _naive_overlap(bb, bbgt, area_d, pixel_offset, intersection_offset, all_candidates)
+            if ov is None:
+                continue
+            if _naive_wins(ov, ovmax, jmax, all_candidates):
+                ovmax, jmax = ov, row
         best_row.append(jmax)
         best_overlap.append(ovmax)
-        matched = ovmax > iou_threshold if strict else ovmax >= iou_threshold
-        if matched:
-            difficult = next(diff for row, _, diff in gt_by_image[det_image[d]] if row == jmax)
-            if difficult:
-                outcome.append(IGNORED)
-            elif jmax not in claimed:
-                outcome.append(TRUE_POSITIVE)
-                claimed.add(jmax)
-            else:
-                outcome.append(FALSE_POSITIVE)
+        if jmax == -1:
+            matched = False
+        elif all_candidates:
+            matched = not (ovmax < iou_threshold or (strict and ovmax == iou_threshold))
+        else:
+            matched = ovmax > iou_threshold if strict else ovmax >= iou_threshold
+        if not matched:
+            outcome.append(FALSE_POSITIVE)
+        elif next(diff for row, _, diff in gt_by_image[det_image[d]] if row == jmax):
+            outcome.append(IGNORED)
+        elif jmax not in claimed:
+            outcome.append(TRUE_POSITIVE)
+            claimed.add(jmax)
         else:
             outcome.append(FALSE_POSITIVE)
     return outcome, best_row, best_overlap
+
+
+def _naive_wins(ov, ovmax, jmax, all_candidates) -> bool:
+    """Whether an overlap replaces the best so far: ``>`` (the devkit), or NumPy's
+    ``argmax`` order (the first candidate, then ``>``, a NaN winning for good)."""
+    if all_candidates:
+        return jmax == -1 or (not math.isnan(ovmax) and (math.isnan(ov) or ov > ovmax))
+    return ov > ovmax
+
+
+def _naive_overlap(bb, bbgt, area_d, pixel_offset, intersection_offset, all_candidates):
+    """The overlap of a detection and an object; None when the object does not compete."""
+    iw = min(bb[2], bbgt[2]) - max(bb[0], bbgt[0]) + intersection_offset
+    ih = min(bb[3], bbgt[3]) - max(bb[1], bbgt[1]) + intersection_offset
+    if iw > 0 and ih > 0:
+        inter = iw * ih
+    elif all_candidates:
+        inter = 0.0
+    else:
+        return None
+    ua = area_d + (bbgt[2] - bbgt[0] + pixel_offset) * (bbgt[3] - bbgt[1] + pixel_offset)
+    return _divide(inter, ua - inter)
 
 
 def _divide(a: float, b: float) -> float:
