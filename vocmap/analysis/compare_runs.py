@@ -24,7 +24,7 @@ from vocmap.core.atomic import atomic_write_text
 from vocmap.core.detections import Detections
 from vocmap.core.evaluate import Evaluator
 from vocmap.core.ground_truth import GroundTruth
-from vocmap.core.results import EvalResult, json_float
+from vocmap.core.results import EvalResult, json_float, subset_keys
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def compare_runs(
         )
         for k, name in enumerate(evaluator.classes)
     ]
-    overall = _difference("mAP", result_a.map, result_b.map, maps_a, maps_b, level)
+    overall = _difference(result_a.map_row_label, result_a.map, result_b.map, maps_a, maps_b, level)
     return RunDifference(labels, result_a, result_b, per_class, overall, level, resamples, seed)
 
 
@@ -123,6 +123,7 @@ def run_difference_to_dict(difference: RunDifference) -> dict:
         "method": difference.method,
         "classes": {d.name: entry(d) for d in difference.classes},
         "map": entry(difference.map),
+        **subset_keys(list(difference.result_a.classes), difference.result_a.left_out),
     }
 
 

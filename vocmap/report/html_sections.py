@@ -80,11 +80,31 @@ def metric_label(result: dict) -> str:
     return label
 
 
+def _left_out(r: dict) -> tuple[str, ...]:
+    """The result's ``map_left_out`` (classes its mAP does not cover), as strings."""
+    left_out = r.get("map_left_out")
+    if not isinstance(left_out, list):
+        return ()
+    return tuple(str(c) for c in left_out)
+
+
+def map_words(r: dict) -> tuple[str, str]:
+    """The mAP's label and, for a mean over a subset of the classes, what it covers."""
+    from vocmap.core.results import map_label, subset_scope
+
+    n = len(r.get("classes") or {})
+    left_out = _left_out(r)
+    return map_label(n, left_out), subset_scope(n, left_out) or ""
+
+
 def summary_line(inputs) -> str:
     r = inputs.result
     if r is None:
         return ""
-    text = f"mAP {fmt(r.get('map'))} ({escape(metric_label(r))})"
+    label, scope = map_words(r)
+    text = f"{escape(label)} {fmt(r.get('map'))} ({escape(metric_label(r))})"
+    if scope:
+        text += f", {escape(scope)}"
     ci = r.get("ci")
     if ci and ci.get("map"):
         lo, hi = ci["map"]
@@ -117,13 +137,16 @@ def class_table(inputs) -> str:
         cells += [str(e.get(k, "-")) for k in ("npos", "detections", "tp", "fp")]
         cells.append(fmt(recall))
         rows.append(cells)
-    total = ["mAP", fmt(r.get("map")), ""]
+    label, scope = map_words(r)
+    total = [escape(label), fmt(r.get("map")), ""]
     if ci:
         m = ci.get("map")
         total.append("-" if not m else f"[{fmt(m[0])}, {fmt(m[1])}]")
     total += ["", "", "", "", ""]
     rows.append(total)
     note = f'<p class="note">{escape(metric_label(r))}.'
+    if scope:
+        note += f" {escape(label)}: {escape(scope)}."
     if ci:
         note += (
             f" Intervals: {escape(str(ci.get('level', '?')))} {escape(str(ci.get('method', '')))}"

@@ -26,6 +26,8 @@ def format_run_difference(difference, digits: int = 4) -> str:
         f"B - A, {difference.result_a.label}; A = {a}, B = {b}; paired {difference.method} "
         f"bootstrap over the images, {difference.resamples} resamples, seed {difference.seed}"
     )
+    if difference.result_a.map_scope is not None:
+        title += f"; {difference.result_a.map_row_label}: {difference.result_a.map_scope}"
     text = render_table(header, rows, title=title)
     m = difference.map
     if m.lo > 0 or m.hi < 0:
