@@ -58,7 +58,7 @@ class RunDifference:
 
 def _difference(name: str, a: float, b: float, ra: np.ndarray, rb: np.ndarray, level: float):
     delta = rb - ra
-    lo, hi = bs.percentile_interval(delta, level)
+    lo, hi = bs.percentile_interval(delta, level, bounds=(-1.0, 1.0))
     valid = ~np.isnan(delta)
     better = float(np.count_nonzero(delta[valid] > 0) / valid.sum()) if valid.any() else math.nan
     return Difference(name, a, b, lo, hi, better)
