@@ -175,7 +175,7 @@ def run_plot(args: argparse.Namespace) -> int:
     from vocmap.report import plotting
     from vocmap.runs.contract import RunFolder
     from vocmap.runs.history import read_history
-    from vocmap.runs.tables import load_result, load_table
+    from vocmap.runs.tables import is_table_file, load_result, load_table
 
     source = Path(args.source)
     evaluation = options.eval_settings(args)
@@ -183,7 +183,7 @@ def run_plot(args: argparse.Namespace) -> int:
     reference = load_table(args.compare, key, args.compare_label) if args.compare else None
     ylabel = evaluation.axis_label
     written = []
-    if source.is_file():
+    if is_table_file(args.source):
         out = Path(args.out or "plots")
         table = load_table(source, key, args.label)
         written.append(

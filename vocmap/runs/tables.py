@@ -112,6 +112,12 @@ def read_ap_table_csv(path: str | os.PathLike, label: str | None = None) -> APTa
         else:
             classes.append(name.removesuffix(" AP"))
             values.append(numbers)
+    if not classes and map_row is None:
+        raise InputError(
+            "the table has a header but no rows: expected one row per class and/or a 'mAP' row",
+            path,
+            2,
+        )
     order = sorted(range(len(steps)), key=steps.__getitem__)
     ap = np.array(values, dtype=np.float64).reshape(len(classes), len(steps))[:, order]
     if map_row is None:
@@ -192,6 +198,14 @@ def load_result(path: Path, curves: bool = True) -> dict:
 
 def _nan(value: float | None) -> float:
     return math.nan if value is None else float(value)
+
+
+def is_table_file(source: str | os.PathLike) -> bool:
+    """True when ``source`` names an AP-table CSV: a file, or ``"published"`` where no
+    file or folder has that name (see :func:`load_table`); else it is a run folder."""
+    if os.fspath(source) == PUBLISHED and not Path(source).exists():
+        return True
+    return Path(source).is_file()
 
 
 def load_table(
