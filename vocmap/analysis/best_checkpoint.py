@@ -38,6 +38,7 @@ from vocmap.core.errors import VocmapError
 from vocmap.core.evaluate import Evaluator
 from vocmap.core.ground_truth import GroundTruth
 from vocmap.core.results import json_float
+from vocmap.core.settings import EvalSettings
 
 CORRECTION = "holm"
 
@@ -78,6 +79,16 @@ class BestCheckpoint:
         n = len(self.rivals) + 1
         return n * (n - 1) // 2
 
+    def p_text(self, p: float) -> str:
+        """A p-value as text; 0 (no resample on the other side) is ``< 1/resamples``."""
+        if math.isnan(p):
+            return "nan"
+        return f"< {1 / self.resamples:.2g}" if p == 0 else f"{p:.3g}"
+
+    def _p(self, p: float) -> str:
+        text = self.p_text(p)
+        return text if text.startswith("<") else f"= {text}"
+
     def verdicts(self) -> list[str]:
         """One sentence a rival: "step 500 beats 600 in 3.1% of the resamples: ..."."""
         level = f"{self.level * 100:g}%"
@@ -89,9 +100,9 @@ class BestCheckpoint:
         return [
             f"step {r.step} beats {self.step} in {r.beats:.1%} of the resamples: "
             + (
-                f"a real difference at {level} (p = {r.p_holm:.3g}{adjusted})"
+                f"a real difference at {level} (p {self._p(r.p_holm)}{adjusted})"
                 if r.real
-                else f"not a real difference at {level} (p = {r.p_holm:.3g}{adjusted})"
+                else f"not a real difference at {level} (p {self._p(r.p_holm)}{adjusted})"
             )
             for r in self.rivals
         ]
@@ -150,10 +161,11 @@ def rival_maps(
     detections: Mapping[int, Detections],
     classes: Sequence[str] | None,
     weights: np.ndarray,
-    metric: str = "voc07",
+    settings: EvalSettings | None = None,
 ) -> tuple[dict[int, float], dict[int, np.ndarray]]:
-    """Each checkpoint's mAP and its (B,) replicate mAPs on the resamples ``weights``."""
-    evaluator = Evaluator(ground_truth, classes, metric=metric)
+    """Each checkpoint's mAP and its (B,) replicate mAPs on the resamples ``weights``
+    (the devkit's rules: ``settings`` voc07 or voc12 at any IoU)."""
+    evaluator = Evaluator(ground_truth, classes, settings=settings)
     maps, replicates = {}, {}
     for step, dets in detections.items():
         result = evaluator.evaluate(dets)
@@ -169,7 +181,7 @@ def best_checkpoint(
     detections: Mapping[int, Detections],
     classes: Sequence[str] | None = None,
     *,
-    metric: str = "voc07",
+    settings: EvalSettings | None = None,
     resamples: int = bs.DEFAULT_RESAMPLES,
     seed: int = 0,
     level: float = bs.DEFAULT_LEVEL,
@@ -180,7 +192,7 @@ def best_checkpoint(
     if not detections:
         raise VocmapError("no checkpoints to choose from")
     weights = bs.resample_weights(ground_truth.num_images, resamples, seed)
-    maps, replicates = rival_maps(ground_truth, detections, classes, weights, metric)
+    maps, replicates = rival_maps(ground_truth, detections, classes, weights, settings)
     return decide(maps, replicates, level, resamples, seed, ground_truth.num_images)
 
 

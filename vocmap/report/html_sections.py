@@ -29,6 +29,7 @@ td.barcell{text-align:left;width:130px}
 .note{color:#555;font-size:13px;margin:4px 0}
 img{max-width:100%;height:auto;display:block;margin:6px 0}
 details summary{cursor:pointer;color:#22313f;font-weight:600;margin:8px 0}
+ul{font-size:13px;margin:6px 0;padding-left:22px}
 .scroll{overflow-x:auto}
 footer{color:#777;font-size:12px;padding:0 28px 20px}
 """
@@ -322,12 +323,49 @@ def run_section(inputs) -> str:
     return out
 
 
+def best_section(inputs) -> str:
+    """A run's best checkpoint against the next best (``table --best``), or how to get it."""
+    if inputs.run_table is None:
+        return ""
+    best = inputs.best
+    if best is None:
+        return (
+            '<p class="note">Give the ground truth the run was scored with '
+            "(<code>vocmap report RUN --voc-root DIR</code>) to compare the best checkpoint "
+            "with the next best by a paired bootstrap over the test images.</p>"
+        )
+    level = f"{best.level * 100:g}%"
+    rows = [[f"{best.step} (best)", fmt(best.map), "", "", "", ""]]
+    for r in best.rivals:
+        rows.append(
+            [
+                str(r.step),
+                fmt(r.map),
+                f"{r.diff:+.4f}",
+                f"[{r.lo:+.4f}, {r.hi:+.4f}]",
+                f"{r.beats:.1%}",
+                escape(best.p_text(r.p_holm)),
+            ]
+        )
+    header = ["step", "mAP", f"{best.step} - it", f"{level} interval", "beats it", "p (Holm)"]
+    note = (
+        f'<p class="note">Step {best.step} has the highest mAP. Paired {escape(best.method)} '
+        f"bootstrap over the {best.images} test images, {best.resamples} resamples, seed "
+        f"{best.seed}; p-values two-sided, Holm-adjusted over the {best.pairs} pair"
+        f"{'s' if best.pairs != 1 else ''} of the {len(best.rivals) + 1} checkpoints "
+        "(the intervals are not adjusted).</p>"
+    )
+    verdicts = "".join(f"<li>{escape(line)}</li>" for line in best.verdicts())
+    return note + table(header, rows) + (f"<ul>{verdicts}</ul>" if verdicts else "")
+
+
 def all_sections(inputs) -> list[tuple[str, str, str]]:
     d = inputs.diagnosis
     result = inputs.result
     out = [
         ("classes", "Per-class AP", class_table(inputs)),
         ("steps", "AP over training steps", run_section(inputs)),
+        ("best", "The best checkpoint", best_section(inputs)),
         (
             "pr",
             "Precision-recall curves",
