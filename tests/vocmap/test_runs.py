@@ -153,8 +153,13 @@ def test_plot_command_writes_three_non_trivial_pngs(scored, tmp_path, plotting):
 def test_plot_from_the_published_csv(tmp_path, plotting):
     assert main(["plot", str(SEED_CSV), "--out", str(tmp_path), "--label", "published"]) == 0
     assert (tmp_path / "ap_over_steps.png").stat().st_size > 20_000
-    figure = plotting.plot_ap_over_steps(read_ap_table_csv(SEED_CSV, "published"), None)
-    assert len(figure.axes[0].get_lines()) == 21
+    table = read_ap_table_csv(SEED_CSV, "published")
+    figure = plotting.plot_ap_over_steps(table, None)
+    # 20 classes: the mAP on top, then one panel a class (issue 19 5: small multiples)
+    assert len(figure.axes) == 21 and len(figure.axes[0].get_lines()) == 1
+    for i, axis in enumerate(figure.axes[1:]):
+        assert axis.get_title().split()[0] == table.classes[i]
+        assert any(line.get_ydata().tolist() == table.ap[i].tolist() for line in axis.get_lines())
 
 
 def test_history_rejects_a_bad_cell(tmp_path):

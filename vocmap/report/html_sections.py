@@ -43,7 +43,10 @@ def fmt(value, digits: int = 4) -> str:
 
 
 def points(value, digits: int = 2) -> str:
-    return "-" if value is None else f"{100 * value:.{digits}f}"
+    """An AP or an AP difference as a fraction, like every AP in the report (TIDE and
+    Hoiem print AP points, x100: ``digits`` are those points' decimals, so 0.9870 is
+    TIDE's 98.70); '-' for null."""
+    return "-" if value is None else f"{value:.{digits + 2}f}"
 
 
 def table(
@@ -177,7 +180,8 @@ def tide_section(d: dict) -> str:
         for n, b in [*tide["classes"].items(), ("total", tide["overall"])]
     ]
     return (
-        f'<p class="note">AP points (x100) gained by fixing each error type alone, on {on}; '
+        f'<p class="note">AP gained by fixing each error type alone (dAP, a fraction like '
+        f"every AP in this report: TIDE prints it x100), on {on}; "
         f"foreground IoU {tide['fg_iou']:g}, background {tide['bg_iou']:g}. With every type "
         f"fixed at once the mean becomes {points(tide['overall']['ap_all_fixed'])}.</p>"
         + image(figures.tide_bars(tide), "dAP per error type")
@@ -236,7 +240,8 @@ def sensitivity_section(d: dict) -> str:
         )
     return (
         '<p class="note">AP (mean over classes) and recall of each bin: only its objects count, '
-        "the class's other objects are treated like difficult ones.</p>"
+        "the class's other objects are treated like difficult ones. n: the bin's objects "
+        "(an AP from a few objects is a rough one).</p>"
         + missing
         + image(figures.sensitivity_bars(s), "AP per object property")
         + table(["property", "bin", "objects", "recall", "AP"], rows, left=(1,))
@@ -323,6 +328,20 @@ def run_section(inputs) -> str:
     return out
 
 
+def pr_section(result: dict | None) -> str:
+    """The PR panels, or (a result JSON without curves) how to get them."""
+    if result is None:
+        return ""
+    uri = figures.pr_curves(result)
+    if uri is not None:
+        return image(uri, "PR curves")
+    return (
+        '<p class="note">This result file holds no curves (<code>vocmap evaluate --json</code> '
+        "keeps it small). The report of <code>vocmap diagnose --format json</code>'s file, or "
+        "of a scored run folder, draws every class's precision-recall curve.</p>"
+    )
+
+
 def best_section(inputs) -> str:
     """A run's best checkpoint against the next best (``table --best``), or how to get it."""
     if inputs.run_table is None:
@@ -366,11 +385,7 @@ def all_sections(inputs) -> list[tuple[str, str, str]]:
         ("classes", "Per-class AP", class_table(inputs)),
         ("steps", "AP over training steps", run_section(inputs)),
         ("best", "The best checkpoint", best_section(inputs)),
-        (
-            "pr",
-            "Precision-recall curves",
-            image(figures.pr_curves(result), "PR curves") if result else "",
-        ),
+        ("pr", "Precision-recall curves", pr_section(result)),
     ]
     if d is not None:
         out += [
