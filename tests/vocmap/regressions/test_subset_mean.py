@@ -126,3 +126,22 @@ def test_the_report_labels_the_subset_mean(without_dog, tmp_path, capsys):
     assert run(capsys, "report", json_path, "--out", html_path)[0] == 0
     html = html_path.read_text()
     assert "mAP (19 classes)" in html and "class dog is left out" in html
+
+
+def test_diagnose_says_its_means_are_over_a_subset(capsys):
+    argv = ["diagnose", DEMO / "results", "--voc-root", ROOT, "--classes", "cat,dog"]
+    status, out, _ = run(capsys, *argv)
+    assert status == 0
+    assert out.splitlines()[0].startswith(
+        "the mean rows below: a mean over 2 classes, not the mAP: the ground truth's 18 other"
+    )
+
+
+def test_a_run_scored_on_fewer_classes_says_so_in_its_table(tmp_path, capsys):
+    from run_builder import make_run
+
+    voc_root, run_dir = make_run(tmp_path, steps=(100, 200), images=20)
+    assert main(["score", str(run_dir), "--voc-root", str(voc_root), "--classes", "cat,dog"]) == 0
+    status, out, _ = run(capsys, "table", run_dir)
+    assert status == 0 and out.splitlines()[-1].startswith("mAP (2 classes)")
+    assert "the ground truth's 3 other classes bottle, car, person are left out" in out
