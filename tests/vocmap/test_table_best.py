@@ -72,6 +72,7 @@ def test_best_text_says_how_often_each_beats_it(scored, capsys):
         (["--against", "2"], "--against goes with --best"),
         (["--seed", "3"], "--seed goes with --best"),
         (["--voc-root", "X"], "--voc-root goes with --best"),
+        (["--no-cache"], "--no-cache goes with --best"),
         (["--best", "--best-per", "200"], "--best goes alone: not with --best-per or --compare"),
         (["--best", "--format", "csv"], "--best writes text, markdown or json, not csv"),
         (["--best", "--voc-root", "nowhere"], "VOC root folder not found: nowhere"),

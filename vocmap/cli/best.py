@@ -57,6 +57,8 @@ def _given(args: argparse.Namespace) -> list[str]:
     given = [f"--{name.replace('_', '-')}" for name in _GROUND_TRUTH if getattr(args, name)]
     if args.against is not None:
         given.insert(0, "--against")
+    if getattr(args, "no_cache", False):
+        given.append("--no-cache")
     defaults = {"resamples": 1000, "seed": 0, "level": 0.95}
     return given + [f"--{k}" for k, value in defaults.items() if getattr(args, k) != value]
 
