@@ -80,10 +80,11 @@ class BestCheckpoint:
         return n * (n - 1) // 2
 
     def p_text(self, p: float) -> str:
-        """A p-value as text; 0 (no resample on the other side) is ``< 1/resamples``."""
+        """A Holm-adjusted p-value as text; 0 (no resample on the other side) is below
+        the resolution of ``resamples`` resamples times Holm's largest factor."""
         if math.isnan(p):
             return "nan"
-        return f"< {1 / self.resamples:.2g}" if p == 0 else f"{p:.3g}"
+        return f"< {min(1.0, self.pairs / self.resamples):.2g}" if p == 0 else f"{p:.3g}"
 
     def _p(self, p: float) -> str:
         text = self.p_text(p)
