@@ -81,9 +81,12 @@ def test_best_per_window_by_hand():
     table = APTable((10, 20, 30, 40, 50), ("a", "b"), ap, np.array([0.3, 0.35, 0.2, 0.425, 0.475]))
     best = best_per_window(table, 20)
     assert best.steps == (20, 40, 50)
-    assert best.ap.tolist() == [[0.3, 0.25, 0.4], [0.5, 0.6, 0.55]]
-    # A window's mAP is the mean of its column (0.3 + 0.5) / 2; the final keeps its own.
-    assert best.map.tolist() == [0.4, (0.25 + 0.6) / 2, 0.475]
+    # Each window's column is its best checkpoint (20, then 40), with that checkpoint's
+    # own APs and mAP: class b's 0.5 at step 10 is not taken (issue 18 1.3: the mean of
+    # class bests, 0.4 here, was shown as a mAP no checkpoint reached).
+    assert best.checkpoints == (20, 40, 50)
+    assert best.ap.tolist() == [[0.3, 0.25, 0.4], [0.4, 0.6, 0.55]]
+    assert best.map.tolist() == [0.35, 0.425, 0.475]
     assert best_per_window(select_steps(table, [10, 20, 30, 40]), 20).steps == (20, 40)
 
 
@@ -96,26 +99,17 @@ def test_published_csv_round_trips_and_compares(scored, tmp_path, capsys):
     assert again.steps == published.steps and np.array_equal(again.ap, published.ap)
     assert np.array_equal(again.map, published.map)
     _, run = scored
-    assert (
-        main(
-            [
-                "table",
-                str(run),
-                "--compare",
-                str(SEED_CSV),
-                "--compare-label",
-                "published",
-                "--format",
-                "markdown",
-            ]
-        )
-        == 0
+    capsys.readouterr()
+    argv = ["table", str(run), "--compare", str(SEED_CSV), "--compare-label", "published"]
+    # Issue 18 1.3: step 600 was set beside step 102000 (and a 5-class mAP beside a
+    # 20-class one); no step in common is now one line saying so.
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "vocmap: error: --compare: published (steps 20000 to 102000) has no step in common "
+        "with run (steps 100 to 600): nothing to set side by side, since a step is only "
+        "compared with the same step\n"
     )
-    out = capsys.readouterr().out
-    assert "| published 102000 |" in out and "diff (last)" in out
-    mine = load_table(run)
-    bottle = next(line for line in out.splitlines() if line.startswith("| bottle AP"))
-    assert bottle.split("|")[-2].strip() == f"{mine.column(600)['bottle'] - 0.4844:+.4f}"
 
 
 def test_plots_from_a_run_are_drawn_from_the_data(scored, plotting):
@@ -159,8 +153,13 @@ def test_plot_command_writes_three_non_trivial_pngs(scored, tmp_path, plotting):
 def test_plot_from_the_published_csv(tmp_path, plotting):
     assert main(["plot", str(SEED_CSV), "--out", str(tmp_path), "--label", "published"]) == 0
     assert (tmp_path / "ap_over_steps.png").stat().st_size > 20_000
-    figure = plotting.plot_ap_over_steps(read_ap_table_csv(SEED_CSV, "published"), None)
-    assert len(figure.axes[0].get_lines()) == 21
+    table = read_ap_table_csv(SEED_CSV, "published")
+    figure = plotting.plot_ap_over_steps(table, None)
+    # 20 classes: the mAP on top, then one panel a class (issue 19 5: small multiples)
+    assert len(figure.axes) == 21 and len(figure.axes[0].get_lines()) == 1
+    for i, axis in enumerate(figure.axes[1:]):
+        assert axis.get_title().split()[0] == table.classes[i]
+        assert any(line.get_ydata().tolist() == table.ap[i].tolist() for line in axis.get_lines())
 
 
 def test_history_rejects_a_bad_cell(tmp_path):

@@ -125,12 +125,24 @@ def replicates(inputs: BootstrapInputs, weights: np.ndarray) -> tuple[np.ndarray
     return aps, maps
 
 
-def percentile_interval(values: np.ndarray, level: float) -> tuple[float, float]:
-    """The ``(1-level)/2`` and ``(1+level)/2`` quantiles of the finite replicates."""
+def percentile_interval(
+    values: np.ndarray, level: float, bounds: tuple[float, float] = (0.0, 1.0)
+) -> tuple[float, float]:
+    """The ``(1-level)/2`` and ``(1+level)/2`` quantiles of the finite replicates,
+    held inside ``bounds`` (an AP's [0, 1]; [-1, 1] for a difference of two).
+
+    Why the bounds are needed: the devkit's 11-point AP is ``ap = ap + p/11`` eleven
+    times, and eleven additions of ``1/11`` give ``1.0000000000000002`` (the double
+    nearest ``1/11`` lies above it, and the partial sums' roundings mostly go up). A class found perfectly
+    in a resample has that replicate, and the upper quantile is then above 1. The
+    replicate stays the devkit's number bit for bit (so does the point AP: the
+    golden cases are ``==``); the interval, a statement about a quantity in [0, 1],
+    is clipped where it is made.
+    """
     finite = values[~np.isnan(values)]
     if finite.size == 0:
         return (float("nan"), float("nan"))
-    lo, hi = np.quantile(finite, [(1 - level) / 2, (1 + level) / 2])
+    lo, hi = np.clip(np.quantile(finite, [(1 - level) / 2, (1 + level) / 2]), *bounds)
     return (float(lo), float(hi))
 
 

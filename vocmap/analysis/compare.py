@@ -22,7 +22,7 @@ from vocmap.core import kernels
 from vocmap.core.detections import Detections
 from vocmap.core.evaluate import Evaluator
 from vocmap.core.ground_truth import GroundTruth
-from vocmap.core.results import ClassResult, EvalResult, json_float
+from vocmap.core.results import ClassResult, EvalResult, json_float, subset_keys
 from vocmap.core.semantics import RULE_ORDER, Semantics, get_semantics
 
 OUTCOME_NAMES = {
@@ -294,6 +294,7 @@ def comparison_to_json(comparison: Comparison, path=None) -> str:
         "map_a": number(comparison.result_a.map),
         "map_b": number(comparison.result_b.map),
         "map_reasons": [reason(r) for r in comparison.map_reasons],
+        **subset_keys(list(comparison.result_a.classes), comparison.result_a.left_out),
     }
     text = json.dumps(data, indent=1) + "\n"
     if path is not None:

@@ -24,7 +24,7 @@ from vocmap.core.atomic import atomic_write_text
 from vocmap.core.detections import Detections
 from vocmap.core.evaluate import Evaluator
 from vocmap.core.ground_truth import GroundTruth
-from vocmap.core.results import EvalResult, json_float
+from vocmap.core.results import EvalResult, json_float, subset_keys
 
 
 @dataclass(frozen=True)
@@ -56,9 +56,13 @@ class RunDifference:
     method: str = bs.METHOD
 
 
-def _difference(name: str, a: float, b: float, ra: np.ndarray, rb: np.ndarray, level: float):
+def paired_difference(
+    name: str, a: float, b: float, ra: np.ndarray, rb: np.ndarray, level: float
+) -> Difference:
+    """``b - a`` from paired replicates ``ra``, ``rb`` (B,): its percentile interval in
+    [-1, 1] and the fraction of resamples where B is strictly higher."""
     delta = rb - ra
-    lo, hi = bs.percentile_interval(delta, level)
+    lo, hi = bs.percentile_interval(delta, level, bounds=(-1.0, 1.0))
     valid = ~np.isnan(delta)
     better = float(np.count_nonzero(delta[valid] > 0) / valid.sum()) if valid.any() else math.nan
     return Difference(name, a, b, lo, hi, better)
@@ -89,7 +93,7 @@ def compare_runs(
         bs.bootstrap_inputs(result_b, ground_truth, detections_b), weights
     )
     per_class = [
-        _difference(
+        paired_difference(
             name,
             result_a.classes[name].ap,
             result_b.classes[name].ap,
@@ -99,7 +103,9 @@ def compare_runs(
         )
         for k, name in enumerate(evaluator.classes)
     ]
-    overall = _difference("mAP", result_a.map, result_b.map, maps_a, maps_b, level)
+    overall = paired_difference(
+        result_a.map_row_label, result_a.map, result_b.map, maps_a, maps_b, level
+    )
     return RunDifference(labels, result_a, result_b, per_class, overall, level, resamples, seed)
 
 
@@ -123,6 +129,7 @@ def run_difference_to_dict(difference: RunDifference) -> dict:
         "method": difference.method,
         "classes": {d.name: entry(d) for d in difference.classes},
         "map": entry(difference.map),
+        **subset_keys(list(difference.result_a.classes), difference.result_a.left_out),
     }
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
-from vocmap.cli import options
+from vocmap.cli import best, options
 from vocmap.core.errors import VocmapError
 
 EXIT_OK = 0
@@ -72,6 +73,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     )
     report.add_argument("--out", metavar="FILE", required=True, help="the HTML file to write")
     report.add_argument("--title", help="the report's title (default: the source's name)")
+    best.add_best_options(report, switch=False)
     options.add_quiet(report)
     report.set_defaults(run=run_report)
 
@@ -114,6 +116,7 @@ def run_report(args: argparse.Namespace) -> int:
     from vocmap.report.html import load_report_inputs, write_report
 
     inputs = load_report_inputs(args.source, args.diagnosis)
+    inputs = dataclasses.replace(inputs, best=best.for_report(args))
     path = write_report(inputs, args.out, title=args.title)
     note(args, f"wrote {path}")
     return EXIT_OK

@@ -176,7 +176,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         if style == "csv":
             return result.to_csv()
         if style == "map":
-            return f"{result.map!r}\n"
+            return result.map_text()
         return format_result(result, style) + "".join(
             "\n" + format_operating_points(p, style) for p in points
         )

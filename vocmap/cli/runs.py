@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from vocmap.cli import options, stats
+from vocmap.cli import best, options, stats
 from vocmap.cli.output import Output, check_outputs, emit, note, write_stdout
 
 EXIT_OK = 0
@@ -78,6 +78,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     options.add_labels(table)
     options.add_quiet(table)
     options.add_settings(table, "which results (the settings the run was scored with)")
+    best.add_best_options(table)
     table.set_defaults(run=run_table)
 
     plot = commands.add_parser(
@@ -159,6 +160,8 @@ def run_table(args: argparse.Namespace) -> int:
     from vocmap.runs.tables import best_per_window, load_table, select_steps
 
     outputs = check_outputs([Output(args.format or "text", args.out or "-", "--out")])
+    if best.wanted(args):
+        return best.run_table_best(args, outputs)
     key = options.eval_settings(args).key
     table = select_steps(
         load_table(args.source, key, args.label), options.step_list(args.steps), args.every
@@ -175,7 +178,7 @@ def run_plot(args: argparse.Namespace) -> int:
     from vocmap.report import plotting
     from vocmap.runs.contract import RunFolder
     from vocmap.runs.history import read_history
-    from vocmap.runs.tables import load_result, load_table
+    from vocmap.runs.tables import is_table_file, load_result, load_table
 
     source = Path(args.source)
     evaluation = options.eval_settings(args)
@@ -183,7 +186,7 @@ def run_plot(args: argparse.Namespace) -> int:
     reference = load_table(args.compare, key, args.compare_label) if args.compare else None
     ylabel = evaluation.axis_label
     written = []
-    if source.is_file():
+    if is_table_file(args.source):
         out = Path(args.out or "plots")
         table = load_table(source, key, args.label)
         written.append(

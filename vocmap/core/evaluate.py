@@ -16,6 +16,7 @@ import math
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import numpy as np
 
@@ -115,10 +116,12 @@ class Evaluator:
         missing = [c for c in self.classes if c not in detections]
         if missing:
             raise InputError(f"no detections given for class(es) {', '.join(missing)}")
+        left_out = left_out_classes(self.ground_truth, self.classes)
         if self.settings.metric in COCO_METRICS:
             from vocmap.core.coco import evaluate_coco
 
-            return evaluate_coco(self.ground_truth, detections, self.classes, self.settings)
+            result = evaluate_coco(self.ground_truth, detections, self.classes, self.settings)
+            return replace(result, left_out=left_out) if left_out else result
         total = sum(len(detections[c]) for c in self.classes)
 
         def run(name: str) -> ClassResult:
@@ -134,6 +137,7 @@ class Evaluator:
             classes={r.name: r for r in per_class},
             map=self._mean(per_class),
             dropped_unknown=detections.dropped_unknown,
+            left_out=left_out,
         )
 
     def _mean(self, per_class: list[ClassResult]) -> float:
@@ -176,6 +180,15 @@ class Evaluator:
         return DetectionAccumulator(
             self, box_format=box_format, label_offset=label_offset, duplicates=duplicates
         )
+
+
+def left_out_classes(ground_truth: GroundTruth, classes: Sequence[str]) -> tuple[str, ...]:
+    """The classes ``ground_truth`` has objects of that ``classes`` leaves out (VOC's in
+    the devkit's order, then the others sorted): a mean over ``classes`` is then not the
+    mAP of the ground truth."""
+    order = {name: k for k, name in enumerate(VOC_CLASSES)}
+    missing = {c for c in ground_truth.class_names if c not in set(classes)}
+    return tuple(sorted(missing, key=lambda c: (order.get(c, len(order)), c)))
 
 
 def _mean_rule(rules: Semantics) -> str:

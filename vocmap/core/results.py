@@ -111,6 +111,9 @@ class EvalResult:
     summary: dict[str, float] | None = None
     #: bootstrap intervals (:mod:`vocmap.analysis.bootstrap`), or None.
     ci: dict | None = None
+    #: classes the ground truth has objects of that were not evaluated: when not
+    #: empty, ``map`` is a mean over a subset of its classes (see ``map_scope``).
+    left_out: tuple[str, ...] = ()
 
     @property
     def metric(self) -> str:
@@ -136,13 +139,31 @@ class EvalResult:
         return self.settings.is_voc2007
 
     @property
+    def map_scope(self) -> str | None:
+        """None when ``map`` covers every class of the ground truth; else words that say
+        over which classes it is a mean (:func:`subset_scope`), for every place that
+        shows the number."""
+        return subset_scope(len(self.classes), self.left_out)
+
+    @property
+    def map_row_label(self) -> str:
+        """The mAP row's label in tables: ``mAP``, or ``mAP (19 classes)`` for a subset."""
+        return map_label(len(self.classes), self.left_out)
+
+    def map_text(self) -> str:
+        """``--format map``: the exact mAP, then, for a subset, a tab and its scope."""
+        scope = self.map_scope
+        return f"{self.map!r}\n" if scope is None else f"{self.map!r}\t{scope}\n"
+
+    @property
     def aps(self) -> dict[str, float]:
         return {name: r.ap for name, r in self.classes.items()}
 
     def to_dict(self, curves: bool = False) -> dict:
         """The JSON shape: ``{"metric", "iou", "semantics", "classes": {name: {"ap",
-        "npos", "detections", "tp", "fp", "ignored"}}, "map"}``; ``curves`` adds
-        each class's ``rec`` and ``prec`` lists."""
+        "npos", "detections", "tp", "fp", "ignored"}}, "map"}``, plus ``"map_classes"``
+        and ``"map_left_out"`` when the mAP is a mean over a subset of the ground
+        truth's classes; ``curves`` adds each class's ``rec`` and ``prec`` lists."""
         classes = {}
         for name, r in self.classes.items():
             entry: dict[str, object] = {
@@ -163,6 +184,7 @@ class EvalResult:
             "semantics": self.semantics,
             "classes": classes,
             "map": json_float(self.map),
+            **subset_keys(list(self.classes), self.left_out),
             **({"summary": self.summary} if self.summary is not None else {}),
             **({"ci": self.ci} if self.ci is not None else {}),
         }
@@ -175,7 +197,8 @@ class EvalResult:
         return text
 
     def to_csv(self, path: str | os.PathLike | None = None) -> str:
-        """CSV: ``class,ap,npos,detections,tp,fp,ignored,recall`` then a ``mAP`` row;
+        """CSV: ``class,ap,npos,detections,tp,fp,ignored,recall`` then a ``mAP`` row
+        (``mAP (19 classes)`` for a subset, see ``map_row_label``);
         floats in ``repr`` form, NaN as ``nan``. Written atomically if ``path``."""
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
@@ -193,7 +216,7 @@ class EvalResult:
                     repr(r.final_recall),
                 ]
             )
-        writer.writerow(["mAP", repr(self.map), "", "", "", "", "", ""])
+        writer.writerow([self.map_row_label, repr(self.map), "", "", "", "", "", ""])
         text = buffer.getvalue()
         if path is not None:
             atomic_write_text(Path(path), text)
@@ -204,6 +227,33 @@ class EvalResult:
         out = {f"{prefix}map": self.map}
         out.update({f"{prefix}ap/{name}": r.ap for name, r in self.classes.items()})
         return out
+
+
+def subset_scope(evaluated: int, left_out: Sequence[str]) -> str | None:
+    """None when nothing is ``left_out``; else what a mean over ``evaluated`` classes is
+    ("a mean over 19 classes, not the mAP: the ground truth's class dog is left out")."""
+    if not left_out:
+        return None
+    k = len(left_out)
+    return (
+        f"a mean over {evaluated} class{'es' if evaluated != 1 else ''}, not the mAP: the "
+        f"ground truth's {'class' if k == 1 else f'{k} other classes'} {', '.join(left_out)} "
+        f"{'is' if k == 1 else 'are'} left out"
+    )
+
+
+def map_label(evaluated: int, left_out: Sequence[str]) -> str:
+    """``mAP``, or ``mAP (19 classes)`` when classes of the ground truth are left out."""
+    if not left_out:
+        return "mAP"
+    return f"mAP ({evaluated} class{'es' if evaluated != 1 else ''})"
+
+
+def subset_keys(classes: Sequence[str], left_out: Sequence[str]) -> dict[str, list[str]]:
+    """The JSON keys that say a mAP is a mean over a subset (``{}`` when it is not)."""
+    if not left_out:
+        return {}
+    return {"map_classes": list(classes), "map_left_out": list(left_out)}
 
 
 def mean_ap(aps: Sequence[float], how: str = "sequential") -> float:

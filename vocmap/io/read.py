@@ -140,9 +140,12 @@ def detection_classes(
     """The classes to evaluate when none are named: ``(classes, note)``.
 
     For a folder whose result files are not exactly the 20 VOC classes, the
-    classes that have files, and a note saying so (and which annotated classes
-    have no file, which result files name no annotated class); otherwise
-    ``(None, None)``: the default, the 20 VOC classes.
+    classes that have files, and a note saying so (and which result files name
+    no annotated class); otherwise ``(None, None)``: the default, the 20 VOC
+    classes. Where the ground truth has objects of a class that has no result
+    file, it is an :class:`InputError` naming the classes, as the devkit stops
+    on a missing file: a mean over the others would pass for the mAP. Naming the
+    classes (``--classes``) evaluates fewer on purpose.
     """
     if isinstance(source, str) and source == STDIN:
         return None, None
@@ -151,15 +154,21 @@ def detection_classes(
     classes, run = infer_classes(source, image_set, prefix=prefix)
     if set(classes) == set(VOC_CLASSES):
         return None, None
+    without_file = [c for c in ground_truth.class_names if c not in classes]
+    if without_file:
+        many = len(without_file) > 1
+        raise InputError(
+            f"the ground truth has objects of class{'es' if many else ''} "
+            f"{', '.join(without_file)}, which ha{'ve' if many else 's'} no result file "
+            f"({run}); the devkit stops here too, since a mean over the other "
+            f"{len(classes)} would pass for the mAP: add the file{'s' if many else ''}, or "
+            "name the classes to evaluate with --classes (classes= in Python)",
+            source,
+        )
     note = (
         f"no --classes given: evaluating the {len(classes)} class"
         f"{'es' if len(classes) != 1 else ''} with result files ({run}): {', '.join(classes)}"
     )
-    without_file = [c for c in ground_truth.class_names if c not in classes]
-    if without_file:
-        note += (
-            f"; annotated classes without a result file, not evaluated: {', '.join(without_file)}"
-        )
     not_annotated = [c for c in classes if c not in ground_truth.class_names]
     if not_annotated:
         note += f"; classes with no annotated object: {', '.join(not_annotated)}"

@@ -182,8 +182,18 @@ def _overlap(value: float | None) -> str:
 
 
 def format_diagnosis(d: dict, top: int = 10) -> str:
-    """Every table of a diagnosis (its dict form), separated by blank lines."""
+    """Every table of a diagnosis (its dict form), separated by blank lines; first, when
+    the classes diagnosed leave classes of the ground truth out, a line saying so (the
+    "mean" rows are then means over a subset, not the mAP)."""
+    from vocmap.core.results import subset_scope
+
+    result = d.get("result") or {}
+    left_out = result.get("map_left_out")
+    scope = None
+    if isinstance(left_out, list):
+        scope = subset_scope(len(result.get("classes") or {}), [str(c) for c in left_out])
     parts = [
+        *([f"the mean rows below: {scope}\n"] if scope else []),
         tide_table(d),
         hoiem_table(d),
         sensitivity_table(d),

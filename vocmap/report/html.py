@@ -37,6 +37,7 @@ class ReportInputs:
     run_table: object | None = None  # runs.tables.APTable
     history: dict | None = None
     step: int | None = None
+    best: object | None = None  # analysis.best_checkpoint.BestCheckpoint
 
 
 def _read_json(path: Path) -> dict:

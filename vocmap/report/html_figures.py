@@ -58,13 +58,14 @@ def ap_over_steps(table: APTable, ylabel: str) -> str:
 
 
 def tide_bars(tide: dict) -> str:
-    """Overall dAP of each error type (and the two special fixes), in AP points."""
+    """Overall dAP of each error type (and the two special fixes), as fractions like
+    every AP of the report (TIDE's own plots show AP points, x100)."""
     overall = tide["overall"]
     names = list(tide["error_types"])
-    values = [_finite(100 * (overall["dap"][t] or 0.0)) for t in names]
+    values = [_finite(overall["dap"][t] or 0.0) for t in names]
     special = [
-        _finite(100 * (overall["false_positive_dap"] or 0.0)),
-        _finite(100 * (overall["false_negative_dap"] or 0.0)),
+        _finite(overall["false_positive_dap"] or 0.0),
+        _finite(overall["false_negative_dap"] or 0.0),
     ]
     figure, (left, right) = plt.subplots(
         1, 2, figsize=(9, 2.8), gridspec_kw={"width_ratios": [3, 1.2]}
@@ -81,15 +82,15 @@ def tide_bars(tide: dict) -> str:
     left.barh(y, values, color=[TIDE_COLORS[t] for t in names])
     left.set_yticks(y, [labels[t] for t in names])
     for yi, v in zip(y, values):
-        left.text(v, yi, f" {v:.2f}", va="center", fontsize=9)
-    left.set_xlabel("AP points gained by fixing this type alone (dAP)")
-    left.set_xlim(0, max([*values, 0.1]) * 1.25)
+        left.text(v, yi, f" {v:.4f}", va="center", fontsize=9)
+    left.set_xlabel("AP gained by fixing this type alone (dAP)")
+    left.set_xlim(0, max([*values, 0.001]) * 1.3)
     left.grid(axis="x", alpha=0.3)
     right.barh([1, 0], special, color=["#bab0ac", "#59a14f"])
     right.set_yticks([1, 0], ["all false pos.", "all false neg."])
     for yi, v in zip([1, 0], special):
-        right.text(max(v, 0), yi, f" {v:.2f}", va="center", fontsize=9)
-    right.set_xlim(0, max([*special, 0.1]) * 1.35)
+        right.text(max(v, 0), yi, f" {v:.4f}", va="center", fontsize=9)
+    right.set_xlim(0, max([*special, 0.001]) * 1.6)
     right.set_xlabel("dAP")
     right.grid(axis="x", alpha=0.3)
     figure.tight_layout()
@@ -130,7 +131,8 @@ def hoiem_trends(hoiem: dict) -> str | None:
 
 
 def sensitivity_bars(sensitivity: dict) -> str | None:
-    """The mean AP per bin of each property (Hoiem's sensitivity plot)."""
+    """The mean AP per bin of each property (Hoiem's sensitivity plot), as a fraction
+    like every AP of the report, each bar with its number of objects (n)."""
     props = [(p, bins) for p, bins in sensitivity["properties"].items() if bins]
     if not props:
         return None
@@ -141,23 +143,32 @@ def sensitivity_bars(sensitivity: dict) -> str | None:
     for k, (prop, bins) in enumerate(props):
         start = x
         for label, per_class in bins.items():
-            ap = per_class["overall"]["ap"]
-            value = 100 * ap if ap is not None else math.nan
-            axis.bar(x, value if math.isfinite(value) else 0, color=palette(k), width=0.8)
-            if math.isfinite(value):
-                axis.text(x, value + 1, f"{value:.0f}", ha="center", fontsize=7)
+            overall = per_class["overall"]
+            value = overall["ap"] if overall["ap"] is not None else math.nan
+            shown = value if math.isfinite(value) else 0.0
+            axis.bar(
+                x, shown, color=palette(k), width=0.8, alpha=1.0 if math.isfinite(value) else 0
+            )
+            text = f"{value:.2f}" if math.isfinite(value) else "-"
+            axis.text(x, shown + 0.01, f"{text}\nn={overall['objects']}", ha="center", fontsize=6.5)
             ticks.append(x)
             labels.append(label)
             x += 1
         axis.text(
-            (start + x - 1) / 2, -30, prop.replace("_", " "), ha="center", fontsize=9, weight="bold"
+            (start + x - 1) / 2,
+            -0.3,
+            prop.replace("_", " "),
+            ha="center",
+            fontsize=9,
+            weight="bold",
         )
         separators.append(x - 0.5)
         x += 0.8
     for s in separators[:-1]:
         axis.axvline(s + 0.4, color="#ccc", linewidth=0.8)
     axis.set_xticks(ticks, labels, fontsize=8, rotation=40, ha="right", rotation_mode="anchor")
-    axis.set_ylim(0, 105)
+    axis.set_ylim(0, 1.15)
+    axis.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
     axis.set_ylabel("AP (mean of classes)")
     axis.grid(axis="y", alpha=0.3)
     figure.subplots_adjust(bottom=0.3)

@@ -29,6 +29,7 @@ td.barcell{text-align:left;width:130px}
 .note{color:#555;font-size:13px;margin:4px 0}
 img{max-width:100%;height:auto;display:block;margin:6px 0}
 details summary{cursor:pointer;color:#22313f;font-weight:600;margin:8px 0}
+ul{font-size:13px;margin:6px 0;padding-left:22px}
 .scroll{overflow-x:auto}
 footer{color:#777;font-size:12px;padding:0 28px 20px}
 """
@@ -42,7 +43,10 @@ def fmt(value, digits: int = 4) -> str:
 
 
 def points(value, digits: int = 2) -> str:
-    return "-" if value is None else f"{100 * value:.{digits}f}"
+    """An AP or an AP difference as a fraction, like every AP in the report (TIDE and
+    Hoiem print AP points, x100: ``digits`` are those points' decimals, so 0.9870 is
+    TIDE's 98.70); '-' for null."""
+    return "-" if value is None else f"{value:.{digits + 2}f}"
 
 
 def table(
@@ -80,11 +84,31 @@ def metric_label(result: dict) -> str:
     return label
 
 
+def _left_out(r: dict) -> tuple[str, ...]:
+    """The result's ``map_left_out`` (classes its mAP does not cover), as strings."""
+    left_out = r.get("map_left_out")
+    if not isinstance(left_out, list):
+        return ()
+    return tuple(str(c) for c in left_out)
+
+
+def map_words(r: dict) -> tuple[str, str]:
+    """The mAP's label and, for a mean over a subset of the classes, what it covers."""
+    from vocmap.core.results import map_label, subset_scope
+
+    n = len(r.get("classes") or {})
+    left_out = _left_out(r)
+    return map_label(n, left_out), subset_scope(n, left_out) or ""
+
+
 def summary_line(inputs) -> str:
     r = inputs.result
     if r is None:
         return ""
-    text = f"mAP {fmt(r.get('map'))} ({escape(metric_label(r))})"
+    label, scope = map_words(r)
+    text = f"{escape(label)} {fmt(r.get('map'))} ({escape(metric_label(r))})"
+    if scope:
+        text += f", {escape(scope)}"
     ci = r.get("ci")
     if ci and ci.get("map"):
         lo, hi = ci["map"]
@@ -117,13 +141,16 @@ def class_table(inputs) -> str:
         cells += [str(e.get(k, "-")) for k in ("npos", "detections", "tp", "fp")]
         cells.append(fmt(recall))
         rows.append(cells)
-    total = ["mAP", fmt(r.get("map")), ""]
+    label, scope = map_words(r)
+    total = [escape(label), fmt(r.get("map")), ""]
     if ci:
         m = ci.get("map")
         total.append("-" if not m else f"[{fmt(m[0])}, {fmt(m[1])}]")
     total += ["", "", "", "", ""]
     rows.append(total)
     note = f'<p class="note">{escape(metric_label(r))}.'
+    if scope:
+        note += f" {escape(label)}: {escape(scope)}."
     if ci:
         note += (
             f" Intervals: {escape(str(ci.get('level', '?')))} {escape(str(ci.get('method', '')))}"
@@ -153,7 +180,8 @@ def tide_section(d: dict) -> str:
         for n, b in [*tide["classes"].items(), ("total", tide["overall"])]
     ]
     return (
-        f'<p class="note">AP points (x100) gained by fixing each error type alone, on {on}; '
+        f'<p class="note">AP gained by fixing each error type alone (dAP, a fraction like '
+        f"every AP in this report: TIDE prints it x100), on {on}; "
         f"foreground IoU {tide['fg_iou']:g}, background {tide['bg_iou']:g}. With every type "
         f"fixed at once the mean becomes {points(tide['overall']['ap_all_fixed'])}.</p>"
         + image(figures.tide_bars(tide), "dAP per error type")
@@ -212,7 +240,8 @@ def sensitivity_section(d: dict) -> str:
         )
     return (
         '<p class="note">AP (mean over classes) and recall of each bin: only its objects count, '
-        "the class's other objects are treated like difficult ones.</p>"
+        "the class's other objects are treated like difficult ones. n: the bin's objects "
+        "(an AP from a few objects is a rough one).</p>"
         + missing
         + image(figures.sensitivity_bars(s), "AP per object property")
         + table(["property", "bin", "objects", "recall", "AP"], rows, left=(1,))
@@ -299,17 +328,64 @@ def run_section(inputs) -> str:
     return out
 
 
+def pr_section(result: dict | None) -> str:
+    """The PR panels, or (a result JSON without curves) how to get them."""
+    if result is None:
+        return ""
+    uri = figures.pr_curves(result)
+    if uri is not None:
+        return image(uri, "PR curves")
+    return (
+        '<p class="note">This result file holds no curves (<code>vocmap evaluate --json</code> '
+        "keeps it small). The report of <code>vocmap diagnose --format json</code>'s file, or "
+        "of a scored run folder, draws every class's precision-recall curve.</p>"
+    )
+
+
+def best_section(inputs) -> str:
+    """A run's best checkpoint against the next best (``table --best``), or how to get it."""
+    if inputs.run_table is None:
+        return ""
+    best = inputs.best
+    if best is None:
+        return (
+            '<p class="note">Give the ground truth the run was scored with '
+            "(<code>vocmap report RUN --voc-root DIR</code>) to compare the best checkpoint "
+            "with the next best by a paired bootstrap over the test images.</p>"
+        )
+    level = f"{best.level * 100:g}%"
+    rows = [[f"{best.step} (best)", fmt(best.map), "", "", "", ""]]
+    for r in best.rivals:
+        rows.append(
+            [
+                str(r.step),
+                fmt(r.map),
+                f"{r.diff:+.4f}",
+                f"[{r.lo:+.4f}, {r.hi:+.4f}]",
+                f"{r.beats:.1%}",
+                escape(best.p_text(r.p_holm)),
+            ]
+        )
+    header = ["step", "mAP", f"{best.step} - it", f"{level} interval", "beats it", "p (Holm)"]
+    note = (
+        f'<p class="note">Step {best.step} has the highest mAP. Paired {escape(best.method)} '
+        f"bootstrap over the {best.images} test images, {best.resamples} resamples, seed "
+        f"{best.seed}; p-values two-sided, Holm-adjusted over the {best.pairs} pair"
+        f"{'s' if best.pairs != 1 else ''} of the {len(best.rivals) + 1} checkpoints "
+        "(the intervals are not adjusted).</p>"
+    )
+    verdicts = "".join(f"<li>{escape(line)}</li>" for line in best.verdicts())
+    return note + table(header, rows) + (f"<ul>{verdicts}</ul>" if verdicts else "")
+
+
 def all_sections(inputs) -> list[tuple[str, str, str]]:
     d = inputs.diagnosis
     result = inputs.result
     out = [
         ("classes", "Per-class AP", class_table(inputs)),
         ("steps", "AP over training steps", run_section(inputs)),
-        (
-            "pr",
-            "Precision-recall curves",
-            image(figures.pr_curves(result), "PR curves") if result else "",
-        ),
+        ("best", "The best checkpoint", best_section(inputs)),
+        ("pr", "Precision-recall curves", pr_section(result)),
     ]
     if d is not None:
         out += [

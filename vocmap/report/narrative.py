@@ -6,8 +6,9 @@ import math
 
 import numpy as np
 
+from vocmap.core.errors import InputError
 from vocmap.runs.history import lr_drops
-from vocmap.runs.tables import APTable
+from vocmap.runs.tables import APTable, pair_tables
 
 
 def describe_run(
@@ -54,10 +55,28 @@ def describe_run(
         if train is not None and np.isfinite(train).any():
             finite = train[np.isfinite(train)]
             lines.append(f"The training loss fell from {finite[0]:.3f} to {finite[-1]:.3f}.")
-    if reference is not None and len(reference.steps):
-        diff = table.map[-1] - reference.map[-1]
-        lines.append(
-            f"Against {reference.label or 'the reference'} (mAP {reference.map[-1]:.4f} at step "
-            f"{reference.steps[-1]}), the last step is {diff:+.4f} mAP."
-        )
+    if reference is not None:
+        lines.append(_against(table, reference))
     return lines
+
+
+def _against(table: APTable, reference: APTable) -> str:
+    """The mAP beside the reference's at the last step both have, when both are means
+    over the same classes; else why not (a step is never paired with another)."""
+    name = reference.label or "the reference"
+    try:
+        pairing = pair_tables(table, reference)
+    except InputError as error:
+        return f"Not compared with {name}: {error.message.removeprefix('--compare: ')}."
+    step = pairing.steps[-1]
+    if not pairing.map_compared:
+        return (
+            f"Not compared with {name} on the mAP: the means are over different classes "
+            f"({len(table.classes)} here, {len(reference.classes)} there)."
+        )
+    mine = table.map[table.steps.index(step)]
+    theirs = pairing.reference.map[-1]
+    return (
+        f"At step {step}, which both have, the mAP is {mine:.4f} against {theirs:.4f} for "
+        f"{name} ({mine - theirs:+.4f})."
+    )

@@ -123,6 +123,150 @@ def _spread_labels(values: list[float], gap: float, low: float, high: float) -> 
     return placed
 
 
+def _ap_limits(values: np.ndarray) -> tuple[float, float, float, float]:
+    """``(low, high)`` rounded to 0.05 inside [0, 1] around ``values``, and the view
+    limits padded beyond them, so that an AP of 1.0 (or 0) never lies on the frame."""
+    finite = values[np.isfinite(values)]
+    low = max(0.0, math.floor((finite.min() - 0.02) * 20) / 20) if finite.size else 0.0
+    high = min(1.0, math.ceil((finite.max() + 0.02) * 20) / 20) if finite.size else 1.0
+    pad = 0.03 * (high - low if high > low else 1.0)
+    return low, high, low - pad, high + pad
+
+
+def _step_text(value: float, _position=None) -> str:
+    """A step tick: ``40k`` for whole thousands from 10000 on, else the number."""
+    if abs(value) >= 10_000 and value % 1000 == 0:
+        return f"{value / 1000:g}k"
+    return f"{value:g}"
+
+
+def _step_axis(axis, steps: np.ndarray, ticks: int = 6) -> None:
+    """Steps are whole numbers: integer ticks (a one-step run gets no 0.5 ticks), at
+    most ``ticks`` of them, and a little room either side of the first and last step."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    axis.xaxis.set_major_locator(MaxNLocator(nbins=ticks, integer=True, min_n_ticks=1))
+    axis.xaxis.set_major_formatter(FuncFormatter(_step_text))
+    first, last = float(steps[0]), float(steps[-1])
+    span = last - first if last > first else max(abs(last), 1.0)
+    axis.set_xlim(first - 0.04 * span, last + 0.04 * span)
+
+
+#: From this many classes on, AP over steps is drawn as small multiples (one panel a
+#: class): ten colours cannot tell 20 lines apart at a glance.
+SMALL_MULTIPLES_FROM = 7
+
+
+def _reference_lines(axis, table: APTable, reference: APTable | None, steps: np.ndarray) -> None:
+    """The reference's mAP: its line where the steps overlap, else where it ended."""
+    if reference is None or not reference.steps:
+        return
+    if reference.steps[0] <= steps[-1] and reference.steps[-1] >= steps[0]:
+        axis.plot(
+            reference.steps,
+            reference.map,
+            color="dimgrey",
+            linewidth=2.2,
+            linestyle=":",
+            marker="s",
+            markersize=4,
+            label=f"mAP ({reference.label})",
+        )
+    else:  # another schedule: show where the reference ended
+        axis.axhline(
+            reference.map[-1],
+            color="dimgrey",
+            linewidth=2.0,
+            linestyle=":",
+            label=f"final mAP of {reference.label} (step {reference.steps[-1]}): "
+            f"{reference.map[-1]:.4f}",
+        )
+
+
+def _small_multiples(table: APTable, reference: APTable | None, title: str | None, ylabel: str):
+    """The mAP on top (with its interval band and the reference), then one small panel
+    a class (its line, the mAP faint behind it, the final AP in the title), all on one
+    AP scale, so a reader compares classes by position, not by colour."""
+    steps = np.array(table.steps, dtype=float)
+    n = len(table.classes)
+    columns = 5
+    rows = math.ceil(n / columns)
+    figure = plt.figure(figsize=(13, 3.6 + 2.1 * rows), layout="constrained")
+    grid = figure.add_gridspec(rows + 1, columns, height_ratios=[1.7] + [1.0] * rows)
+    top = figure.add_subplot(grid[0, :])
+    if table.ci is not None:
+        top.fill_between(
+            steps,
+            table.ci[-1, :, 0],
+            table.ci[-1, :, 1],
+            color="black",
+            alpha=0.18,
+            linewidth=0,
+            label=f"{(table.ci_level or 0.95) * 100:g}% bootstrap interval",
+        )
+    top.plot(
+        steps,
+        table.map,
+        color="black",
+        linewidth=3.2,
+        marker="o",
+        markersize=4,
+        label=f"mAP ({table.label})" if table.label else "mAP",
+    )
+    _reference_lines(top, table, reference, steps)
+    values = [table.map]
+    if reference is not None:
+        values.append(np.asarray(reference.map))
+    _, _, bottom, ceiling = _ap_limits(np.concatenate(values))
+    top.set_ylim(bottom, ceiling)
+    _step_axis(top, steps)
+    if reference is not None and reference.steps and reference.steps[0] <= steps[-1]:
+        both = np.array([*table.steps, *reference.steps], dtype=float)
+        _step_axis(top, np.array([both.min(), both.max()]))
+    top.set_ylabel("mAP")
+    top.grid(alpha=0.3)
+    final = table.map[-1]
+    top.set_title(
+        title
+        or f"AP over training steps{f' — {table.label}' if table.label else ''}: mAP "
+        f"{final:.3f} at step {table.steps[-1]}; below, one panel a class ({ylabel})",
+        fontsize=11,
+    )
+    top.legend(loc="lower right", fontsize=9)  # the top panel has no labels to cover
+    _, _, bottom, ceiling = _ap_limits(table.ap)
+    first = None
+    for i, name in enumerate(table.classes):
+        axis = figure.add_subplot(grid[1 + i // columns, i % columns], sharey=first)
+        first = first or axis
+        axis.plot(steps, table.map, color="0.75", linewidth=1.4, zorder=1)
+        axis.plot(
+            steps,
+            table.ap[i],
+            color="tab:blue",
+            linewidth=1.6,
+            marker="." if len(steps) < 30 else None,
+            zorder=2,
+        )
+        if table.ci is not None:
+            axis.fill_between(
+                steps, table.ci[i, :, 0], table.ci[i, :, 1], color="tab:blue", alpha=0.12
+            )
+        value = table.ap[i, -1]
+        axis.set_title(
+            f"{name}  {'nan' if not math.isfinite(value) else f'{value:.3f}'}", fontsize=9.5
+        )
+        axis.set_ylim(bottom, ceiling)
+        _step_axis(axis, steps, ticks=3)
+        axis.tick_params(labelsize=7.5)
+        axis.grid(alpha=0.3)
+        if i % columns:
+            axis.tick_params(labelleft=False)
+        if i < n - columns:
+            axis.tick_params(labelbottom=False)
+    figure.supxlabel("training step (iterations); grey: the mAP, for comparison", fontsize=10)
+    return figure
+
+
 def _band(line_style: dict) -> dict:
     """A line's colour for its interval band."""
     return {"color": line_style["color"]}
@@ -135,8 +279,11 @@ def plot_ap_over_steps(
     title: str | None = None,
     ylabel: str = "AP (VOC2007 11-point, IoU 0.5)",
 ) -> Path:
-    """Per-class AP against steps, each line labelled at its end; mAP bold."""
+    """Per-class AP against steps; mAP bold. Up to 6 classes: one plot, each line
+    labelled at its end; from 7 on: small multiples, one panel a class under the mAP."""
     steps = np.array(table.steps, dtype=float)
+    if len(table.classes) >= SMALL_MULTIPLES_FROM:
+        return _save(_small_multiples(table, reference, title, ylabel), path)
     figure, axis = plt.subplots(figsize=(11, 7))
     # Ten strong colours, solid then dashed: every label stays readable on white.
     palette = plt.get_cmap("tab10")
@@ -184,39 +331,22 @@ def plot_ap_over_steps(
         markersize=4,
         label=f"mAP ({table.label})" if table.label else "mAP",
     )
+    _reference_lines(axis, table, reference, steps)
+    values = np.concatenate([table.ap.ravel(), table.map])
     if reference is not None:
-        overlap = reference.steps[0] <= steps[-1] and reference.steps[-1] >= steps[0]
-        if overlap:
-            axis.plot(
-                reference.steps,
-                reference.map,
-                color="dimgrey",
-                linewidth=2.2,
-                linestyle=":",
-                marker="s",
-                markersize=4,
-                label=f"mAP ({reference.label})",
-            )
-        else:  # another schedule: show where the reference ended
-            axis.axhline(
-                reference.map[-1],
-                color="dimgrey",
-                linewidth=2.0,
-                linestyle=":",
-                label=f"final mAP of {reference.label} (step {reference.steps[-1]}): "
-                f"{reference.map[-1]:.4f}",
-            )
-    values = np.concatenate([table.ap[np.isfinite(table.ap)], table.map[np.isfinite(table.map)]])
-    if reference is not None:
-        values = np.concatenate([values, reference.map[np.isfinite(reference.map)]])
-    low = max(0.0, math.floor((values.min() - 0.02) * 20) / 20) if values.size else 0.0
-    high = min(1.0, math.ceil((values.max() + 0.02) * 20) / 20) if values.size else 1.0
-    axis.set_ylim(low, high)
-    first, last = steps[0], steps[-1]
-    if reference is not None and reference.steps[0] <= last and reference.steps[-1] >= first:
-        first, last = min(first, reference.steps[0]), max(last, reference.steps[-1])
-    span = last - first if last > first else max(last, 1.0)
-    axis.set_xlim(first - 0.02 * span, last + 0.02 * span)
+        values = np.concatenate([values, np.asarray(reference.map)])
+    low, high, bottom, ceiling = _ap_limits(values)
+    axis.set_ylim(bottom, ceiling)
+    if (
+        reference is not None
+        and reference.steps[0] <= steps[-1]
+        and reference.steps[-1] >= steps[0]
+    ):
+        _step_axis(
+            axis, np.array([min(steps[0], reference.steps[0]), max(steps[-1], reference.steps[-1])])
+        )
+    else:
+        _step_axis(axis, steps)
     gap = (high - low) / 40
     labelled = [(i, v) for i, v in enumerate(finals) if math.isfinite(v)]
     if math.isfinite(table.map[-1]):
@@ -254,7 +384,8 @@ def plot_ap_over_steps(
     axis.set_ylabel(ylabel)
     axis.set_title(title or f"AP over training steps{f' — {table.label}' if table.label else ''}")
     axis.grid(alpha=0.3)
-    axis.legend(loc="lower right")
+    # below the plot: the legend never covers a line or a label
+    axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=3, frameon=False)
     figure.subplots_adjust(right=0.8)
     return _save(figure, path)
 
@@ -296,8 +427,13 @@ def plot_pr_curves(result: dict, path: str | os.PathLike | None, title: str | No
             )
         ap = entry["ap"]
         axis.set_title(f"{cls}  AP {'nan' if ap is None else f'{ap:.3f}'}", fontsize=9)
-        axis.set_xlim(0, 1)
-        axis.set_ylim(0, 1.02)
+        # padded, and no top or right frame: a precision of 1 (or a recall of 1) is a
+        # line of its own, never merged into the frame
+        axis.set_xlim(-0.03, 1.03)
+        axis.set_ylim(-0.03, 1.07)
+        axis.spines[["top", "right"]].set_visible(False)
+        axis.set_xticks([0, 0.5, 1])
+        axis.set_yticks([0, 0.5, 1])
         axis.grid(alpha=0.3)
     for k in range(len(classes), rows * columns):
         axes[k // columns][k % columns].axis("off")

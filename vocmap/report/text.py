@@ -36,8 +36,10 @@ def format_result(result: EvalResult, style: str = "text", digits: int = 4) -> s
         ]
         for name, r in result.classes.items()
     ]
-    rows.append(["mAP", format_number(result.map, digits), "", "", "", "", ""])
+    rows.append([result.map_row_label, format_number(result.map, digits), "", "", "", "", ""])
     title = result.label
+    if result.map_scope is not None:
+        title += f"; {result.map_row_label}: {result.map_scope}"
     if result.dropped_unknown:
         title += f"; {result.dropped_unknown} line(s) for images outside the image set dropped"
     intervals = ci_column(result, digits)
@@ -146,7 +148,7 @@ def format_comparison(comparison, digits: int = 4) -> str:
         map_diff = "nan"
     rows.append(
         [
-            "mAP",
+            comparison.result_a.map_row_label,
             format_number(map_a, digits),
             format_number(map_b, digits),
             map_diff,
@@ -156,6 +158,8 @@ def format_comparison(comparison, digits: int = 4) -> str:
     title = (
         f"{a} vs {b}: {comparison.result_a.label.split(' at ')[0]}, IoU {comparison.result_a.iou:g}"
     )
+    if comparison.result_a.map_scope is not None:
+        title += f"; {comparison.result_a.map_row_label}: {comparison.result_a.map_scope}"
     text = render_table(header, rows, title=title)
     differing = [c for c in comparison.classes if c.differs]
     lines = [

@@ -20,7 +20,6 @@ import numpy as np
 
 from vocmap.core.atomic import shown
 from vocmap.core.errors import InputError, VocmapError
-from vocmap.core.results import mean_ap
 from vocmap.data import PUBLISHED, published_ap_table
 from vocmap.runs.contract import RunFolder, choose_steps, read_text
 from vocmap.runs.stored import read_result, result_provenance
@@ -40,6 +39,13 @@ class APTable:
         ci: (c + 1, s, 2) bootstrap intervals (classes, then the mAP), NaN where a
             step stored none; None when no step did.
         ci_level: their level (e.g. 0.95).
+        checkpoints: (s,) the checkpoint whose numbers each column holds, where that
+            is not the column's step (``best_per_window``: the column is the window's
+            end, the checkpoint the best in it); None when every column is its step.
+        left_out: classes of the ground truth the mAP does not cover (the stored
+            results' ``map_left_out``): the mAP row is then a mean over a subset.
+        digits: the decimals the source gives (4 for the published table); None
+            when the values are exact.
     """
 
     steps: tuple[int, ...]
@@ -50,6 +56,9 @@ class APTable:
     note: str = ""
     ci: np.ndarray | None = None
     ci_level: float | None = None
+    checkpoints: tuple[int, ...] | None = None
+    left_out: tuple[str, ...] = ()
+    digits: int | None = None
 
     def column(self, step: int) -> dict[str, float]:
         k = self.steps.index(step)
@@ -97,6 +106,7 @@ def read_ap_table_csv(path: str | os.PathLike, label: str | None = None) -> APTa
         twice = next(s for s in steps if steps.count(s) > 1)
         raise InputError(f"step {twice} is in the header twice", path, 1)
     classes, values, map_row = [], [], None
+    decimals = 0
     for line, row in enumerate(rows[1:], start=2):
         if not row or not row[0].strip():
             continue
@@ -106,19 +116,45 @@ def read_ap_table_csv(path: str | os.PathLike, label: str | None = None) -> APTa
             numbers = [float(v) if v.strip() else math.nan for v in row[1:]]
         except ValueError:
             raise InputError("AP cells must be numbers", path, line) from None
+        decimals = max(decimals, *(_decimals(v) for v in row[1:]))
         name = row[0].strip()
         if name.lower() == "map":
             map_row = numbers
         else:
             classes.append(name.removesuffix(" AP"))
             values.append(numbers)
+    if not classes and map_row is None:
+        raise InputError(
+            "the table has a header but no rows: expected one row per class and/or a 'mAP' row",
+            path,
+            2,
+        )
     order = sorted(range(len(steps)), key=steps.__getitem__)
     ap = np.array(values, dtype=np.float64).reshape(len(classes), len(steps))[:, order]
     if map_row is None:
         maps = np.array([float(np.mean(ap[:, k])) for k in range(len(steps))])
     else:
         maps = np.array(map_row, dtype=np.float64)[order]
-    return APTable(tuple(steps[k] for k in order), tuple(classes), ap, maps, label or path.stem)
+    return APTable(
+        tuple(steps[k] for k in order),
+        tuple(classes),
+        ap,
+        maps,
+        label or path.stem,
+        digits=decimals if decimals <= MAX_DECIMALS else None,
+    )
+
+
+#: Tables whose cells have more decimals than this are shown as exact numbers.
+MAX_DECIMALS = 8
+
+
+def _decimals(cell: str) -> int:
+    """The decimals written in a CSV cell ("0.696" -> 3; "6.1e-01" counts as exact)."""
+    cell = cell.strip()
+    if "e" in cell.lower():
+        return MAX_DECIMALS + 1
+    return len(cell.partition(".")[2])
 
 
 def ap_table_from_run(run: RunFolder, settings: str = "voc07", label: str = "") -> APTable:
@@ -152,7 +188,17 @@ def ap_table_from_run(run: RunFolder, settings: str = "voc07", label: str = "") 
                 ap[i, k] = entry["ap"]
     maps = np.array([_nan(results[s]["map"]) for s in steps])
     ci, level = _stored_intervals([results[s] for s in steps], classes)
-    return APTable(steps, classes, ap, maps, label or run.root.name, ci=ci, ci_level=level)
+    left_out = results[steps[-1]].get("map_left_out")
+    return APTable(
+        steps,
+        classes,
+        ap,
+        maps,
+        label or run.root.name,
+        ci=ci,
+        ci_level=level,
+        left_out=tuple(str(c) for c in left_out) if isinstance(left_out, list) else (),
+    )
 
 
 def _stored_intervals(
@@ -194,13 +240,38 @@ def _nan(value: float | None) -> float:
     return math.nan if value is None else float(value)
 
 
+def published_table(label: str | None = None) -> APTable:
+    """The published SSD300 run (``vocmap/data/ap_by_step.csv``, the one source of its
+    numbers): each class's best AP within its 20000-step window, the final model's at
+    102000, the mAP as published; 4 decimals, as published."""
+    table = read_ap_table_csv(published_ap_table(), label or "published SSD300")
+    return APTable(
+        table.steps,
+        table.classes,
+        table.ap,
+        table.map,
+        table.label,
+        "as published: each class's best AP within its 20000-step window, the final "
+        "model at 102000; the mAP as published",
+        digits=4,
+    )
+
+
+def is_table_file(source: str | os.PathLike) -> bool:
+    """True when ``source`` names an AP-table CSV: a file, or ``"published"`` where no
+    file or folder has that name (see :func:`load_table`); else it is a run folder."""
+    if os.fspath(source) == PUBLISHED and not Path(source).exists():
+        return True
+    return Path(source).is_file()
+
+
 def load_table(
     source: str | os.PathLike, settings: str = "voc07", label: str | None = None
 ) -> APTable:
     """An AP table from a run folder or from a CSV file; ``"published"`` (when no
     file or folder has that name) is the published SSD300 run shipped with vocmap."""
     if os.fspath(source) == PUBLISHED and not Path(source).exists():
-        return read_ap_table_csv(published_ap_table(), label or "published SSD300")
+        return published_table(label)
     source = Path(source)
     if source.is_file():
         return read_ap_table_csv(source, label)
@@ -224,21 +295,26 @@ def select_steps(
         table.note,
         ci=None if table.ci is None else table.ci[:, index],
         ci_level=table.ci_level,
+        checkpoints=None
+        if table.checkpoints is None
+        else tuple(table.checkpoints[k] for k in index),
+        left_out=table.left_out,
+        digits=table.digits,
     )
 
 
 def best_per_window(table: APTable, window: int) -> APTable:
-    """One column per window ``((k-1)*window, k*window]`` holding steps: each class's
-    best AP in it; the last column is always the final step's own values.
+    """One column per window ``((k-1)*window, k*window]`` holding steps: the checkpoint
+    with the highest mAP in it, with its own APs and mAP; the last column is always
+    the final step's own values.
 
-    The published summary's layout: a column for every window that ends before the
-    last step, labelled with the window's end, holding each class's best AP within
-    it; then the last step (the final model). When the last step ends a window, that
-    window's column is the final model (the last window's best is not shown: a
-    column labelled with the final step must be the final model). A window's mAP is
-    the mean of its column's class values (each class may peak at a different
-    step), as published. Steps are grouped, not windows counted, so a window of 1
-    over a step of 10^12 costs nothing.
+    Each column is labelled with its window's end and names its checkpoint
+    (``checkpoints``): the mAP row is the mAP that checkpoint reached, never a mean
+    of class bests from different checkpoints, which no checkpoint reached. When
+    the last step ends a window, that window's column is the final model. Ties go
+    to the earlier step; a window whose mAPs are all NaN takes its last step. Steps
+    are grouped, not windows counted, so a window of 1 over a step of 10^12 costs
+    nothing.
     """
     if isinstance(window, bool) or not isinstance(window, int) or window <= 0:
         raise VocmapError(f"--best-per needs a positive step count, not {window!r}")
@@ -246,27 +322,108 @@ def best_per_window(table: APTable, window: int) -> APTable:
         return table
     steps = np.array(table.steps, dtype=np.int64)
     order = np.argsort(steps, kind="stable")
-    steps, ap, step_maps = steps[order], table.ap[:, order], np.asarray(table.map)[order]
+    steps, step_maps = steps[order], np.asarray(table.map)[order]
+    own = table.checkpoints or table.steps
     last = int(steps[-1])
     ends = -(-steps // window) * window  # the end of each step's window
-    columns, maps, labels = [], [], []
+    picked, labels = [], []
     for end in np.unique(ends[steps < last]):
         end = int(end)
         if end >= last:
             break  # the last window's column is the final model's
-        block = ap[:, ends == end]
-        best = np.array([np.nan if np.all(np.isnan(r)) else np.nanmax(r) for r in block])
-        columns.append(best)
-        maps.append(mean_ap(list(best)))
+        members = np.flatnonzero(ends == end)
+        maps = step_maps[members]
+        best = members[int(np.nanargmax(maps))] if np.isfinite(maps).any() else members[-1]
+        picked.append(int(order[best]))
         labels.append(end)
-    columns.append(ap[:, -1])
-    maps.append(float(step_maps[-1]))
+    picked.append(int(order[-1]))
     labels.append(last)
+    if labels == steps.tolist():  # one step a window: every column is its own already
+        return table if list(table.steps) == labels else select_steps(table, labels)
     return APTable(
         tuple(labels),
         table.classes,
-        np.stack(columns, axis=1),
-        np.array(maps),
+        table.ap[:, picked],
+        np.asarray(table.map)[picked],
         table.label,
-        f"best value within each {window}-step window; the last column is the final step {last}",
+        f"the checkpoint with the highest mAP within each {window}-step window, with its "
+        f"own APs and mAP; the last column is the final step {last}",
+        ci=None if table.ci is None else table.ci[:, picked],
+        ci_level=table.ci_level,
+        checkpoints=tuple(int(own[k]) for k in picked),
+        left_out=table.left_out,
+        digits=table.digits,
     )
+
+
+@dataclass(frozen=True)
+class Pairing:
+    """What of a reference table can stand beside a table: the steps both have, the
+    classes both have, whether the mAPs are means over the same classes.
+
+    Attributes:
+        reference: the reference with only the common steps (its class rows kept).
+        steps: the steps both tables have, increasing.
+        classes: the table's classes that the reference has too, in the table's order.
+        map_compared: True when both mAPs are means over the same classes.
+        note: the pairing in words, for the table's title.
+    """
+
+    reference: APTable
+    steps: tuple[int, ...]
+    classes: tuple[str, ...]
+    map_compared: bool
+    note: str
+
+
+def _span(steps: Sequence[int]) -> str:
+    return f"step {steps[0]}" if len(steps) == 1 else f"steps {steps[0]} to {steps[-1]}"
+
+
+def pair_tables(table: APTable, reference: APTable) -> Pairing:
+    """The reference's columns that can stand beside ``table``'s: only the steps and
+    classes both have (a step is never paired with another). No common step or no
+    common class is an InputError saying what each table has."""
+    name = reference.label or "the reference"
+    mine = table.label or "this table"
+    steps = tuple(s for s in table.steps if s in set(reference.steps))
+    if not table.steps or not reference.steps or not steps:
+        raise InputError(
+            f"--compare: {name} ({_span(reference.steps) if reference.steps else 'no steps'}) "
+            f"has no step in common with {mine} "
+            f"({_span(table.steps) if table.steps else 'no steps'}): nothing to set side by "
+            "side, since a step is only compared with the same step"
+        )
+    classes = tuple(c for c in table.classes if c in set(reference.classes))
+    if not classes:
+        raise InputError(f"--compare: {name} has none of the classes of {mine}")
+    same = set(table.classes) == set(reference.classes)
+    map_compared = same and not table.left_out and not reference.left_out
+    index = [reference.steps.index(s) for s in steps]
+    kept = APTable(
+        steps,
+        reference.classes,
+        reference.ap[:, index],
+        reference.map[index],
+        reference.label,
+        reference.note,
+        checkpoints=None
+        if reference.checkpoints is None
+        else tuple(reference.checkpoints[k] for k in index),
+        left_out=reference.left_out,
+        digits=reference.digits,
+    )
+    words = [
+        f"{name} beside the step{'s' if len(steps) > 1 else ''} both have: {', '.join(map(str, steps))}"
+    ]
+    if len(steps) < len(reference.steps):
+        others = [s for s in reference.steps if s not in steps]
+        words.append(f"its steps {', '.join(map(str, others))} left out")
+    if not same:
+        words.append(
+            f"the {len(classes)} class{'es' if len(classes) != 1 else ''} both have "
+            f"({len(table.classes)} here, {len(reference.classes)} there)"
+        )
+    if not map_compared:
+        words.append("the mAPs are means over different classes: not set side by side")
+    return Pairing(kept, steps, classes, map_compared, "; ".join(words))

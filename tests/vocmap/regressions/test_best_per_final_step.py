@@ -27,8 +27,11 @@ def test_last_column_is_the_final_model_when_the_last_step_ends_a_window():
     table = APTable((100, 200, 300, 400), ("dog", "cat"), ap, np.array([0.35, 0.35, 0.4538, 0.44]))
     best = best_per_window(table, 200)
     assert best.steps == (200, 400)
-    assert best.ap.tolist() == [[0.50, 0.5517], [0.30, 0.33]]
-    assert best.map.tolist() == [(0.50 + 0.30) / 2, 0.44]  # the final step's own mAP
+    # (0, 200]: steps 100 and 200 tie at mAP 0.35, the earlier is taken (issue 18: a
+    # column is one checkpoint's numbers, never each class's best)
+    assert best.checkpoints == (100, 400)
+    assert best.ap.tolist() == [[0.40, 0.5517], [0.30, 0.33]]
+    assert best.map.tolist() == [0.35, 0.44]  # the final step's own mAP
     assert "the last column is the final step 400" in best.note
 
 
@@ -67,7 +70,8 @@ def test_csv_steps_out_of_order_give_the_right_final_column(tmp_path, capsys):
     assert main(["table", str(path), "--best-per", "150", "--format", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["steps"] == [150, 300] and out["classes"]["dog"] == [0.1, 0.9]
-    assert out["mAP"] == [(0.1 + 0.2) / 2, 0.85]  # a window: the mean of its bests
+    assert out["mAP"] == [0.15, 0.85]  # a window: its best checkpoint's own mAP
+    assert out["checkpoints"] == [100, 300]
 
 
 def test_duplicate_csv_steps_are_refused(tmp_path, capsys):

@@ -20,20 +20,41 @@ def custom_case(tmp_path):
         "000001": [VocObject("apple", (10, 10, 50, 50))],
         "000002": [VocObject("pear", (100, 100, 150, 150)), VocObject("plum", (1, 1, 9, 9))],
     }
-    results = {"apple": "000001 0.9 10 10 50 50\n", "pear": "000002 0.8 100 100 150 150\n"}
+    results = {
+        "apple": "000001 0.9 10 10 50 50\n",
+        "pear": "000002 0.8 100 100 150 150\n",
+        "plum": "000002 0.7 1 1 9 9\n",
+    }
     return make_case(tmp_path / "case", objects, results)
 
 
 def test_classes_are_inferred_from_the_files_and_said_on_stderr(tmp_path, capsys):
     voc_root, results = custom_case(tmp_path)
     data, err = expect_success(capsys, tmp_path / "out", [results, "--voc-root", voc_root])
-    assert list(data["classes"]) == ["apple", "pear"]
+    assert list(data["classes"]) == ["apple", "pear", "plum"]
     assert data["classes"]["apple"]["ap"] == PERFECT_AP
+    assert "map_left_out" not in data and "map_classes" not in data
     assert (
-        "vocmap: no --classes given: evaluating the 2 classes with result files "
-        "(comp4_det_test_<class>.txt): apple, pear; annotated classes without a result "
-        "file, not evaluated: plum"
+        "vocmap: no --classes given: evaluating the 3 classes with result files "
+        "(comp4_det_test_<class>.txt): apple, pear, plum\n"
     ) in err
+
+
+def test_an_annotated_class_without_a_result_file_is_refused_when_inferring(tmp_path, capsys):
+    # Issue 18 1.2: a mean over the classes with files used to be printed as the mAP.
+    voc_root, results = custom_case(tmp_path)
+    (results / "comp4_det_test_plum.txt").unlink()
+    expect_failure(
+        capsys,
+        tmp_path / "out",
+        [results, "--voc-root", voc_root],
+        "the ground truth has objects of class plum, which has no result file",
+        "--classes",
+    )
+    data, _ = expect_success(
+        capsys, tmp_path / "o2", [results, "--voc-root", voc_root, "--classes", "apple,pear"]
+    )
+    assert data["map_classes"] == ["apple", "pear"] and data["map_left_out"] == ["plum"]
 
 
 def test_the_20_voc_classes_are_used_without_a_note(tmp_path, capsys):
@@ -45,7 +66,7 @@ def test_the_20_voc_classes_are_used_without_a_note(tmp_path, capsys):
 
 def test_inferring_from_two_runs_is_an_error(tmp_path, capsys):
     voc_root, results = custom_case(tmp_path)
-    (results / "comp3_det_test_plum.txt").write_text("")
+    (results / "comp3_det_test_plum.txt").write_text("000002 0.7 1 1 9 9\n")
     expect_failure(
         capsys,
         tmp_path / "out",
@@ -54,9 +75,9 @@ def test_inferring_from_two_runs_is_an_error(tmp_path, capsys):
         "choose one with --prefix or name the classes with --classes",
     )
     data, _ = expect_success(
-        capsys, tmp_path / "o2", [results, "--voc-root", voc_root, "--prefix", "comp3"]
+        capsys, tmp_path / "o2", [results, "--voc-root", voc_root, "--prefix", "comp4"]
     )
-    assert list(data["classes"]) == ["plum"]
+    assert list(data["classes"]) == ["apple", "pear", "plum"]
 
 
 @pytest.fixture
@@ -148,5 +169,5 @@ def test_diagnose_and_compare_infer_the_classes_as_evaluate_does(command, tmp_pa
     capsys.readouterr()
     assert main([command[0], str(results), "--voc-root", str(voc_root), *command[1:]]) == 0
     out, err = capsys.readouterr()
-    assert "vocmap: no --classes given: evaluating the 2 classes with result files" in err
+    assert "vocmap: no --classes given: evaluating the 3 classes with result files" in err
     assert "apple" in out and "pear" in out and "aeroplane" not in out
