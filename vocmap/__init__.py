@@ -53,6 +53,8 @@ _EXPORTS = {
     "IncompleteImageSetWarning": "vocmap.core.accumulator",
     "format_result": "vocmap.report.text",
     "diagnose": "vocmap.analysis.diagnose",
+    "check": "vocmap.analysis.check",
+    "CheckReport": "vocmap.analysis.check",
     "bootstrap": "vocmap.analysis.bootstrap",
     "with_intervals": "vocmap.analysis.bootstrap",
     "compare_runs": "vocmap.analysis.compare_runs",
