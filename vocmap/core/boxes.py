@@ -16,6 +16,13 @@ name       what it is                                  to VOC
            XMLDataset: every XML coordinate minus 1)
 =========  ==========================================  =============================
 
+YOLO's ``class cx cy w h`` lines hold a box normalised by the image's width
+``W`` and height ``H`` (centre and size in [0, 1], continuous): see
+:func:`yolo_to_voc`, which scales to pixels first (``cx * W``, ``w * W``), takes
+the corners (``cx * W - w * W / 2``) and then maps them as ``xyxy`` does. That
+order of operations is globox's (``rel_to_abs`` then ``xywh_to_ltrb``), so both
+give the same doubles.
+
 A continuous 0-based frame puts VOC pixel ``p`` on ``[p - 1, p)``, so its corner
 ``x1`` is pixel ``x1 + 1`` and its corner ``x2`` ends pixel ``x2``: the VOC width
 ``xmax - xmin + 1`` is ``x2 - x1``. The sums are done in float64, as the COCO
@@ -123,3 +130,25 @@ def to_vector(values: object, what: str, dtype: type | None = np.float64) -> np.
     if array.dtype.kind not in "iuf":
         raise VocmapError(f"{what} must be numbers, not {array.dtype}")
     return np.array(array, dtype=dtype, copy=True)
+
+
+def yolo_to_voc(normalised: np.ndarray, widths: np.ndarray, heights: np.ndarray) -> np.ndarray:
+    """YOLO boxes (n, 4) ``(cx, cy, w, h)``, normalised by each box's image size,
+    as a new float64 (n, 4) array of VOC boxes (1-based, inclusive pixels).
+
+    ``widths`` and ``heights`` are (n,): the size in pixels of each box's image.
+    Pixels first, then corners, then the ``xyxy`` shift: ``xmin = cx*W - w*W/2 + 1``,
+    ``xmax = cx*W + w*W/2`` (VOC width ``xmax - xmin + 1`` is ``w * W``).
+    """
+    boxes = np.asarray(normalised, dtype=np.float64).reshape(-1, 4)
+    width = np.asarray(widths, dtype=np.float64)
+    height = np.asarray(heights, dtype=np.float64)
+    centre_x, centre_y = boxes[:, 0] * width, boxes[:, 1] * height
+    half_w, half_h = boxes[:, 2] * width / 2, boxes[:, 3] * height / 2
+    out = np.empty((boxes.shape[0], 4), dtype=np.float64)
+    out[:, 0] = centre_x - half_w
+    out[:, 1] = centre_y - half_h
+    out[:, 2] = centre_x + half_w
+    out[:, 3] = centre_y + half_h
+    _shift(out, "xyxy")
+    return out

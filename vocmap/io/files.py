@@ -20,6 +20,7 @@ import errno
 import os
 import stat
 from functools import lru_cache
+from typing import BinaryIO
 
 from vocmap.core.errors import InputError
 from vocmap.io.characters import character_name, first_odd_character
@@ -98,19 +99,13 @@ def _open_error(error: OSError, path: str, what: str) -> InputError:
     return InputError(f"cannot read {what}: {error.strerror or error}", path)
 
 
-def read_input_file(
+def _open_regular(
     path: str | os.PathLike,
     what: str,
-    *,
-    folder: str | os.PathLike | None = None,
-    follow_symlinks: bool = False,
-) -> bytes:
-    """The bytes of the regular file ``path``; InputError for anything else.
-
-    ``what`` names the file in messages ("result file"). With ``folder`` (the
-    folder ``path`` lies in), a symbolic link that resolves outside it is
-    refused unless ``follow_symlinks``.
-    """
+    folder: str | os.PathLike | None,
+    follow_symlinks: bool,
+) -> int:
+    """A descriptor of the regular file ``path``, opened by the rules above."""
     name = os.fspath(path)
     guard = folder is not None and not follow_symlinks
     try:
@@ -129,16 +124,45 @@ def read_input_file(
         raise _open_error(error, name, what) from None
     try:
         mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise InputError(f"{what} is not a regular file ({_kind(mode)})", path)
-        with os.fdopen(fd, "rb") as handle:
-            fd = -1
-            return handle.read()
     except OSError as error:
+        os.close(fd)
         raise _open_error(error, name, what) from None
-    finally:
-        if fd >= 0:
-            os.close(fd)
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise InputError(f"{what} is not a regular file ({_kind(mode)})", path)
+    return fd
+
+
+def read_input_file(
+    path: str | os.PathLike,
+    what: str,
+    *,
+    folder: str | os.PathLike | None = None,
+    follow_symlinks: bool = False,
+) -> bytes:
+    """The bytes of the regular file ``path``; InputError for anything else.
+
+    ``what`` names the file in messages ("result file"). With ``folder`` (the
+    folder ``path`` lies in), a symbolic link that resolves outside it is
+    refused unless ``follow_symlinks``.
+    """
+    with open_input_file(path, what, folder=folder, follow_symlinks=follow_symlinks) as handle:
+        try:
+            return handle.read()
+        except OSError as error:
+            raise _open_error(error, os.fspath(path), what) from None
+
+
+def open_input_file(
+    path: str | os.PathLike,
+    what: str,
+    *,
+    folder: str | os.PathLike | None = None,
+    follow_symlinks: bool = False,
+) -> BinaryIO:
+    """The regular file ``path`` open for reading in binary (a context manager),
+    by :func:`read_input_file`'s rules; for readers that need only its head."""
+    return os.fdopen(_open_regular(path, what, folder, follow_symlinks), "rb")
 
 
 def regular_file_status(

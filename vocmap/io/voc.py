@@ -19,7 +19,7 @@ from vocmap.core.errors import InputError
 from vocmap.core.ground_truth import GroundTruth
 from vocmap.io import cache as annotation_cache
 from vocmap.io.files import file_name_problem, read_input_file
-from vocmap.io.voc_xml import make_parser, read_annotation_file
+from vocmap.io.voc_xml import make_parser, read_annotation_file, read_annotation_record
 
 
 def _decode_text(raw: bytes, path: Path) -> str:
@@ -176,3 +176,21 @@ def parse_annotations(
         source=os.fspath(annotations_dir),
         truncated=np.array(truncated, dtype=bool),
     )
+
+
+def read_image_sizes(
+    annotations_dir: str | os.PathLike, image_ids: list[str] | tuple[str, ...]
+) -> np.ndarray | None:
+    """(n_images, 2) int64 width and height from each ``<id>.xml``'s ``<size>``,
+    or None when a file has no ``<size>`` (the evaluation does not need it)."""
+    parser = make_parser()
+    folder = os.fspath(annotations_dir)
+    sizes = np.zeros((len(image_ids), 2), dtype=np.int64)
+    for index, image_id in enumerate(image_ids):
+        record = read_annotation_record(
+            os.path.join(folder, f"{image_id}.xml"), parser, folder=folder
+        )
+        if record.width is None or record.height is None:
+            return None
+        sizes[index] = record.width, record.height
+    return sizes
