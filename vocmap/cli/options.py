@@ -8,7 +8,6 @@ imports numpy: ``vocmap --help`` stays fast.
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +17,7 @@ if TYPE_CHECKING:
     from vocmap.core.detections import Detections
     from vocmap.core.ground_truth import GroundTruth
     from vocmap.core.settings import EvalSettings
+    from vocmap.io.sources import GroundTruthSource
 
 #: The preset rule sets (kept here as names so ``--help`` needs no import of numpy).
 SEMANTICS_NAMES = ("devkit", "py-faster-rcnn", "mmdet", "ssd_keras")
@@ -260,55 +260,33 @@ def eval_settings(args: argparse.Namespace) -> EvalSettings:
     return EvalSettings.create(args.metric, args.iou, args.semantics)
 
 
+def ground_truth_source(args: argparse.Namespace) -> GroundTruthSource:
+    """The annotations the options name (:func:`vocmap.io.sources.ground_truth_source`)."""
+    from vocmap.io.sources import ground_truth_source as resolve
+
+    return resolve(
+        voc_root=args.voc_root,
+        image_set=args.image_set,
+        annotations=args.annotations,
+        image_set_file=args.image_set_file,
+    )
+
+
 def ground_truth_paths(args: argparse.Namespace) -> tuple[Path, Path]:
     """``(annotations folder, image-set file)`` from the options and environment."""
-    image_set = args.image_set
-    if image_set is not None and (
-        not image_set or "/" in image_set or "\\" in image_set or image_set.endswith(".txt")
-    ):
-        raise VocmapError(
-            f"--image-set takes a set name (test, val), not {image_set!r}; "
-            "for an image-set file use --annotations DIR --image-set-file FILE"
-        )
-    if args.annotations or args.image_set_file:
-        if args.voc_root:
-            raise VocmapError(
-                "give either --voc-root or --annotations with --image-set-file, not both"
-            )
-        if not (args.annotations and args.image_set_file):
-            raise VocmapError("--annotations and --image-set-file go together")
-        if image_set is not None:
-            raise VocmapError(
-                "--image-set NAME goes with --voc-root; with --annotations the file "
-                "--image-set-file names the images"
-            )
-        return Path(args.annotations), Path(args.image_set_file)
-    root = args.voc_root or os.environ.get("VOC_ROOT")
-    if not root:
-        default = Path("VOCdevkit") / "VOC2007"
-        if not default.is_dir():
-            raise VocmapError(
-                "no annotations given: use --voc-root DIR, or --annotations DIR "
-                "--image-set-file FILE, "
-                "or set $VOC_ROOT (./VOCdevkit/VOC2007 does not exist)"
-            )
-        root = default
-    root = Path(root)
-    if not root.is_dir():
-        raise VocmapError(f"VOC root folder not found: {root}")
-    return root / "Annotations", root / "ImageSets" / "Main" / f"{image_set or 'test'}.txt"
+    source = ground_truth_source(args)
+    return source.annotations, source.image_set_file
 
 
 def load_ground_truth(args: argparse.Namespace) -> tuple[GroundTruth, Path]:
     """The ground truth the options name, and its image-set file."""
-    from vocmap.io.voc import read_annotations
+    from vocmap.io.inputs import load_ground_truth as load
 
-    annotations, image_set_file = ground_truth_paths(args)
-    follow = getattr(args, "follow_symlinks", False)
-    ground_truth = read_annotations(
-        annotations, image_set_file, cache=not args.no_cache, follow_symlinks=follow
+    source = ground_truth_source(args)
+    ground_truth = load(
+        source, cache=not args.no_cache, follow_symlinks=getattr(args, "follow_symlinks", False)
     )
-    return ground_truth, image_set_file
+    return ground_truth, source.image_set_file
 
 
 def reading(args: argparse.Namespace) -> dict:
@@ -322,28 +300,22 @@ def reading(args: argparse.Namespace) -> dict:
 
 
 def read_inputs(args: argparse.Namespace) -> tuple[GroundTruth, tuple[str, ...], Detections]:
-    """The ground truth, the classes and the detections a command's options name.
-
-    The classes are ``--classes``, or, when not given, those the result files have
-    if they are not the 20 VOC classes (said on stderr), else the 20 VOC classes.
-    Records dropped by ``--ignore-unknown-categories`` are counted on stderr.
-    """
+    """The ground truth, the classes and the detections a command's options name
+    (:func:`vocmap.io.inputs.read_inputs`); the classes inferred and the records
+    dropped are said on stderr."""
     from vocmap.cli.notices import say_dropped
     from vocmap.cli.output import note
-    from vocmap.core.evaluate import class_list as checked_classes
-    from vocmap.io.read import detection_classes, read_detections
+    from vocmap.io.inputs import read_inputs as read
 
     ground_truth, image_set_file = load_ground_truth(args)
-    classes = class_list(args.classes)
-    if classes is None:
-        classes, inferred = detection_classes(
-            args.detections, ground_truth, image_set_file.stem, prefix=args.prefix
-        )
-        if inferred:
-            note(args, inferred)
-    names = checked_classes(classes)
-    detections = read_detections(
-        args.detections, ground_truth, names, image_set=image_set_file.stem, **reading(args)
+    inputs = read(
+        args.detections,
+        ground_truth,
+        class_list(args.classes),
+        image_set=image_set_file.stem,
+        **reading(args),
     )
-    say_dropped(args, detections)
-    return ground_truth, names, detections
+    if inputs.inferred:
+        note(args, inputs.inferred)
+    say_dropped(args, inputs.detections)
+    return ground_truth, inputs.classes, inputs.detections
