@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from tests.helpers.import_contracts import module_cycles
+from import_contracts import module_cycles
 
 
 def _package(root, files: dict[str, str]) -> None:

@@ -6,12 +6,13 @@ import argparse
 
 from vocmap.cli import options, stats
 from vocmap.cli.notices import announce_first_compile
-from vocmap.cli.output import destination, emit, note, planned_outputs
+from vocmap.cli.output import emit, note, planned_outputs
 from vocmap.core.errors import VocmapError
 
 EXIT_OK = 0
 EVALUATE_FORMATS = ("text", "markdown", "csv", "json", "map")
-COMPARE_FORMATS = ("text", "json")
+COMPARE_FORMATS = ("text", "json", "csv")
+SHORTHANDS = {"json": "json", "csv": "csv"}
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -35,21 +36,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     options.add_settings(evaluate)
     options.add_unknown_images(evaluate)
     options.add_reading(evaluate)
-    stats.add_ci_options(evaluate)
+    options.add_ci_options(evaluate)
     out = options.add_output(evaluate, EVALUATE_FORMATS)
-    out.add_argument(
-        "--json",
-        metavar="FILE",
-        type=destination,
-        help="also write the results as JSON (exact floats, NaN as null) to FILE; "
-        "- for stdout (then instead of the table)",
-    )
-    out.add_argument(
-        "--csv",
-        metavar="FILE",
-        type=destination,
-        help="also write the results as CSV to FILE; - for stdout (then instead of the table)",
-    )
     out.add_argument(
         "--markdown",
         dest="format",
@@ -72,33 +60,21 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     compare.add_argument(
         "detections", metavar="DETECTIONS", help="folder of result files, or a results .json"
     )
-    compare.add_argument(
-        "--semantics",
+    options.add(
+        compare,
+        "semantics",
         action="append",
+        default=None,
         choices=(*options.SEMANTICS_NAMES, "coco50"),
-        metavar="NAME",
         help="give twice (A then B); once compares devkit with NAME; coco50: pycocotools' "
         "AP50, explained step by step",
     )
     options.add_ground_truth(compare)
     options.add_classes(compare)
-    group = compare.add_argument_group("evaluation")
-    group.add_argument(
-        "--metric",
-        choices=("voc07", "voc12"),
-        default="voc07",
-        help="voc07: 11-point AP (default); voc12: area AP of VOC2010+",
-    )
-    group.add_argument("--iou", type=float, default=0.5, help="overlap threshold (default 0.5)")
+    options.add_settings(compare, metrics=("voc07", "voc12"), semantics=False)
     options.add_unknown_images(compare)
     options.add_reading(compare)
-    out = options.add_output(compare, COMPARE_FORMATS)
-    out.add_argument(
-        "--json",
-        metavar="FILE",
-        type=destination,
-        help="also write the comparison as JSON to FILE; - for stdout (then instead of the text)",
-    )
+    options.add_output(compare, COMPARE_FORMATS)
     options.add_quiet(compare)
     compare.set_defaults(run=run_compare)
 
@@ -107,7 +83,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from vocmap.core.evaluate import Evaluator
     from vocmap.report.text import format_result
 
-    outputs = planned_outputs(args, {"json": "json", "csv": "csv"})
+    outputs = planned_outputs(args, SHORTHANDS)
     settings = options.eval_settings(args)
     announce_first_compile(args.quiet, settings.metric)
     ground_truth, classes, detections = options.read_inputs(args)
@@ -132,25 +108,57 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 def run_compare(args: argparse.Namespace) -> int:
     from vocmap.analysis.compare import compare, comparison_to_json
-    from vocmap.report.text import format_comparison
 
     names = args.semantics or []
     if len(names) == 1:
         names = ["devkit", names[0]]
     if len(names) != 2:
         raise VocmapError("give --semantics once (compared with devkit) or twice")
-    outputs = planned_outputs(args, {"json": "json"})
+    outputs = planned_outputs(args, SHORTHANDS)
     if "coco50" in names:
-        return stats.run_compare_coco50(args, names, outputs)
+        return run_compare_coco50(args, names, outputs)
     announce_first_compile(args.quiet)
     ground_truth, classes, detections = options.read_inputs(args)
     comparison = compare(
         ground_truth, detections, names[0], names[1], classes, metric=args.metric, iou=args.iou
     )
     emit(
-        outputs,
-        lambda style: (
-            comparison_to_json(comparison) if style == "json" else format_comparison(comparison)
-        ),
+        outputs, lambda style: render_comparison(style, comparison_to_json(comparison), comparison)
     )
+    return EXIT_OK
+
+
+def render_comparison(style: str, json_text: str, comparison) -> str:
+    """``compare``'s document in ``style``: its JSON, the per-class CSV, or the text."""
+    if style == "json":
+        return json_text
+    if style == "csv":
+        import json
+
+        from vocmap.report.csv_forms import per_class_csv
+
+        data = json.loads(json_text)
+        return per_class_csv(data["classes"], {"ap_a": data["map_a"], "ap_b": data["map_b"]})
+    from vocmap.report.text import format_comparison
+
+    return format_comparison(comparison)
+
+
+def run_compare_coco50(args: argparse.Namespace, names: list[str], outputs: list) -> int:
+    """``vocmap compare --semantics coco50``: the devkit's number against COCO's AP50."""
+    import json
+
+    from vocmap.analysis.compare_metrics import compare_with_coco50, metric_comparison_to_dict
+    from vocmap.cli.output import emit
+
+    if names[0] != "devkit" or names[1] != "coco50":
+        raise VocmapError(
+            "coco50 is compared with the devkit: --semantics devkit --semantics coco50"
+        )
+    if args.iou != 0.5:
+        raise VocmapError("the comparison with coco50 is at IoU 0.5; drop --iou")
+    ground_truth, classes, detections = options.read_inputs(args)
+    comparison = compare_with_coco50(ground_truth, detections, classes, metric=args.metric)
+    json_text = json.dumps(metric_comparison_to_dict(comparison), indent=1) + "\n"
+    emit(outputs, lambda style: render_comparison(style, json_text, comparison))
     return EXIT_OK

@@ -8,10 +8,11 @@ imports numpy: ``vocmap --help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
-from vocmap.core.errors import VocmapError
+from vocmap.core.errors import VocmapError, display_text
 
 if TYPE_CHECKING:
     from vocmap.core.detections import Detections
@@ -31,6 +32,13 @@ SEMANTICS_SUMMARIES = {
 }
 #: The largest step number or step count an option takes.
 MAX_STEP = 10**15
+#: The most bootstrap resamples (each is an (images,) array of counts: 10^5 of
+#: VOC2007 test's 4,952 images are 4 GB).
+MAX_RESAMPLES = 100_000
+#: Seeds of NumPy's generator that every platform takes: 0 to 2^32 - 1.
+MAX_SEED = 2**32 - 1
+#: Classes, settings and metric names that --help lists.
+METRICS = ("voc07", "voc12", "coco50", "coco")
 
 
 def presets_epilog() -> str:
@@ -40,6 +48,17 @@ def presets_epilog() -> str:
     return "\n".join(lines)
 
 
+# --------------------------------------------------------------------------- #
+# Values: each type refuses a bad value in one line naming what it expected
+# --------------------------------------------------------------------------- #
+
+
+def _shown_number(value: float) -> str:
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:.0e}" if abs(value) >= 10**6 else f"{value:g}"
+
+
 def bounded_int(low: int, high: int):
     """An argparse type: an integer in ``[low, high]``, with a clear message."""
 
@@ -47,17 +66,63 @@ def bounded_int(low: int, high: int):
         try:
             value = int(text.strip())
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+            raise argparse.ArgumentTypeError(
+                f"expected a whole number, not {display_text(repr(text))}"
+            ) from None
         if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"expected {low} to {high:.0e}, not {value}")
+            raise argparse.ArgumentTypeError(
+                f"expected {_shown_number(low)} to {_shown_number(high)}, not {value}"
+            )
         return value
 
     parse.__name__ = "integer"
     return parse
 
 
+def bounded_float(low: float, high: float, *, low_open: bool = False, high_open: bool = False):
+    """An argparse type: a finite number in ``[low, high]`` (an end open where said);
+    NaN and infinities are refused everywhere."""
+    left = "(" if low_open else "["
+    right = ")" if high_open else "]"
+    interval = f"{left}{_shown_number(low)}, {_shown_number(high)}{right}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected a number, not {display_text(repr(text))}"
+            ) from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number, not {text.strip()}")
+        below = value <= low if low_open else value < low
+        above = value >= high if high_open else value > high
+        if below or above:
+            raise argparse.ArgumentTypeError(f"expected a number in {interval}, not {value:g}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
 #: ``--every``, ``--best-per``: a positive number of steps.
 step_count = bounded_int(1, MAX_STEP)
+
+
+class Parser(argparse.ArgumentParser):
+    """vocmap's argument parser: a bad option or value is one line naming it (the
+    usage is for ``--help``), escaped as every message is; exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+
+        self.exit(2, f"{self.prog}: error: {display_text(message)} (see {self.prog} --help)\n")
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        import sys
+
+        if message and sys.stderr is not None:
+            sys.stderr.write(message)
+        raise SystemExit(status)
 
 
 class _DeprecatedAlias(argparse.Action):
@@ -77,152 +142,360 @@ class _DeprecatedAlias(argparse.Action):
         setattr(namespace, self.dest, values)
 
 
+class _Renamed(argparse.Action):
+    """An old option spelling that now means something else: one line naming the new one."""
+
+    def __init__(self, option_strings, dest, hint: str, **kwargs) -> None:
+        self.hint = hint
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        parser.error(f"{option_string} {self.hint}")
+
+
+def _destination(text: str) -> str:
+    from vocmap.cli.output import destination
+
+    return destination(text)
+
+
+_destination.__name__ = "file name"
+
+
+# --------------------------------------------------------------------------- #
+# Every option, as data: its spellings and its argparse keywords
+# --------------------------------------------------------------------------- #
+
+
+class Option(NamedTuple):
+    """One option: its spellings and argparse keywords (``help`` said once, here)."""
+
+    flags: tuple[str, ...]
+    spec: dict[str, Any]
+
+
+OPTIONS: dict[str, Option] = {
+    # ground truth
+    "voc_root": Option(
+        ("--voc-root",), {"metavar": "DIR", "help": "a VOC year folder (VOCdevkit/VOC2007)"}
+    ),
+    "image_set": Option(
+        ("--image-set",),
+        {
+            "metavar": "NAME",
+            "help": "the set NAME (ImageSets/Main/NAME.txt under --voc-root; default: test)",
+        },
+    ),
+    "annotations": Option(
+        ("--annotations",),
+        {"metavar": "DIR", "help": "a folder of <image id>.xml files (not --voc-root)"},
+    ),
+    "image_set_file": Option(
+        ("--image-set-file",),
+        {
+            "metavar": "FILE",
+            "help": "an image-set file, one image id a line (with --annotations)",
+        },
+    ),
+    "imageset": Option(
+        ("--imageset",),
+        {
+            "dest": "image_set_file",
+            "metavar": "FILE",
+            "action": _DeprecatedAlias,
+            "new_name": "--image-set-file",
+            "help": argparse.SUPPRESS,
+        },
+    ),
+    "no_cache": Option(
+        ("--no-cache",),
+        {
+            "action": "store_true",
+            "help": "parse the XML files even if a current cache entry exists",
+        },
+    ),
+    "classes": Option(
+        ("--classes",),
+        {
+            "nargs": "+",
+            "metavar": "CLASS",
+            "help": "classes to evaluate, in table order, space or comma separated "
+            "(default: the 20 VOC classes)",
+        },
+    ),
+    # evaluation
+    "metric": Option(
+        ("--metric",),
+        {
+            "choices": METRICS,
+            "default": "voc07",
+            "help": "voc07: 11-point AP, the VOC2007 number (default); voc12: area AP of "
+            "VOC2010+; coco50, coco: pycocotools' AP50 and AP@[.5:.95] (+ AP75, sizes, AR)",
+        },
+    ),
+    "iou": Option(
+        ("--iou",),
+        {
+            "type": bounded_float(0.0, 1.0, low_open=True),
+            "default": 0.5,
+            "help": "overlap threshold, in (0, 1] (default 0.5; other values are not the "
+            "VOC2007 number)",
+        },
+    ),
+    "semantics": Option(
+        ("--semantics",),
+        {
+            "default": "devkit",
+            "choices": SEMANTICS_NAMES,
+            "metavar": "NAME",
+            "help": f"evaluation rules: {', '.join(SEMANTICS_NAMES)} (default: devkit, the "
+            "official)",
+        },
+    ),
+    # reading
+    "ignore_unknown_images": Option(
+        ("--ignore-unknown-images",),
+        {
+            "action": "store_true",
+            "help": "drop result lines whose image is not in the image set (and say how many)",
+        },
+    ),
+    "ignore_unknown_categories": Option(
+        ("--ignore-unknown-categories",),
+        {
+            "action": "store_true",
+            "help": "results JSON: drop records whose category is not a known class (and say "
+            "how many)",
+        },
+    ),
+    "prefix": Option(
+        ("--prefix",),
+        {
+            "metavar": "NAME",
+            "help": "read only the result files of this run: comp4 (comp4_det_<set>_<class>.txt) "
+            "or comp4_det_test; needed when a folder has files of several runs",
+        },
+    ),
+    "follow_symlinks": Option(
+        ("--follow-symlinks",),
+        {
+            "action": "store_true",
+            "help": "read annotation and result files that are symbolic links leading outside "
+            "their folder (refused by default)",
+        },
+    ),
+    # steps
+    "steps": Option(("--steps",), {"metavar": "S[,S...]", "help": "only these steps"}),
+    "every": Option(
+        ("--every",),
+        {
+            "type": step_count,
+            "metavar": "N",
+            "help": "only steps that are multiples of N (and the last)",
+        },
+    ),
+    "quiet": Option(
+        ("--quiet",),
+        {
+            "action": "store_true",
+            "help": "no progress, notes or warnings on stderr (errors are still shown); "
+            "what goes to stdout is unchanged",
+        },
+    ),
+    # output: the one idiom of every command that prints numbers
+    "format": Option(("--format",), {}),  # choices and help: per command (add_output)
+    "out": Option(
+        ("--out",),
+        {
+            "metavar": "FILE",
+            "type": _destination,
+            "help": "write it to FILE (atomically) instead of stdout; - is stdout (the default)",
+        },
+    ),
+    "json": Option(
+        ("--json",),
+        {
+            "metavar": "FILE",
+            "type": _destination,
+            "help": "also write the numbers as JSON (exact floats, NaN as null) to FILE; "
+            "- for stdout (then instead of the text)",
+        },
+    ),
+    "csv": Option(
+        ("--csv",),
+        {
+            "metavar": "FILE",
+            "type": _destination,
+            "help": "also write the per-class numbers as CSV to FILE; - for stdout (then "
+            "instead of the text)",
+        },
+    ),
+    "out_dir": Option(
+        ("--out-dir",),
+        {"metavar": "DIR", "help": "the folder the files are written into"},
+    ),
+    "label": Option(
+        ("--label",), {"help": "name of SOURCE in titles (default: its folder or file name)"}
+    ),
+    "compare_label": Option(
+        ("--compare-label",), {"help": "name of the --compare table (default: its name)"}
+    ),
+    # bootstrap
+    "ci": Option(
+        ("--ci",),
+        {"action": "store_true", "help": "add bootstrap intervals of each AP and the mAP"},
+    ),
+    "resamples": Option(
+        ("--resamples",),
+        {
+            "type": bounded_int(1, MAX_RESAMPLES),
+            "default": 1000,
+            "metavar": "N",
+            "help": f"resamples, 1 to {MAX_RESAMPLES:,} (default 1000)",
+        },
+    ),
+    "seed": Option(
+        ("--seed",),
+        {
+            "type": bounded_int(0, MAX_SEED),
+            "default": 0,
+            "help": "random seed, 0 to 2^32-1 (default 0)",
+        },
+    ),
+    "level": Option(
+        ("--level",),
+        {
+            "type": bounded_float(0.0, 1.0, low_open=True, high_open=True),
+            "default": 0.95,
+            "help": "interval level, in (0, 1) (default 0.95)",
+        },
+    ),
+}
+
+
+def add(parser, name: str, **changes: Any) -> argparse.Action:
+    """Add the option ``name`` of :data:`OPTIONS` to ``parser`` (or a group);
+    ``changes`` replace its keywords (a command's narrower ``choices``, its help)."""
+    option = OPTIONS[name]
+    return parser.add_argument(*option.flags, **{**option.spec, **changes})
+
+
 def add_ground_truth(parser: argparse.ArgumentParser) -> None:
     """Where the annotations are."""
     group = parser.add_argument_group(
         "ground truth",
         "Where the annotations are. Without options: $VOC_ROOT, then ./VOCdevkit/VOC2007.",
     )
-    group.add_argument("--voc-root", metavar="DIR", help="a VOC year folder (VOCdevkit/VOC2007)")
-    group.add_argument(
-        "--image-set",
-        metavar="NAME",
-        help="the set NAME (ImageSets/Main/NAME.txt under --voc-root; default: test)",
-    )
-    group.add_argument(
-        "--annotations", metavar="DIR", help="a folder of <image id>.xml files (not --voc-root)"
-    )
-    group.add_argument(
-        "--image-set-file",
-        metavar="FILE",
-        help="an image-set file, one image id a line (with --annotations)",
-    )
-    group.add_argument(
-        "--imageset",
-        dest="image_set_file",
-        metavar="FILE",
-        action=_DeprecatedAlias,
-        new_name="--image-set-file",
-        help=argparse.SUPPRESS,
-    )
-    group.add_argument(
-        "--no-cache",
-        action="store_true",
-        help="parse the XML files even if a current cache entry exists",
-    )
+    for name in ("voc_root", "image_set", "annotations", "image_set_file", "imageset", "no_cache"):
+        add(group, name)
 
 
 def add_classes(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--classes",
-        nargs="+",
-        metavar="CLASS",
-        help="classes to evaluate, in table order, space or comma separated "
-        "(default: the 20 VOC classes)",
-    )
+    add(parser, "classes")
 
 
-def add_settings(parser: argparse.ArgumentParser, title: str = "evaluation") -> None:
+def add_settings(
+    parser: argparse.ArgumentParser,
+    title: str = "evaluation",
+    metrics: tuple[str, ...] = METRICS,
+    semantics: bool = True,
+    iou: bool = True,
+) -> argparse._ArgumentGroup:
     """``--metric``, ``--iou``, ``--semantics``: what number is computed (or looked up)."""
     group = parser.add_argument_group(title)
-    group.add_argument(
-        "--metric",
-        choices=("voc07", "voc12", "coco50", "coco"),
-        default="voc07",
-        help="voc07: 11-point AP, the VOC2007 number (default); voc12: area AP of VOC2010+; "
-        "coco50, coco: pycocotools' AP50 and AP@[.5:.95] (+ AP75, sizes, AR)",
-    )
-    group.add_argument(
-        "--iou",
-        type=float,
-        default=0.5,
-        help="overlap threshold (default 0.5; other values are not the VOC2007 number)",
-    )
-    group.add_argument(
-        "--semantics",
-        default="devkit",
-        choices=SEMANTICS_NAMES,
-        metavar="NAME",
-        help=f"evaluation rules: {', '.join(SEMANTICS_NAMES)} (default: devkit, the official)",
-    )
+    if metrics == METRICS:
+        add(group, "metric")
+    else:
+        add(group, "metric", choices=metrics, help=_metric_help(metrics))
+    if iou:
+        add(group, "iou")
+    if semantics:
+        add(group, "semantics")
+    return group
+
+
+_METRIC_WORDS = {
+    "voc07": "11-point AP, the VOC2007 number (default)",
+    "voc12": "area AP of VOC2010+",
+    "coco50": "pycocotools' AP50",
+    "coco": "AP@[.5:.95]",
+}
+
+
+def _metric_help(metrics: tuple[str, ...]) -> str:
+    return "; ".join(f"{m}: {_METRIC_WORDS[m]}" for m in metrics)
 
 
 def add_unknown_images(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--ignore-unknown-images",
-        action="store_true",
-        help="drop result lines whose image is not in the image set (and say how many)",
-    )
-    parser.add_argument(
-        "--ignore-unknown-categories",
-        action="store_true",
-        help="results JSON: drop records whose category is not a known class (and say how many)",
-    )
+    add(parser, "ignore_unknown_images")
+    add(parser, "ignore_unknown_categories")
 
 
 def add_reading(parser: argparse.ArgumentParser) -> None:
     """Which result files are read, and through which links."""
-    parser.add_argument(
-        "--prefix",
-        metavar="NAME",
-        help="read only the result files of this run: comp4 (comp4_det_<set>_<class>.txt) "
-        "or comp4_det_test; needed when a folder has files of several runs",
-    )
-    parser.add_argument(
-        "--follow-symlinks",
-        action="store_true",
-        help="read annotation and result files that are symbolic links leading outside "
-        "their folder (refused by default)",
-    )
+    add(parser, "prefix")
+    add(parser, "follow_symlinks")
+
+
+def add_inputs(parser: argparse.ArgumentParser) -> None:
+    """Everything that says which detections and annotations a command reads."""
+    add_ground_truth(parser)
+    add_classes(parser)
+    add_unknown_images(parser)
+    add_reading(parser)
 
 
 def add_steps(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("steps")
-    group.add_argument("--steps", metavar="S[,S...]", help="only these steps")
-    group.add_argument(
-        "--every",
-        type=step_count,
-        metavar="N",
-        help="only steps that are multiples of N (and the last)",
-    )
+    add(group, "steps")
+    add(group, "every")
 
 
 def add_quiet(parser: argparse.ArgumentParser) -> None:
     """``--quiet`` means one thing everywhere: nothing on stderr but errors."""
-    parser.add_argument(
-        "--quiet",
-        action="store_true",
-        help="no progress, notes or warnings on stderr (errors are still shown); "
-        "what goes to stdout is unchanged",
-    )
+    add(parser, "quiet")
 
 
 def add_output(
-    parser: argparse.ArgumentParser, formats: tuple[str, ...], default: str = "text"
+    parser: argparse.ArgumentParser,
+    formats: tuple[str, ...],
+    default: str = "text",
+    shorthands: tuple[str, ...] = ("json", "csv"),
 ) -> argparse._ArgumentGroup:
-    """``--format`` and ``--out``: the one output idiom of evaluate, compare and table."""
-    from vocmap.cli.output import destination
-
+    """``--format``, ``--out``, ``--json``, ``--csv``: the one output idiom of every
+    command that prints numbers."""
     group = parser.add_argument_group("output")
-    group.add_argument(
-        "--format",
+    add(
+        group,
+        "format",
         choices=formats,
         help=f"what to print: {', '.join(formats)} (default: {default})",
     )
-    group.add_argument(
-        "--out",
-        metavar="FILE",
-        type=destination,
-        help="write it to FILE (atomically) instead of stdout; - is stdout (the default)",
-    )
+    add(group, "out")
+    for name in shorthands:
+        add(group, name)
     return group
 
 
-def add_labels(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--label", help="name of SOURCE in titles (default: its folder or file name)"
+def add_ci_options(parser: argparse.ArgumentParser, switch: bool = True) -> None:
+    """``--ci`` (when ``switch``), ``--resamples``, ``--seed``, ``--level``."""
+    group = parser.add_argument_group(
+        "confidence intervals", "A seeded bootstrap over the test images (percentile intervals)."
     )
-    parser.add_argument("--compare-label", help="name of the --compare table (default: its name)")
+    if switch:
+        add(group, "ci")
+    for name in ("resamples", "seed", "level"):
+        add(group, name)
+
+
+def add_labels(parser: argparse.ArgumentParser) -> None:
+    add(parser, "label")
+    add(parser, "compare_label")
+
+
+def add_renamed(parser: argparse.ArgumentParser, flag: str, hint: str) -> None:
+    """An old spelling that now means something else: refused with ``hint``."""
+    parser.add_argument(flag, action=_Renamed, hint=hint, nargs="?", help=argparse.SUPPRESS)
 
 
 # --------------------------------------------------------------------------- #
@@ -234,9 +507,15 @@ def class_list(values: list[str] | None) -> list[str] | None:
     """``--classes`` values (spaces or commas) as names; None when not given."""
     if values is None:
         return None
+    from vocmap.io.characters import character_name, first_odd_character
+
     names = [name for value in values for name in value.split(",") if name]
     if not names:
         raise VocmapError("--classes was given no class names")
+    for name in names:
+        odd = first_odd_character(name.replace(" ", ""))  # COCO's "traffic light"
+        if odd is not None:
+            raise VocmapError(f"--classes: class name {name!r} contains {character_name(odd)}")
     return names
 
 

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from vocmap.cli import options, stats
-from vocmap.cli.output import Output, check_outputs, emit, note, write_stdout
+from vocmap.cli.output import emit, note, planned_outputs, write_stdout
+from vocmap.core.atomic import shown
 
 EXIT_OK = 0
 EXIT_INTERRUPTED = 130
@@ -28,7 +29,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     )
     score.add_argument("run_dir", metavar="RUN_DIR", help="the run folder")
     options.add_ground_truth(score)
-    options.add_classes(score)
+    options.add(
+        score,
+        "classes",
+        help="classes to evaluate, in table order, space or comma separated (default: those "
+        "of the run's config.json; without one, the 20 VOC classes)",
+    )
     options.add_settings(score)
     options.add_steps(score)
     score.add_argument(
@@ -46,7 +52,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         help="score the chosen steps again even if they have results (replacing them)",
     )
     options.add_quiet(score)
-    stats.add_ci_options(score)
+    options.add_ci_options(score)
     score.set_defaults(run=run_score)
 
     table = commands.add_parser(
@@ -88,8 +94,15 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         allow_abbrev=False,
     )
     plot.add_argument("source", metavar="SOURCE", help="run folder or AP-table CSV")
-    plot.add_argument(
-        "--out", metavar="DIR", help="output folder (default: RUN_DIR/plots, or ./plots for a CSV)"
+    options.add(
+        plot,
+        "out_dir",
+        help="the folder of the PNG files (default: RUN_DIR/plots, or ./plots for a CSV)",
+    )
+    options.add_renamed(
+        plot,
+        "--out",
+        "is --out-dir for plot (it writes a folder of PNG files; --out names one file)",
     )
     plot.add_argument(
         "--step",
@@ -149,7 +162,7 @@ def run_score(args: argparse.Namespace) -> int:
     total = len(run.evaluated(settings.key))
     write_stdout(
         f"scored {len(scored)} step(s); {total} evaluated in all under "
-        f"{run.eval_dir(settings.key)}\n"
+        f"{shown(str(run.eval_dir(settings.key)))}\n"
     )
     return EXIT_OK
 
@@ -158,7 +171,7 @@ def run_table(args: argparse.Namespace) -> int:
     from vocmap.report.run_tables import render
     from vocmap.runs.tables import best_per_window, load_table, select_steps
 
-    outputs = check_outputs([Output(args.format or "text", args.out or "-", "--out")])
+    outputs = planned_outputs(args, {"json": "json", "csv": "csv"})
     key = options.eval_settings(args).key
     table = select_steps(
         load_table(args.source, key, args.label), options.step_list(args.steps), args.every
@@ -171,6 +184,9 @@ def run_table(args: argparse.Namespace) -> int:
 
 
 def run_plot(args: argparse.Namespace) -> int:
+    from vocmap.cli.notices import require_extra
+
+    require_extra("plot", "plot")
     from vocmap.core.errors import InputError
     from vocmap.report import plotting
     from vocmap.runs.contract import RunFolder
@@ -184,7 +200,7 @@ def run_plot(args: argparse.Namespace) -> int:
     ylabel = evaluation.axis_label
     written = []
     if source.is_file():
-        out = Path(args.out or "plots")
+        out = Path(args.out_dir or "plots")
         table = load_table(source, key, args.label)
         written.append(
             plotting.plot_ap_over_steps(table, out / "ap_over_steps.png", reference, ylabel=ylabel)
@@ -192,7 +208,7 @@ def run_plot(args: argparse.Namespace) -> int:
     else:
         # Everything is read (and checked) before the first figure is written.
         run = RunFolder(source)
-        out = Path(args.out) if args.out else run.root / "plots"
+        out = Path(args.out_dir) if args.out_dir else run.root / "plots"
         history = read_history(run.history_path) if run.history_path.exists() else None
         table = load_table(run.root, key, args.label)
         results = run.evaluated(key)
@@ -210,5 +226,5 @@ def run_plot(args: argparse.Namespace) -> int:
             plotting.plot_ap_over_steps(table, out / "ap_over_steps.png", reference, ylabel=ylabel)
         )
         written.append(plotting.plot_pr_curves(curves, out / "pr_curves.png"))
-    write_stdout("".join(f"{path}\n" for path in written))
+    write_stdout("".join(f"{shown(str(path))}\n" for path in written))
     return EXIT_OK
