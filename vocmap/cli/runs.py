@@ -167,6 +167,24 @@ def run_score(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def say_published_schedule(args: argparse.Namespace, source: str) -> None:
+    """With ``--compare published``: say on stderr when SOURCE's run trained on another
+    schedule than the published run (steps then do not mean the same point of training)."""
+    from vocmap.data import PUBLISHED, PUBLISHED_SCHEDULE, schedule_words
+    from vocmap.runs.contract import RunFolder, run_schedule
+
+    if args.compare != PUBLISHED or Path(PUBLISHED).exists() or not Path(source).is_dir():
+        return
+    schedule = run_schedule(RunFolder(Path(source)))
+    if schedule is not None and schedule != PUBLISHED_SCHEDULE:
+        note(
+            args,
+            f"--compare published: the published run trained with "
+            f"{schedule_words(PUBLISHED_SCHEDULE)}; this run with {schedule_words(schedule)}, "
+            "so the same step is not the same point of training",
+        )
+
+
 def run_table(args: argparse.Namespace) -> int:
     from vocmap.report.run_tables import render
     from vocmap.runs.tables import best_per_window, load_table, select_steps
@@ -179,6 +197,7 @@ def run_table(args: argparse.Namespace) -> int:
     if args.best_per:
         table = best_per_window(table, args.best_per)
     reference = load_table(args.compare, key, args.compare_label) if args.compare else None
+    say_published_schedule(args, args.source)
     emit(outputs, lambda style: render(table, style, args.digits, reference))
     return EXIT_OK
 
@@ -197,6 +216,7 @@ def run_plot(args: argparse.Namespace) -> int:
     evaluation = options.eval_settings(args)
     key = evaluation.key
     reference = load_table(args.compare, key, args.compare_label) if args.compare else None
+    say_published_schedule(args, args.source)
     ylabel = evaluation.axis_label
     written = []
     if source.is_file():
