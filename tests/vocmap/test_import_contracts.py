@@ -6,7 +6,6 @@ import sys
 import textwrap
 
 import pytest
-
 from import_contracts import module_cycles
 
 

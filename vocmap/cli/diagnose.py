@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import math
 
 from vocmap.cli import options
 from vocmap.cli.output import Output
 
 EXIT_OK = 0
-#: The most false positives, missed objects or detections per image a listing takes.
-MAX_LISTED = 10**6
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -33,30 +30,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         metrics=("voc07", "voc12", "coco50"),
         semantics=False,
     )
-    group.add_argument(
-        "--background-iou",
-        type=options.bounded_float(0.0, 1.0),
-        default=0.1,
-        help="TIDE's background overlap, in [0, 1] (0.1)",
-    )
-    group.add_argument(
-        "--score-threshold",
-        type=options.bounded_float(-math.inf, math.inf),
-        default=0.5,
-        help="the confusion matrix counts detections scoring at least this (default 0.5)",
-    )
-    group.add_argument(
-        "--top",
-        type=options.bounded_int(0, MAX_LISTED),
-        default=20,
-        help="false positives and missed objects to list (20)",
-    )
-    group.add_argument(
-        "--max-dets",
-        type=options.bounded_int(1, MAX_LISTED),
-        default=100,
-        help="coco50: tidecv's detections per image (100)",
-    )
+    for name in ("background_iou", "score_threshold", "top", "max_dets"):
+        options.add(group, name)
     options.add_unknown_images(diagnose)
     options.add_reading(diagnose)
     options.add_output(diagnose, ("text", "json", "csv"))
@@ -76,11 +51,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         help="a result .json (vocmap evaluate --json), a diagnosis .json (vocmap diagnose "
         "--format json) or a run folder",
     )
-    report.add_argument(
-        "--diagnosis", metavar="FILE", help="a diagnosis .json to add (its breakdowns)"
-    )
+    options.add(report, "diagnosis")
     options.add(report, "out", required=True, help="the HTML file to write; - for stdout")
-    report.add_argument("--title", help="the report's title (default: the source's name)")
+    options.add(report, "title")
     options.add_quiet(report)
     report.set_defaults(run=run_report)
 

@@ -38,13 +38,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     options.add_reading(evaluate)
     options.add_ci_options(evaluate)
     out = options.add_output(evaluate, EVALUATE_FORMATS)
-    out.add_argument(
-        "--markdown",
-        dest="format",
-        action="store_const",
-        const="markdown",
-        help="same as --format markdown",
-    )
+    options.add(out, "markdown")
     options.add_quiet(evaluate)
     evaluate.set_defaults(run=run_evaluate)
 

@@ -113,6 +113,10 @@ class Parser(argparse.ArgumentParser):
     """vocmap's argument parser: a bad option or value is one line naming it (the
     usage is for ``--help``), escaped as every message is; exit status 2."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)  # --image is never guessed to be --image-set
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:
 
         self.exit(2, f"{self.prog}: error: {display_text(message)} (see {self.prog} --help)\n")
@@ -160,6 +164,17 @@ def _destination(text: str) -> str:
 
 
 _destination.__name__ = "file name"
+
+
+def shown_text(text: str) -> str:
+    """An argparse type for a text that is echoed back (a label, a title): control
+    characters escaped, as in every message."""
+    return display_text(text)
+
+
+shown_text.__name__ = "text"
+#: The most false positives, missed objects or detections per image a listing takes.
+MAX_LISTED = 10**6
 
 
 # --------------------------------------------------------------------------- #
@@ -334,11 +349,118 @@ OPTIONS: dict[str, Option] = {
         ("--out-dir",),
         {"metavar": "DIR", "help": "the folder the files are written into"},
     ),
+    "markdown": Option(
+        ("--markdown",),
+        {
+            "dest": "format",
+            "action": "store_const",
+            "const": "markdown",
+            "help": "same as --format markdown",
+        },
+    ),
     "label": Option(
-        ("--label",), {"help": "name of SOURCE in titles (default: its folder or file name)"}
+        ("--label",),
+        {
+            "type": shown_text,
+            "help": "name of SOURCE in titles (default: its folder or file name)",
+        },
     ),
     "compare_label": Option(
-        ("--compare-label",), {"help": "name of the --compare table (default: its name)"}
+        ("--compare-label",),
+        {"type": shown_text, "help": "name of the --compare table (default: its name)"},
+    ),
+    "compare": Option(
+        ("--compare",),
+        {
+            "metavar": "CSV_OR_RUN",
+            "help": "another run folder or AP-table CSV beside this one; published: the "
+            "published SSD300 run (batch 31, lr drops at 56k and 76k, 102k steps)",
+        },
+    ),
+    "title": Option(
+        ("--title",),
+        {"type": shown_text, "help": "the report's title (default: the source's name)"},
+    ),
+    "diagnosis": Option(
+        ("--diagnosis",),
+        {"metavar": "FILE", "help": "a diagnosis .json to add (its breakdowns)"},
+    ),
+    # runs
+    "jobs": Option(
+        ("--jobs",),
+        {
+            "type": bounded_int(1, 256),
+            "default": 1,
+            "help": "processes evaluating steps in parallel, 1 to 256 (default 1)",
+        },
+    ),
+    "device": Option(
+        ("--device",),
+        {"help": "device for making detections (cpu, cuda; default: cuda if available)"},
+    ),
+    "force": Option(
+        ("--force",),
+        {
+            "action": "store_true",
+            "help": "score the chosen steps again even if they have results (replacing them)",
+        },
+    ),
+    "best_per": Option(
+        ("--best-per",),
+        {
+            "type": step_count,
+            "metavar": "STEPS",
+            "help": "one column per window of STEPS steps with each class's best AP in it "
+            "(the published summary uses 20000), then the final step (always the final model)",
+        },
+    ),
+    "digits": Option(
+        ("--digits",),
+        {
+            "type": bounded_int(0, 17),
+            "default": 4,
+            "help": "decimals in text and markdown, 0 to 17 (default 4)",
+        },
+    ),
+    "step": Option(
+        ("--step",),
+        {
+            "type": bounded_int(0, MAX_STEP),
+            "help": "the step of the PR curves (default: the last)",
+        },
+    ),
+    # diagnose
+    "background_iou": Option(
+        ("--background-iou",),
+        {
+            "type": bounded_float(0.0, 1.0),
+            "default": 0.1,
+            "help": "TIDE's background overlap, in [0, 1] (0.1)",
+        },
+    ),
+    "score_threshold": Option(
+        ("--score-threshold",),
+        {
+            "type": bounded_float(-math.inf, math.inf),
+            "default": 0.5,
+            "help": "the confusion matrix counts detections scoring at least this (default 0.5)",
+        },
+    ),
+    "top": Option(
+        ("--top",),
+        {
+            "type": bounded_int(0, MAX_LISTED),
+            "default": 20,
+            "help": "false positives and missed objects to list (20)",
+        },
+    ),
+    "max_dets": Option(
+        ("--max-dets",),
+        {
+            "type": bounded_int(1, MAX_LISTED),
+            "default": 100,
+            "help": "coco50: tidecv's detections per image (100)",
+        },
     ),
     # bootstrap
     "ci": Option(

@@ -37,20 +37,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     )
     options.add_settings(score)
     options.add_steps(score)
-    score.add_argument(
-        "--jobs",
-        type=options.bounded_int(1, 256),
-        default=1,
-        help="processes evaluating steps in parallel (default 1)",
-    )
-    score.add_argument(
-        "--device", help="device for making detections (cpu, cuda; default: cuda if available)"
-    )
-    score.add_argument(
-        "--force",
-        action="store_true",
-        help="score the chosen steps again even if they have results (replacing them)",
-    )
+    for name in ("jobs", "device", "force"):
+        options.add(score, name)
     options.add_quiet(score)
     options.add_ci_options(score)
     score.set_defaults(run=run_score)
@@ -64,23 +52,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     )
     table.add_argument("source", metavar="SOURCE", help="run folder or AP-table CSV")
     options.add_steps(table)
-    table.add_argument(
-        "--best-per",
-        type=options.step_count,
-        metavar="STEPS",
-        help="one column per window of STEPS steps with each class's best AP in it "
-        "(the published summary uses 20000), then the final step (always the final model)",
-    )
+    options.add(table, "best_per")
     options.add_output(table, TABLE_FORMATS)
-    table.add_argument(
-        "--compare", metavar="CSV_OR_RUN", help="put another table beside (e.g. the published run)"
-    )
-    table.add_argument(
-        "--digits",
-        type=options.bounded_int(0, 17),
-        default=4,
-        help="decimals in text and markdown (default 4)",
-    )
+    options.add(table, "compare")
+    options.add(table, "digits")
     options.add_labels(table)
     options.add_quiet(table)
     options.add_settings(table, "which results (the settings the run was scored with)")
@@ -104,14 +79,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "--out",
         "is --out-dir for plot (it writes a folder of PNG files; --out names one file)",
     )
-    plot.add_argument(
-        "--step",
-        type=options.bounded_int(0, options.MAX_STEP),
-        help="the step of the PR curves (default: the last)",
-    )
-    plot.add_argument(
-        "--compare", metavar="CSV_OR_RUN", help="draw another run's mAP beside (e.g. the published)"
-    )
+    options.add(plot, "step")
+    options.add(plot, "compare")
     options.add_labels(plot)
     options.add_settings(plot, "which results (the settings the run was scored with)")
     options.add_quiet(plot)

@@ -135,7 +135,7 @@ def _typed_options():
     for command, parser in subcommands().items():
         for action in parser._actions:
             kind = getattr(action.type, "__name__", None)
-            if action.option_strings and kind is not None:
+            if action.option_strings and kind not in (None, "text"):  # text: any string
                 yield command, action.option_strings[0], kind
 
 
@@ -214,3 +214,20 @@ def test_bounded_float_edges():
             unit(bad)
     anything = cli_options.bounded_float(-math.inf, math.inf)
     assert anything("-1e308") == -1e308
+
+
+def test_no_command_guesses_an_abbreviated_option(capsys):
+    for argv in (
+        ["diagnose", RESULTS, *GT, "--score", "0.3"],
+        ["report", "r.json", "--out", "r.html", "--diag", "d.json"],
+        ["compare-runs", RESULTS, RESULTS, *GT, "--resample", "10"],
+    ):
+        line = refused(capsys, argv)
+        assert "unrecognized arguments" in line
+
+
+def test_labels_echoed_into_tables_are_escaped(capsys):
+    assert main(["table", "published", "--label", "run\x1b[2J", "--compare", "published"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out
+    assert "run\\x1b[2J" in out
