@@ -166,6 +166,29 @@ def _destination(text: str) -> str:
 _destination.__name__ = "file name"
 
 
+def path_value(text: str) -> str:
+    """An argparse type for a file or folder to read or write: never empty (an unset
+    shell variable would otherwise fall back to a default folder), never with a NUL."""
+    if text == "":
+        raise argparse.ArgumentTypeError("needs a path (got '')")
+    if "\0" in text:
+        raise argparse.ArgumentTypeError("a path cannot contain a NUL character")
+    return text
+
+
+path_value.__name__ = "path"
+
+
+def nonempty(text: str) -> str:
+    """An argparse type for a name or a list that must say something (``--prefix``, ``--steps``)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"needs a value (got {display_text(repr(text))})")
+    return text
+
+
+nonempty.__name__ = "nonempty"
+
+
 def shown_text(text: str) -> str:
     """An argparse type for a text that is echoed back (a label, a title): control
     characters escaped, as in every message."""
@@ -192,7 +215,8 @@ class Option(NamedTuple):
 OPTIONS: dict[str, Option] = {
     # ground truth
     "voc_root": Option(
-        ("--voc-root",), {"metavar": "DIR", "help": "a VOC year folder (VOCdevkit/VOC2007)"}
+        ("--voc-root",),
+        {"type": path_value, "metavar": "DIR", "help": "a VOC year folder (VOCdevkit/VOC2007)"},
     ),
     "image_set": Option(
         ("--image-set",),
@@ -203,11 +227,16 @@ OPTIONS: dict[str, Option] = {
     ),
     "annotations": Option(
         ("--annotations",),
-        {"metavar": "DIR", "help": "a folder of <image id>.xml files (not --voc-root)"},
+        {
+            "type": path_value,
+            "metavar": "DIR",
+            "help": "a folder of <image id>.xml files (not --voc-root)",
+        },
     ),
     "image_set_file": Option(
         ("--image-set-file",),
         {
+            "type": path_value,
             "metavar": "FILE",
             "help": "an image-set file, one image id a line (with --annotations)",
         },
@@ -215,6 +244,7 @@ OPTIONS: dict[str, Option] = {
     "imageset": Option(
         ("--imageset",),
         {
+            "type": path_value,
             "dest": "image_set_file",
             "metavar": "FILE",
             "action": _DeprecatedAlias,
@@ -286,6 +316,7 @@ OPTIONS: dict[str, Option] = {
     "prefix": Option(
         ("--prefix",),
         {
+            "type": nonempty,
             "metavar": "NAME",
             "help": "read only the result files of this run: comp4 (comp4_det_<set>_<class>.txt) "
             "or comp4_det_test; needed when a folder has files of several runs",
@@ -300,7 +331,9 @@ OPTIONS: dict[str, Option] = {
         },
     ),
     # steps
-    "steps": Option(("--steps",), {"metavar": "S[,S...]", "help": "only these steps"}),
+    "steps": Option(
+        ("--steps",), {"type": nonempty, "metavar": "S[,S...]", "help": "only these steps"}
+    ),
     "every": Option(
         ("--every",),
         {
@@ -347,7 +380,7 @@ OPTIONS: dict[str, Option] = {
     ),
     "out_dir": Option(
         ("--out-dir",),
-        {"metavar": "DIR", "help": "the folder the files are written into"},
+        {"type": path_value, "metavar": "DIR", "help": "the folder the files are written into"},
     ),
     "markdown": Option(
         ("--markdown",),
@@ -372,6 +405,7 @@ OPTIONS: dict[str, Option] = {
     "compare": Option(
         ("--compare",),
         {
+            "type": path_value,
             "metavar": "CSV_OR_RUN",
             "help": "another run folder or AP-table CSV beside this one; published: the "
             "published SSD300 run (batch 31, lr drops at 56k and 76k, 102k steps)",
@@ -383,7 +417,11 @@ OPTIONS: dict[str, Option] = {
     ),
     "diagnosis": Option(
         ("--diagnosis",),
-        {"metavar": "FILE", "help": "a diagnosis .json to add (its breakdowns)"},
+        {
+            "type": path_value,
+            "metavar": "FILE",
+            "help": "a diagnosis .json to add (its breakdowns)",
+        },
     ),
     # runs
     "jobs": Option(

@@ -152,10 +152,25 @@ def test_every_typed_option_refuses_its_bad_values_in_one_line(capsys, command, 
         "integer": ["1.5", "x", "-99999999999999999999"],
         "number": ["nan", "inf", "-inf", "x"],
         "file name": [""],
+        "path": [""],
+        "nonempty": ["", " "],
     }[kind]
     for value in bad:
         line = refused(capsys, [command, *positionals(command), f"{option}={value}"])
         assert f"argument {option}:" in line
+
+
+def test_an_empty_path_never_falls_back_to_a_default(capsys, tmp_path, monkeypatch):
+    """`--voc-root "$UNSET"` used $VOC_ROOT or ./VOCdevkit/VOC2007 instead, silently;
+    `--steps ''` meant every step, `--prefix ''` every run's files."""
+    monkeypatch.setenv("VOC_ROOT", str(DEMO / "VOC2007"))
+    for argv in (
+        ["evaluate", RESULTS, "--voc-root", ""],
+        ["table", "published", "--steps", ""],
+        ["evaluate", RESULTS, "--prefix", ""],
+        ["plot", "published", "--out-dir", ""],
+    ):
+        assert "error: argument --" in refused(capsys, argv)
 
 
 def test_control_characters_in_arguments_are_escaped(capsys):
