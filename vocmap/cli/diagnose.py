@@ -29,6 +29,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "analysis",
         metrics=("voc07", "voc12", "coco50"),
         semantics=False,
+        metric_help="the AP the fixes are measured on: voc07 (the devkit's, default), voc12, "
+        "or coco50 (TIDE's own matching and AP, equal to the tidecv package)",
     )
     for name in ("background_iou", "score_threshold", "top", "max_dets"):
         options.add(group, name)

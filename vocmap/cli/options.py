@@ -560,13 +560,14 @@ def add_settings(
     metrics: tuple[str, ...] = METRICS,
     semantics: bool = True,
     iou: bool = True,
+    metric_help: str | None = None,
 ) -> argparse._ArgumentGroup:
     """``--metric``, ``--iou``, ``--semantics``: what number is computed (or looked up)."""
     group = parser.add_argument_group(title)
-    if metrics == METRICS:
+    if metrics == METRICS and metric_help is None:
         add(group, "metric")
     else:
-        add(group, "metric", choices=metrics, help=_metric_help(metrics))
+        add(group, "metric", choices=metrics, help=metric_help or _metric_help(metrics))
     if iou:
         add(group, "iou")
     if semantics:
