@@ -273,6 +273,7 @@ def test_the_notebook_command_runs(tmp_path):
     assert (scene / "notebooks" / "ssd300_training_summary.nbconvert.ipynb").is_file()
 
 
+@pytest.mark.slow
 def test_the_ssd_ref_loop_runs(tmp_path):
     pytest.importorskip("torch")
     pytest.importorskip("cv2")
