@@ -15,7 +15,8 @@ import errno
 import os
 import sys
 
-from vocmap.cli import diagnose, evaluate, options, runs, stats
+from vocmap.cli import diagnose, evaluate, runs, stats
+from vocmap.cli.values import Parser
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -26,7 +27,7 @@ EXIT_BROKEN_PIPE = 141  # what a shell shows for a command ended by SIGPIPE (128
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = options.Parser(
+    parser = Parser(
         prog="vocmap",
         description="The PASCAL VOC2007 devkit's detection AP, bit for bit, fast.",
         allow_abbrev=False,
