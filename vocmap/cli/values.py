@@ -20,16 +20,20 @@ def _shown_number(value: float) -> str:
     return f"{value:.0e}" if abs(value) >= 10**6 else f"{value:g}"
 
 
+def _converted(text: str, convert, what: str):
+    try:
+        return convert(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected {what}, not {display_text(repr(text))}"
+        ) from None
+
+
 def bounded_int(low: int, high: int):
     """An argparse type: an integer in ``[low, high]``, with a clear message."""
 
     def parse(text: str) -> int:
-        try:
-            value = int(text.strip())
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected a whole number, not {display_text(repr(text))}"
-            ) from None
+        value = _converted(text, int, "a whole number")
         if not low <= value <= high:
             raise argparse.ArgumentTypeError(
                 f"expected {_shown_number(low)} to {_shown_number(high)}, not {value}"
@@ -48,12 +52,7 @@ def bounded_float(low: float, high: float, *, low_open: bool = False, high_open:
     interval = f"{left}{_shown_number(low)}, {_shown_number(high)}{right}"
 
     def parse(text: str) -> float:
-        try:
-            value = float(text.strip())
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected a number, not {display_text(repr(text))}"
-            ) from None
+        value = _converted(text, float, "a number")
         if not math.isfinite(value):
             raise argparse.ArgumentTypeError(f"expected a finite number, not {text.strip()}")
         below = value <= low if low_open else value < low
@@ -75,7 +74,6 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
-
         self.exit(2, f"{self.prog}: error: {display_text(message)} (see {self.prog} --help)\n")
 
     def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
