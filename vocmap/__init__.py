@@ -99,7 +99,7 @@ def evaluate_folder(
     Returns an :class:`EvalResult`.
     """
     from vocmap.core.evaluate import Evaluator
-    from vocmap.io.read import read_detections
+    from vocmap.io.inputs import read_inputs
     from vocmap.io.voc import read_voc
 
     if ground_truth is None:
@@ -107,11 +107,11 @@ def evaluate_folder(
             raise TypeError("give voc_root or ground_truth")
         ground_truth = read_voc(voc_root, image_set)
     evaluator = Evaluator(ground_truth, classes, metric=metric, iou=iou, semantics=semantics)
-    dets = read_detections(
+    inputs = read_inputs(
         detections,
         ground_truth,
         evaluator.classes,
         image_set=image_set,
         ignore_unknown_images=ignore_unknown_images,
     )
-    return evaluator.evaluate(dets)
+    return evaluator.evaluate(inputs.detections)

@@ -72,7 +72,7 @@ def test_table_equals_evaluating_each_step_directly(scored_run, capsys):
 
 def test_plots_of_the_run_are_drawn_from_its_data(scored_run, tmp_path):
     run, _ = scored_run
-    assert main(["plot", str(run), "--out", str(tmp_path)]) == 0
+    assert main(["plot", str(run), "--out-dir", str(tmp_path)]) == 0
     for name in ("loss_history.png", "ap_over_steps.png", "pr_curves.png"):
         data = (tmp_path / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000, name

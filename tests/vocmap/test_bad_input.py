@@ -192,8 +192,10 @@ def test_empty_class_file_gives_ap_zero(tmp_path, capsys):
 
 def test_bad_options_exit_2_with_one_line(tmp_path, capsys):
     voc_root, results = basic_case(tmp_path)
-    assert main(["evaluate", str(results), "--voc-root", str(voc_root), "--iou", "1.5"]) == 2
-    assert "iou must be in (0, 1]" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stopped:
+        main(["evaluate", str(results), "--voc-root", str(voc_root), "--iou", "1.5"])
+    assert stopped.value.code == 2
+    assert "argument --iou: expected a number in (0, 1], not 1.5" in capsys.readouterr().err
     assert main(["evaluate", str(results), "--voc-root", str(tmp_path / "nowhere")]) == 2
     assert "VOC root folder not found" in capsys.readouterr().err
     assert main(["evaluate", str(tmp_path / "none"), "--voc-root", str(voc_root)]) == 2

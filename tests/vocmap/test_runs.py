@@ -138,7 +138,7 @@ def test_plots_from_a_run_are_drawn_from_the_data(scored, plotting):
 def test_plot_command_writes_three_non_trivial_pngs(scored, tmp_path, plotting):
     _, run = scored
     out = tmp_path / "plots"
-    assert main(["plot", str(run), "--out", str(out), "--compare", str(SEED_CSV)]) == 0
+    assert main(["plot", str(run), "--out-dir", str(out), "--compare", str(SEED_CSV)]) == 0
     for name in ("loss_history.png", "ap_over_steps.png", "pr_curves.png"):
         data = (out / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n"
@@ -151,7 +151,7 @@ def test_plot_command_writes_three_non_trivial_pngs(scored, tmp_path, plotting):
 
 
 def test_plot_from_the_published_csv(tmp_path, plotting):
-    assert main(["plot", str(SEED_CSV), "--out", str(tmp_path), "--label", "published"]) == 0
+    assert main(["plot", str(SEED_CSV), "--out-dir", str(tmp_path), "--label", "published"]) == 0
     assert (tmp_path / "ap_over_steps.png").stat().st_size > 20_000
     table = read_ap_table_csv(SEED_CSV, "published")
     figure = plotting.plot_ap_over_steps(table, None)

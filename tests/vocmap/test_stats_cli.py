@@ -99,7 +99,7 @@ def test_score_ci_stores_intervals_that_table_and_plot_show(scored_run, tmp_path
     assert table["ci"]["mAP"][0] == [None, None]  # step 100 holds none
     assert main(["table", str(run)]) == 0
     assert "95% bootstrap intervals" in capsys.readouterr().out
-    assert main(["plot", str(run), "--out", str(tmp_path)]) == 0
+    assert main(["plot", str(run), "--out-dir", str(tmp_path)]) == 0
     assert (tmp_path / "ap_over_steps.png").stat().st_size > 0
 
 

@@ -15,7 +15,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vocmap.cli import options, stats
+from vocmap.cli import options
 from vocmap.core.errors import InputError, VocmapError
 
 if TYPE_CHECKING:
@@ -37,19 +37,10 @@ def add_best_options(parser: argparse.ArgumentParser, switch: bool = True) -> No
         "detections and its ground truth.",
     )
     if switch:
-        group.add_argument(
-            "--best",
-            action="store_true",
-            help="name the best checkpoint and say how sure that is (instead of the table)",
-        )
-    group.add_argument(
-        "--against",
-        type=options.bounded_int(1, 20),
-        metavar="N",
-        help=f"with --best: compare with the N next best checkpoints (default {DEFAULT_AGAINST})",
-    )
+        options.add(group, "best")
+    options.add(group, "against")
     options.add_ground_truth(parser)
-    stats.add_ci_options(parser, switch=False)
+    options.add_ci_options(parser, switch=False)
 
 
 def _given(args: argparse.Namespace) -> list[str]:

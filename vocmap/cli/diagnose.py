@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 
 from vocmap.cli import best, options
-from vocmap.core.errors import VocmapError
+from vocmap.cli.output import Output
 
 EXIT_OK = 0
 
@@ -25,33 +25,19 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     )
     options.add_ground_truth(diagnose)
     options.add_classes(diagnose)
-    group = diagnose.add_argument_group("analysis")
-    group.add_argument(
-        "--metric",
-        choices=("voc07", "voc12", "coco50"),
-        default="voc07",
-        help="the AP the fixes are measured on: voc07 (the devkit's, default), voc12, or "
-        "coco50 (TIDE's own matching and AP, equal to the tidecv package)",
+    group = options.add_settings(
+        diagnose,
+        "analysis",
+        metrics=("voc07", "voc12", "coco50"),
+        semantics=False,
+        metric_help="the AP the fixes are measured on: voc07 (the devkit's, default), voc12, "
+        "or coco50 (TIDE's own matching and AP, equal to the tidecv package)",
     )
-    group.add_argument("--iou", type=float, default=0.5, help="foreground overlap (default 0.5)")
-    group.add_argument(
-        "--background-iou", type=float, default=0.1, help="TIDE's background overlap (0.1)"
-    )
-    group.add_argument(
-        "--score-threshold",
-        type=float,
-        default=0.5,
-        help="the confusion matrix counts detections scoring at least this (default 0.5)",
-    )
-    group.add_argument(
-        "--top", type=int, default=20, help="false positives and missed objects to list (20)"
-    )
-    group.add_argument(
-        "--max-dets", type=int, default=100, help="coco50: tidecv's detections per image (100)"
-    )
+    for name in ("background_iou", "score_threshold", "top", "max_dets"):
+        options.add(group, name)
     options.add_unknown_images(diagnose)
     options.add_reading(diagnose)
-    options.add_output(diagnose, ("text", "json"))
+    options.add_output(diagnose, ("text", "json", "csv"))
     options.add_quiet(diagnose)
     diagnose.set_defaults(run=run_diagnose)
 
@@ -68,11 +54,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         help="a result .json (vocmap evaluate --json), a diagnosis .json (vocmap diagnose "
         "--format json) or a run folder",
     )
-    report.add_argument(
-        "--diagnosis", metavar="FILE", help="a diagnosis .json to add (its breakdowns)"
-    )
-    report.add_argument("--out", metavar="FILE", required=True, help="the HTML file to write")
-    report.add_argument("--title", help="the report's title (default: the source's name)")
+    options.add(report, "diagnosis")
+    options.add(report, "out", required=True, help="the HTML file to write; - for stdout")
+    options.add(report, "title")
     best.add_best_options(report, switch=False)
     options.add_quiet(report)
     report.set_defaults(run=run_report)
@@ -84,9 +68,7 @@ def run_diagnose(args: argparse.Namespace) -> int:
     from vocmap.cli.output import emit, planned_outputs
     from vocmap.report.diagnose_text import format_diagnosis
 
-    if args.top < 0:
-        raise VocmapError("--top must be 0 or more")
-    outputs = planned_outputs(args, {})
+    outputs = planned_outputs(args, {"json": "json", "csv": "csv"})
     announce_first_compile(args.quiet)
     ground_truth, classes, detections = options.read_inputs(args)
     diagnosis = diagnose(
@@ -100,23 +82,34 @@ def run_diagnose(args: argparse.Namespace) -> int:
         top=args.top,
         max_dets=args.max_dets,
     )
-    emit(
-        outputs,
-        lambda style: (
-            diagnosis.to_json()
-            if style == "json"
-            else format_diagnosis(diagnosis.to_dict(), args.top)
-        ),
-    )
+
+    def render(style: str) -> str:
+        if style == "json":
+            return diagnosis.to_json()
+        if style == "csv":
+            from vocmap.report.csv_forms import per_class_csv
+
+            tide = diagnosis.tide.to_dict()
+            return per_class_csv(tide["classes"], tide["overall"], "all")
+        return format_diagnosis(diagnosis.to_dict(), args.top)
+
+    emit(outputs, render)
     return EXIT_OK
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from vocmap.cli.output import note
-    from vocmap.report.html import load_report_inputs, write_report
+    from vocmap.cli.notices import require_extra
+    from vocmap.cli.output import STDOUT, check_outputs, note, write_stdout
 
+    require_extra("plot", "report")
+    from vocmap.report.html import build_report, load_report_inputs, write_report
+
+    check_outputs([Output("html", args.out, "--out")])
     inputs = load_report_inputs(args.source, args.diagnosis)
     inputs = dataclasses.replace(inputs, best=best.for_report(args))
+    if args.out == STDOUT:
+        write_stdout(build_report(inputs, args.title))
+        return EXIT_OK
     path = write_report(inputs, args.out, title=args.title)
     note(args, f"wrote {path}")
     return EXIT_OK

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import math
 
 from vocmap.cli import options, stats
 from vocmap.cli.notices import announce_first_compile
-from vocmap.cli.output import destination, emit, note, planned_outputs
+from vocmap.cli.output import emit, note, planned_outputs
 from vocmap.core.errors import VocmapError
 
 EXIT_OK = 0
 EVALUATE_FORMATS = ("text", "markdown", "csv", "json", "map")
-COMPARE_FORMATS = ("text", "json")
+COMPARE_FORMATS = ("text", "json", "csv")
+SHORTHANDS = {"json": "json", "csv": "csv"}
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -36,49 +36,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     options.add_settings(evaluate)
     options.add_unknown_images(evaluate)
     options.add_reading(evaluate)
-    stats.add_ci_options(evaluate)
+    options.add_ci_options(evaluate)
     out = options.add_output(evaluate, EVALUATE_FORMATS)
-    out.add_argument(
-        "--json",
-        metavar="FILE",
-        type=destination,
-        help="also write the results as JSON (exact floats, NaN as null) to FILE; "
-        "- for stdout (then instead of the table)",
-    )
-    out.add_argument(
-        "--csv",
-        metavar="FILE",
-        type=destination,
-        help="also write the results as CSV to FILE; - for stdout (then instead of the table)",
-    )
-    out.add_argument(
-        "--markdown",
-        dest="format",
-        action="store_const",
-        const="markdown",
-        help="same as --format markdown",
-    )
+    options.add(out, "markdown")
     point = evaluate.add_argument_group("operating point and curves (from the AP's matching)")
-    point.add_argument(
-        "--operating-point",
-        action="store_true",
-        help="also show each class at the score threshold with the best F1 (precision, "
-        "recall, F1, TP, FP there), and a micro row (text, markdown and JSON outputs)",
-    )
-    point.add_argument(
-        "--threshold",
-        type=score_threshold,
-        metavar="T",
-        help="also show each class at score >= T, and a micro row",
-    )
-    point.add_argument(
-        "--curves",
-        metavar="FILE",
-        type=destination,
-        help="write every class's precision/recall curve, a row per detection rank "
-        "(score, tp, fp, ignored, precision, recall), to FILE: .csv or .json; - for CSV "
-        "on stdout",
-    )
+    for name in ("operating_point", "threshold", "curves"):
+        options.add(point, name)
     options.add_quiet(evaluate)
     evaluate.set_defaults(run=run_evaluate)
 
@@ -94,46 +57,23 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     compare.add_argument(
         "detections", metavar="DETECTIONS", help="folder of result files, or a results .json"
     )
-    compare.add_argument(
-        "--semantics",
+    options.add(
+        compare,
+        "semantics",
         action="append",
+        default=None,
         choices=(*options.SEMANTICS_NAMES, "coco50"),
-        metavar="NAME",
         help="give twice (A then B); once compares devkit with NAME; coco50: pycocotools' "
         "AP50, explained step by step",
     )
     options.add_ground_truth(compare)
     options.add_classes(compare)
-    group = compare.add_argument_group("evaluation")
-    group.add_argument(
-        "--metric",
-        choices=("voc07", "voc12"),
-        default="voc07",
-        help="voc07: 11-point AP (default); voc12: area AP of VOC2010+",
-    )
-    group.add_argument("--iou", type=float, default=0.5, help="overlap threshold (default 0.5)")
+    options.add_settings(compare, metrics=("voc07", "voc12"), semantics=False)
     options.add_unknown_images(compare)
     options.add_reading(compare)
-    out = options.add_output(compare, COMPARE_FORMATS)
-    out.add_argument(
-        "--json",
-        metavar="FILE",
-        type=destination,
-        help="also write the comparison as JSON to FILE; - for stdout (then instead of the text)",
-    )
+    options.add_output(compare, COMPARE_FORMATS)
     options.add_quiet(compare)
     compare.set_defaults(run=run_compare)
-
-
-def score_threshold(text: str) -> float:
-    """An argparse type: a finite number."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a finite number, not {text!r}")
-    return value
 
 
 def curves_style(name: str | None) -> str:
@@ -149,8 +89,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from vocmap.core.evaluate import Evaluator
     from vocmap.report.text import format_result
 
-    shorthands = {"json": "json", "csv": "csv", "curves": curves_style(args.curves)}
-    outputs = planned_outputs(args, shorthands)
+    outputs = planned_outputs(args, {**SHORTHANDS, "curves": curves_style(args.curves)})
     settings = options.eval_settings(args)
     wants_points = args.operating_point or args.threshold is not None or args.curves is not None
     if wants_points and settings.metric not in ("voc07", "voc12"):
@@ -223,25 +162,57 @@ def curves_document(style: str, result, detections) -> str:
 
 def run_compare(args: argparse.Namespace) -> int:
     from vocmap.analysis.compare import compare, comparison_to_json
-    from vocmap.report.text import format_comparison
 
     names = args.semantics or []
     if len(names) == 1:
         names = ["devkit", names[0]]
     if len(names) != 2:
         raise VocmapError("give --semantics once (compared with devkit) or twice")
-    outputs = planned_outputs(args, {"json": "json"})
+    outputs = planned_outputs(args, SHORTHANDS)
     if "coco50" in names:
-        return stats.run_compare_coco50(args, names, outputs)
+        return run_compare_coco50(args, names, outputs)
     announce_first_compile(args.quiet)
     ground_truth, classes, detections = options.read_inputs(args)
     comparison = compare(
         ground_truth, detections, names[0], names[1], classes, metric=args.metric, iou=args.iou
     )
     emit(
-        outputs,
-        lambda style: (
-            comparison_to_json(comparison) if style == "json" else format_comparison(comparison)
-        ),
+        outputs, lambda style: render_comparison(style, comparison_to_json(comparison), comparison)
     )
+    return EXIT_OK
+
+
+def render_comparison(style: str, json_text: str, comparison) -> str:
+    """``compare``'s document in ``style``: its JSON, the per-class CSV, or the text."""
+    if style == "json":
+        return json_text
+    if style == "csv":
+        import json
+
+        from vocmap.report.csv_forms import per_class_csv
+
+        data = json.loads(json_text)
+        return per_class_csv(data["classes"], {"ap_a": data["map_a"], "ap_b": data["map_b"]})
+    from vocmap.report.text import format_comparison
+
+    return format_comparison(comparison)
+
+
+def run_compare_coco50(args: argparse.Namespace, names: list[str], outputs: list) -> int:
+    """``vocmap compare --semantics coco50``: the devkit's number against COCO's AP50."""
+    import json
+
+    from vocmap.analysis.compare_metrics import compare_with_coco50, metric_comparison_to_dict
+    from vocmap.cli.output import emit
+
+    if names[0] != "devkit" or names[1] != "coco50":
+        raise VocmapError(
+            "coco50 is compared with the devkit: --semantics devkit --semantics coco50"
+        )
+    if args.iou != 0.5:
+        raise VocmapError("the comparison with coco50 is at IoU 0.5; drop --iou")
+    ground_truth, classes, detections = options.read_inputs(args)
+    comparison = compare_with_coco50(ground_truth, detections, classes, metric=args.metric)
+    json_text = json.dumps(metric_comparison_to_dict(comparison), indent=1) + "\n"
+    emit(outputs, lambda style: render_comparison(style, json_text, comparison))
     return EXIT_OK

@@ -3,9 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 from vocmap.cli.output import note
+from vocmap.core.errors import VocmapError
+
+#: The optional module each extra brings, for the one-line message when it is missing.
+EXTRAS = {"plot": "matplotlib"}
+
+
+def require_extra(extra: str, command: str) -> None:
+    """Refuse in one line, naming the extra to install, when ``extra``'s module is missing."""
+    module = EXTRAS[extra]
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        raise VocmapError(
+            f"vocmap {command} needs {module}, which is not installed: "
+            f"pip install 'vocmap[{extra}]'"
+        ) from None
 
 
 def announce_first_compile(quiet: bool = False, metric: str = "voc07") -> None:

@@ -8,16 +8,27 @@ imports numpy: ``vocmap --help`` stays fast.
 from __future__ import annotations
 
 import argparse
-import os
+import math
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from vocmap.cli.values import (
+    _DeprecatedAlias,
+    _destination,
+    _Renamed,
+    bounded_float,
+    bounded_int,
+    nonempty,
+    path_value,
+    shown_text,
+)
 from vocmap.core.errors import VocmapError
 
 if TYPE_CHECKING:
     from vocmap.core.detections import Detections
     from vocmap.core.ground_truth import GroundTruth
     from vocmap.core.settings import EvalSettings
+    from vocmap.io.sources import GroundTruthSource
 
 #: The preset rule sets (kept here as names so ``--help`` needs no import of numpy).
 SEMANTICS_NAMES = ("devkit", "py-faster-rcnn", "mmdet", "ssd_keras", "chainercv")
@@ -32,6 +43,17 @@ SEMANTICS_SUMMARIES = {
 }
 #: The largest step number or step count an option takes.
 MAX_STEP = 10**15
+#: The most bootstrap resamples (each is an (images,) array of counts: 10^5 of
+#: VOC2007 test's 4,952 images are 4 GB).
+MAX_RESAMPLES = 100_000
+#: Seeds of NumPy's generator that every platform takes: 0 to 2^32 - 1.
+MAX_SEED = 2**32 - 1
+#: The metric names that --help lists.
+METRICS = ("voc07", "voc12", "coco50", "coco")
+#: The most false positives, missed objects or detections per image a listing takes.
+MAX_LISTED = 10**6
+#: ``--every``, ``--best-per``: a positive number of steps.
+step_count = bounded_int(1, MAX_STEP)
 
 
 def presets_epilog() -> str:
@@ -41,41 +63,387 @@ def presets_epilog() -> str:
     return "\n".join(lines)
 
 
-def bounded_int(low: int, high: int):
-    """An argparse type: an integer in ``[low, high]``, with a clear message."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text.strip())
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"expected {low} to {high:.0e}, not {value}")
-        return value
-
-    parse.__name__ = "integer"
-    return parse
+# --------------------------------------------------------------------------- #
+# Every option, as data: its spellings and its argparse keywords
+# --------------------------------------------------------------------------- #
 
 
-#: ``--every``, ``--best-per``: a positive number of steps.
-step_count = bounded_int(1, MAX_STEP)
+class Option(NamedTuple):
+    """One option: its spellings and argparse keywords (``help`` said once, here)."""
+
+    flags: tuple[str, ...]
+    spec: dict[str, Any]
 
 
-class _DeprecatedAlias(argparse.Action):
-    """An old option spelling: works, and says its new name once on stderr."""
+OPTIONS: dict[str, Option] = {
+    # ground truth
+    "voc_root": Option(
+        ("--voc-root",),
+        {"type": path_value, "metavar": "DIR", "help": "a VOC year folder (VOCdevkit/VOC2007)"},
+    ),
+    "image_set": Option(
+        ("--image-set",),
+        {
+            "metavar": "NAME",
+            "help": "the set NAME (ImageSets/Main/NAME.txt under --voc-root; default: test)",
+        },
+    ),
+    "annotations": Option(
+        ("--annotations",),
+        {
+            "type": path_value,
+            "metavar": "DIR",
+            "help": "a folder of <image id>.xml files (not --voc-root)",
+        },
+    ),
+    "image_set_file": Option(
+        ("--image-set-file",),
+        {
+            "type": path_value,
+            "metavar": "FILE",
+            "help": "an image-set file, one image id a line (with --annotations)",
+        },
+    ),
+    "imageset": Option(
+        ("--imageset",),
+        {
+            "type": path_value,
+            "dest": "image_set_file",
+            "metavar": "FILE",
+            "action": _DeprecatedAlias,
+            "new_name": "--image-set-file",
+            "help": argparse.SUPPRESS,
+        },
+    ),
+    "no_cache": Option(
+        ("--no-cache",),
+        {
+            "action": "store_true",
+            "help": "parse the XML files even if a current cache entry exists",
+        },
+    ),
+    "classes": Option(
+        ("--classes",),
+        {
+            "nargs": "+",
+            "metavar": "CLASS",
+            "help": "classes to evaluate, in table order, space or comma separated "
+            "(default: the 20 VOC classes)",
+        },
+    ),
+    # evaluation
+    "metric": Option(
+        ("--metric",),
+        {
+            "choices": METRICS,
+            "default": "voc07",
+            "help": "voc07: 11-point AP, the VOC2007 number (default); voc12: area AP of "
+            "VOC2010+; coco50, coco: pycocotools' AP50 and AP@[.5:.95] (+ AP75, sizes, AR)",
+        },
+    ),
+    "iou": Option(
+        ("--iou",),
+        {
+            "type": bounded_float(0.0, 1.0, low_open=True),
+            "default": 0.5,
+            "help": "overlap threshold, in (0, 1] (default 0.5; other values are not the "
+            "VOC2007 number)",
+        },
+    ),
+    "semantics": Option(
+        ("--semantics",),
+        {
+            "default": "devkit",
+            "choices": SEMANTICS_NAMES,
+            "metavar": "NAME",
+            "help": f"evaluation rules: {', '.join(SEMANTICS_NAMES)} (default: devkit, the "
+            "official)",
+        },
+    ),
+    # reading
+    "ignore_unknown_images": Option(
+        ("--ignore-unknown-images",),
+        {
+            "action": "store_true",
+            "help": "drop result lines whose image is not in the image set (and say how many)",
+        },
+    ),
+    "ignore_unknown_categories": Option(
+        ("--ignore-unknown-categories",),
+        {
+            "action": "store_true",
+            "help": "results JSON: drop records whose category is not a known class (and say "
+            "how many)",
+        },
+    ),
+    "prefix": Option(
+        ("--prefix",),
+        {
+            "type": nonempty,
+            "metavar": "NAME",
+            "help": "read only the result files of this run: comp4 (comp4_det_<set>_<class>.txt) "
+            "or comp4_det_test; needed when a folder has files of several runs",
+        },
+    ),
+    "follow_symlinks": Option(
+        ("--follow-symlinks",),
+        {
+            "action": "store_true",
+            "help": "read annotation and result files that are symbolic links leading outside "
+            "their folder (refused by default)",
+        },
+    ),
+    # steps
+    "steps": Option(
+        ("--steps",), {"type": nonempty, "metavar": "S[,S...]", "help": "only these steps"}
+    ),
+    "every": Option(
+        ("--every",),
+        {
+            "type": step_count,
+            "metavar": "N",
+            "help": "only steps that are multiples of N (and the last)",
+        },
+    ),
+    "quiet": Option(
+        ("--quiet",),
+        {
+            "action": "store_true",
+            "help": "no progress, notes or warnings on stderr (errors are still shown); "
+            "what goes to stdout is unchanged",
+        },
+    ),
+    # output: the one idiom of every command that prints numbers
+    "format": Option(("--format",), {}),  # choices and help: per command (add_output)
+    "out": Option(
+        ("--out",),
+        {
+            "metavar": "FILE",
+            "type": _destination,
+            "help": "write it to FILE (atomically) instead of stdout; - is stdout (the default)",
+        },
+    ),
+    "json": Option(
+        ("--json",),
+        {
+            "metavar": "FILE",
+            "type": _destination,
+            "help": "also write the numbers as JSON (exact floats, NaN as null) to FILE; "
+            "- for stdout (then instead of the text)",
+        },
+    ),
+    "csv": Option(
+        ("--csv",),
+        {
+            "metavar": "FILE",
+            "type": _destination,
+            "help": "also write the per-class numbers as CSV to FILE; - for stdout (then "
+            "instead of the text)",
+        },
+    ),
+    "out_dir": Option(
+        ("--out-dir",),
+        {"type": path_value, "metavar": "DIR", "help": "the folder the files are written into"},
+    ),
+    "markdown": Option(
+        ("--markdown",),
+        {
+            "dest": "format",
+            "action": "store_const",
+            "const": "markdown",
+            "help": "same as --format markdown",
+        },
+    ),
+    "label": Option(
+        ("--label",),
+        {
+            "type": shown_text,
+            "help": "name of SOURCE in titles (default: its folder or file name)",
+        },
+    ),
+    "compare_label": Option(
+        ("--compare-label",),
+        {"type": shown_text, "help": "name of the --compare table (default: its name)"},
+    ),
+    "compare": Option(
+        ("--compare",),
+        {
+            "type": path_value,
+            "metavar": "CSV_OR_RUN",
+            "help": "another run folder or AP-table CSV beside this one; published: the "
+            "published SSD300 run (batch 31, lr drops at 56k and 76k, 102k steps)",
+        },
+    ),
+    "title": Option(
+        ("--title",),
+        {"type": shown_text, "help": "the report's title (default: the source's name)"},
+    ),
+    "diagnosis": Option(
+        ("--diagnosis",),
+        {
+            "type": path_value,
+            "metavar": "FILE",
+            "help": "a diagnosis .json to add (its breakdowns)",
+        },
+    ),
+    # runs
+    "jobs": Option(
+        ("--jobs",),
+        {
+            "type": bounded_int(1, 256),
+            "default": 1,
+            "help": "processes evaluating steps in parallel, 1 to 256 (default 1)",
+        },
+    ),
+    "device": Option(
+        ("--device",),
+        {"help": "device for making detections (cpu, cuda; default: cuda if available)"},
+    ),
+    "force": Option(
+        ("--force",),
+        {
+            "action": "store_true",
+            "help": "score the chosen steps again even if they have results (replacing them)",
+        },
+    ),
+    "best_per": Option(
+        ("--best-per",),
+        {
+            "type": step_count,
+            "metavar": "STEPS",
+            "help": "one column per window of STEPS steps with each class's best AP in it "
+            "(the published summary uses 20000), then the final step (always the final model)",
+        },
+    ),
+    "digits": Option(
+        ("--digits",),
+        {
+            "type": bounded_int(0, 17),
+            "default": 4,
+            "help": "decimals in text and markdown, 0 to 17 (default 4)",
+        },
+    ),
+    "step": Option(
+        ("--step",),
+        {
+            "type": bounded_int(0, MAX_STEP),
+            "help": "the step of the PR curves (default: the last)",
+        },
+    ),
+    # diagnose
+    "background_iou": Option(
+        ("--background-iou",),
+        {
+            "type": bounded_float(0.0, 1.0),
+            "default": 0.1,
+            "help": "TIDE's background overlap, in [0, 1] (0.1)",
+        },
+    ),
+    "score_threshold": Option(
+        ("--score-threshold",),
+        {
+            "type": bounded_float(-math.inf, math.inf),
+            "default": 0.5,
+            "help": "the confusion matrix counts detections scoring at least this (default 0.5)",
+        },
+    ),
+    "top": Option(
+        ("--top",),
+        {
+            "type": bounded_int(0, MAX_LISTED),
+            "default": 20,
+            "help": "false positives and missed objects to list (20)",
+        },
+    ),
+    "max_dets": Option(
+        ("--max-dets",),
+        {
+            "type": bounded_int(1, MAX_LISTED),
+            "default": 100,
+            "help": "coco50: tidecv's detections per image (100)",
+        },
+    ),
+    # the best checkpoint (table, report)
+    "best": Option(
+        ("--best",),
+        {
+            "action": "store_true",
+            "help": "name the best checkpoint and say how sure that is (instead of the table)",
+        },
+    ),
+    "against": Option(
+        ("--against",),
+        {
+            "type": bounded_int(1, 20),
+            "metavar": "N",
+            "help": "with --best: compare with the N next best checkpoints (default 3)",
+        },
+    ),
+    # operating point and curves (evaluate)
+    "operating_point": Option(
+        ("--operating-point",),
+        {
+            "action": "store_true",
+            "help": "also show each class at the score threshold with the best F1 (precision, "
+            "recall, F1, TP, FP there), and a micro row (text, markdown and JSON outputs)",
+        },
+    ),
+    "threshold": Option(
+        ("--threshold",),
+        {
+            "type": bounded_float(-math.inf, math.inf),
+            "metavar": "T",
+            "help": "also show each class at score >= T, and a micro row",
+        },
+    ),
+    "curves": Option(
+        ("--curves",),
+        {
+            "metavar": "FILE",
+            "type": _destination,
+            "help": "write every class's precision/recall curve, a row per detection rank "
+            "(score, tp, fp, ignored, precision, recall), to FILE: .csv or .json; - for CSV "
+            "on stdout",
+        },
+    ),
+    # bootstrap
+    "ci": Option(
+        ("--ci",),
+        {"action": "store_true", "help": "add bootstrap intervals of each AP and the mAP"},
+    ),
+    "resamples": Option(
+        ("--resamples",),
+        {
+            "type": bounded_int(1, MAX_RESAMPLES),
+            "default": 1000,
+            "metavar": "N",
+            "help": f"resamples, 1 to {MAX_RESAMPLES:,} (default 1000)",
+        },
+    ),
+    "seed": Option(
+        ("--seed",),
+        {
+            "type": bounded_int(0, MAX_SEED),
+            "default": 0,
+            "help": "random seed, 0 to 2^32-1 (default 0)",
+        },
+    ),
+    "level": Option(
+        ("--level",),
+        {
+            "type": bounded_float(0.0, 1.0, low_open=True, high_open=True),
+            "default": 0.95,
+            "help": "interval level, in (0, 1) (default 0.95)",
+        },
+    ),
+}
 
-    def __init__(self, option_strings, dest, new_name: str, **kwargs) -> None:
-        self.new_name = new_name
-        super().__init__(option_strings, dest, **kwargs)
 
-    def __call__(self, parser, namespace, values, option_string=None) -> None:
-        import sys
-
-        print(
-            f"vocmap: {option_string} is deprecated; use {self.new_name}",
-            file=sys.stderr,
-        )
-        setattr(namespace, self.dest, values)
+def add(parser, name: str, **changes: Any) -> argparse.Action:
+    """Add the option ``name`` of :data:`OPTIONS` to ``parser`` (or a group);
+    ``changes`` replace its keywords (a command's narrower ``choices``, its help)."""
+    option = OPTIONS[name]
+    return parser.add_argument(*option.flags, **{**option.spec, **changes})
 
 
 def add_ground_truth(parser: argparse.ArgumentParser) -> None:
@@ -84,146 +452,109 @@ def add_ground_truth(parser: argparse.ArgumentParser) -> None:
         "ground truth",
         "Where the annotations are. Without options: $VOC_ROOT, then ./VOCdevkit/VOC2007.",
     )
-    group.add_argument("--voc-root", metavar="DIR", help="a VOC year folder (VOCdevkit/VOC2007)")
-    group.add_argument(
-        "--image-set",
-        metavar="NAME",
-        help="the set NAME (ImageSets/Main/NAME.txt under --voc-root; default: test)",
-    )
-    group.add_argument(
-        "--annotations", metavar="DIR", help="a folder of <image id>.xml files (not --voc-root)"
-    )
-    group.add_argument(
-        "--image-set-file",
-        metavar="FILE",
-        help="an image-set file, one image id a line (with --annotations)",
-    )
-    group.add_argument(
-        "--imageset",
-        dest="image_set_file",
-        metavar="FILE",
-        action=_DeprecatedAlias,
-        new_name="--image-set-file",
-        help=argparse.SUPPRESS,
-    )
-    group.add_argument(
-        "--no-cache",
-        action="store_true",
-        help="parse the XML files even if a current cache entry exists",
-    )
+    for name in ("voc_root", "image_set", "annotations", "image_set_file", "imageset", "no_cache"):
+        add(group, name)
 
 
 def add_classes(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--classes",
-        nargs="+",
-        metavar="CLASS",
-        help="classes to evaluate, in table order, space or comma separated "
-        "(default: the 20 VOC classes)",
-    )
+    add(parser, "classes")
 
 
-def add_settings(parser: argparse.ArgumentParser, title: str = "evaluation") -> None:
+def add_settings(
+    parser: argparse.ArgumentParser,
+    title: str = "evaluation",
+    metrics: tuple[str, ...] = METRICS,
+    semantics: bool = True,
+    iou: bool = True,
+    metric_help: str | None = None,
+) -> argparse._ArgumentGroup:
     """``--metric``, ``--iou``, ``--semantics``: what number is computed (or looked up)."""
     group = parser.add_argument_group(title)
-    group.add_argument(
-        "--metric",
-        choices=("voc07", "voc12", "coco50", "coco"),
-        default="voc07",
-        help="voc07: 11-point AP, the VOC2007 number (default); voc12: area AP of VOC2010+; "
-        "coco50, coco: pycocotools' AP50 and AP@[.5:.95] (+ AP75, sizes, AR)",
-    )
-    group.add_argument(
-        "--iou",
-        type=float,
-        default=0.5,
-        help="overlap threshold (default 0.5; other values are not the VOC2007 number)",
-    )
-    group.add_argument(
-        "--semantics",
-        default="devkit",
-        choices=SEMANTICS_NAMES,
-        metavar="NAME",
-        help=f"evaluation rules: {', '.join(SEMANTICS_NAMES)} (default: devkit, the official)",
-    )
+    if metrics == METRICS and metric_help is None:
+        add(group, "metric")
+    else:
+        add(group, "metric", choices=metrics, help=metric_help or _metric_help(metrics))
+    if iou:
+        add(group, "iou")
+    if semantics:
+        add(group, "semantics")
+    return group
+
+
+_METRIC_WORDS = {
+    "voc07": "11-point AP, the VOC2007 number (default)",
+    "voc12": "area AP of VOC2010+",
+    "coco50": "pycocotools' AP50",
+    "coco": "AP@[.5:.95]",
+}
+
+
+def _metric_help(metrics: tuple[str, ...]) -> str:
+    return "; ".join(f"{m}: {_METRIC_WORDS[m]}" for m in metrics)
 
 
 def add_unknown_images(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--ignore-unknown-images",
-        action="store_true",
-        help="drop result lines whose image is not in the image set (and say how many)",
-    )
-    parser.add_argument(
-        "--ignore-unknown-categories",
-        action="store_true",
-        help="results JSON: drop records whose category is not a known class (and say how many)",
-    )
+    add(parser, "ignore_unknown_images")
+    add(parser, "ignore_unknown_categories")
 
 
 def add_reading(parser: argparse.ArgumentParser) -> None:
     """Which result files are read, and through which links."""
-    parser.add_argument(
-        "--prefix",
-        metavar="NAME",
-        help="read only the result files of this run: comp4 (comp4_det_<set>_<class>.txt) "
-        "or comp4_det_test; needed when a folder has files of several runs",
-    )
-    parser.add_argument(
-        "--follow-symlinks",
-        action="store_true",
-        help="read annotation and result files that are symbolic links leading outside "
-        "their folder (refused by default)",
-    )
+    add(parser, "prefix")
+    add(parser, "follow_symlinks")
 
 
 def add_steps(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("steps")
-    group.add_argument("--steps", metavar="S[,S...]", help="only these steps")
-    group.add_argument(
-        "--every",
-        type=step_count,
-        metavar="N",
-        help="only steps that are multiples of N (and the last)",
-    )
+    add(group, "steps")
+    add(group, "every")
 
 
 def add_quiet(parser: argparse.ArgumentParser) -> None:
     """``--quiet`` means one thing everywhere: nothing on stderr but errors."""
-    parser.add_argument(
-        "--quiet",
-        action="store_true",
-        help="no progress, notes or warnings on stderr (errors are still shown); "
-        "what goes to stdout is unchanged",
-    )
+    add(parser, "quiet")
 
 
 def add_output(
-    parser: argparse.ArgumentParser, formats: tuple[str, ...], default: str = "text"
+    parser: argparse.ArgumentParser,
+    formats: tuple[str, ...],
+    default: str = "text",
+    shorthands: tuple[str, ...] = ("json", "csv"),
 ) -> argparse._ArgumentGroup:
-    """``--format`` and ``--out``: the one output idiom of evaluate, compare and table."""
-    from vocmap.cli.output import destination
-
+    """``--format``, ``--out``, ``--json``, ``--csv``: the one output idiom of every
+    command that prints numbers."""
     group = parser.add_argument_group("output")
-    group.add_argument(
-        "--format",
+    add(
+        group,
+        "format",
         choices=formats,
         help=f"what to print: {', '.join(formats)} (default: {default})",
     )
-    group.add_argument(
-        "--out",
-        metavar="FILE",
-        type=destination,
-        help="write it to FILE (atomically) instead of stdout; - is stdout (the default)",
-    )
+    add(group, "out")
+    for name in shorthands:
+        add(group, name)
     return group
 
 
-def add_labels(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--label", help="name of SOURCE in titles (default: its folder or file name)"
+def add_ci_options(parser: argparse.ArgumentParser, switch: bool = True) -> None:
+    """``--ci`` (when ``switch``), ``--resamples``, ``--seed``, ``--level``."""
+    group = parser.add_argument_group(
+        "confidence intervals", "A seeded bootstrap over the test images (percentile intervals)."
     )
-    parser.add_argument("--compare-label", help="name of the --compare table (default: its name)")
+    if switch:
+        add(group, "ci")
+    for name in ("resamples", "seed", "level"):
+        add(group, name)
+
+
+def add_labels(parser: argparse.ArgumentParser) -> None:
+    add(parser, "label")
+    add(parser, "compare_label")
+
+
+def add_renamed(parser: argparse.ArgumentParser, flag: str, hint: str) -> None:
+    """An old spelling that now means something else: refused with ``hint``."""
+    parser.add_argument(flag, action=_Renamed, hint=hint, nargs="?", help=argparse.SUPPRESS)
 
 
 # --------------------------------------------------------------------------- #
@@ -235,9 +566,15 @@ def class_list(values: list[str] | None) -> list[str] | None:
     """``--classes`` values (spaces or commas) as names; None when not given."""
     if values is None:
         return None
+    from vocmap.io.characters import character_name, first_odd_character
+
     names = [name for value in values for name in value.split(",") if name]
     if not names:
         raise VocmapError("--classes was given no class names")
+    for name in names:
+        odd = first_odd_character(name.replace(" ", ""))  # COCO's "traffic light"
+        if odd is not None:
+            raise VocmapError(f"--classes: class name {name!r} contains {character_name(odd)}")
     return names
 
 
@@ -261,55 +598,33 @@ def eval_settings(args: argparse.Namespace) -> EvalSettings:
     return EvalSettings.create(args.metric, args.iou, args.semantics)
 
 
+def ground_truth_source(args: argparse.Namespace) -> GroundTruthSource:
+    """The annotations the options name (:func:`vocmap.io.sources.ground_truth_source`)."""
+    from vocmap.io.sources import ground_truth_source as resolve
+
+    return resolve(
+        voc_root=args.voc_root,
+        image_set=args.image_set,
+        annotations=args.annotations,
+        image_set_file=args.image_set_file,
+    )
+
+
 def ground_truth_paths(args: argparse.Namespace) -> tuple[Path, Path]:
     """``(annotations folder, image-set file)`` from the options and environment."""
-    image_set = args.image_set
-    if image_set is not None and (
-        not image_set or "/" in image_set or "\\" in image_set or image_set.endswith(".txt")
-    ):
-        raise VocmapError(
-            f"--image-set takes a set name (test, val), not {image_set!r}; "
-            "for an image-set file use --annotations DIR --image-set-file FILE"
-        )
-    if args.annotations or args.image_set_file:
-        if args.voc_root:
-            raise VocmapError(
-                "give either --voc-root or --annotations with --image-set-file, not both"
-            )
-        if not (args.annotations and args.image_set_file):
-            raise VocmapError("--annotations and --image-set-file go together")
-        if image_set is not None:
-            raise VocmapError(
-                "--image-set NAME goes with --voc-root; with --annotations the file "
-                "--image-set-file names the images"
-            )
-        return Path(args.annotations), Path(args.image_set_file)
-    root = args.voc_root or os.environ.get("VOC_ROOT")
-    if not root:
-        default = Path("VOCdevkit") / "VOC2007"
-        if not default.is_dir():
-            raise VocmapError(
-                "no annotations given: use --voc-root DIR, or --annotations DIR "
-                "--image-set-file FILE, "
-                "or set $VOC_ROOT (./VOCdevkit/VOC2007 does not exist)"
-            )
-        root = default
-    root = Path(root)
-    if not root.is_dir():
-        raise VocmapError(f"VOC root folder not found: {root}")
-    return root / "Annotations", root / "ImageSets" / "Main" / f"{image_set or 'test'}.txt"
+    source = ground_truth_source(args)
+    return source.annotations, source.image_set_file
 
 
 def load_ground_truth(args: argparse.Namespace) -> tuple[GroundTruth, Path]:
     """The ground truth the options name, and its image-set file."""
-    from vocmap.io.voc import read_annotations
+    from vocmap.io.inputs import load_ground_truth as load
 
-    annotations, image_set_file = ground_truth_paths(args)
-    follow = getattr(args, "follow_symlinks", False)
-    ground_truth = read_annotations(
-        annotations, image_set_file, cache=not args.no_cache, follow_symlinks=follow
+    source = ground_truth_source(args)
+    ground_truth = load(
+        source, cache=not args.no_cache, follow_symlinks=getattr(args, "follow_symlinks", False)
     )
-    return ground_truth, image_set_file
+    return ground_truth, source.image_set_file
 
 
 def reading(args: argparse.Namespace) -> dict:
@@ -323,28 +638,22 @@ def reading(args: argparse.Namespace) -> dict:
 
 
 def read_inputs(args: argparse.Namespace) -> tuple[GroundTruth, tuple[str, ...], Detections]:
-    """The ground truth, the classes and the detections a command's options name.
-
-    The classes are ``--classes``, or, when not given, those the result files have
-    if they are not the 20 VOC classes (said on stderr), else the 20 VOC classes.
-    Records dropped by ``--ignore-unknown-categories`` are counted on stderr.
-    """
+    """The ground truth, the classes and the detections a command's options name
+    (:func:`vocmap.io.inputs.read_inputs`); the classes inferred and the records
+    dropped are said on stderr."""
     from vocmap.cli.notices import say_dropped
     from vocmap.cli.output import note
-    from vocmap.core.evaluate import class_list as checked_classes
-    from vocmap.io.read import detection_classes, read_detections
+    from vocmap.io.inputs import read_inputs as read
 
     ground_truth, image_set_file = load_ground_truth(args)
-    classes = class_list(args.classes)
-    if classes is None:
-        classes, inferred = detection_classes(
-            args.detections, ground_truth, image_set_file.stem, prefix=args.prefix
-        )
-        if inferred:
-            note(args, inferred)
-    names = checked_classes(classes)
-    detections = read_detections(
-        args.detections, ground_truth, names, image_set=image_set_file.stem, **reading(args)
+    inputs = read(
+        args.detections,
+        ground_truth,
+        class_list(args.classes),
+        image_set=image_set_file.stem,
+        **reading(args),
     )
-    say_dropped(args, detections)
-    return ground_truth, names, detections
+    if inputs.inferred:
+        note(args, inputs.inferred)
+    say_dropped(args, inputs.detections)
+    return ground_truth, inputs.classes, inputs.detections

@@ -16,7 +16,7 @@ import sys
 from typing import NamedTuple
 
 from vocmap.core.atomic import OutputError, atomic_write_text, shown
-from vocmap.core.errors import VocmapError
+from vocmap.core.errors import VocmapError, display_text
 
 STDOUT = "-"
 
@@ -96,7 +96,7 @@ def emit(outputs: list[Output], render) -> None:
 def note(args: argparse.Namespace, message: str) -> None:
     """An informational line on stderr, unless ``--quiet``."""
     if not getattr(args, "quiet", False) and sys.stderr is not None:
-        print(f"vocmap: {message}", file=sys.stderr, flush=True)
+        print(f"vocmap: {display_text(message)}", file=sys.stderr, flush=True)
 
 
 def planned_outputs(args: argparse.Namespace, shorthands: dict[str, str]) -> list[Output]:

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from vocmap.cli import best, options, stats
-from vocmap.cli.output import Output, check_outputs, emit, note, write_stdout
+from vocmap.cli.output import emit, note, planned_outputs, write_stdout
+from vocmap.core.atomic import shown
 
 EXIT_OK = 0
 EXIT_INTERRUPTED = 130
@@ -28,25 +29,18 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     )
     score.add_argument("run_dir", metavar="RUN_DIR", help="the run folder")
     options.add_ground_truth(score)
-    options.add_classes(score)
+    options.add(
+        score,
+        "classes",
+        help="classes to evaluate, in table order, space or comma separated (default: those "
+        "of the run's config.json; without one, the 20 VOC classes)",
+    )
     options.add_settings(score)
     options.add_steps(score)
-    score.add_argument(
-        "--jobs",
-        type=options.bounded_int(1, 256),
-        default=1,
-        help="processes evaluating steps in parallel (default 1)",
-    )
-    score.add_argument(
-        "--device", help="device for making detections (cpu, cuda; default: cuda if available)"
-    )
-    score.add_argument(
-        "--force",
-        action="store_true",
-        help="score the chosen steps again even if they have results (replacing them)",
-    )
+    for name in ("jobs", "device", "force"):
+        options.add(score, name)
     options.add_quiet(score)
-    stats.add_ci_options(score)
+    options.add_ci_options(score)
     score.set_defaults(run=run_score)
 
     table = commands.add_parser(
@@ -58,23 +52,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     )
     table.add_argument("source", metavar="SOURCE", help="run folder or AP-table CSV")
     options.add_steps(table)
-    table.add_argument(
-        "--best-per",
-        type=options.step_count,
-        metavar="STEPS",
-        help="one column per window of STEPS steps with each class's best AP in it "
-        "(the published summary uses 20000), then the final step (always the final model)",
-    )
+    options.add(table, "best_per")
     options.add_output(table, TABLE_FORMATS)
-    table.add_argument(
-        "--compare", metavar="CSV_OR_RUN", help="put another table beside (e.g. the published run)"
-    )
-    table.add_argument(
-        "--digits",
-        type=options.bounded_int(0, 17),
-        default=4,
-        help="decimals in text and markdown (default 4)",
-    )
+    options.add(table, "compare")
+    options.add(table, "digits")
     options.add_labels(table)
     options.add_quiet(table)
     options.add_settings(table, "which results (the settings the run was scored with)")
@@ -89,17 +70,18 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         allow_abbrev=False,
     )
     plot.add_argument("source", metavar="SOURCE", help="run folder or AP-table CSV")
-    plot.add_argument(
-        "--out", metavar="DIR", help="output folder (default: RUN_DIR/plots, or ./plots for a CSV)"
+    options.add(
+        plot,
+        "out_dir",
+        help="the folder of the PNG files (default: RUN_DIR/plots, or ./plots for a CSV)",
     )
-    plot.add_argument(
-        "--step",
-        type=options.bounded_int(0, options.MAX_STEP),
-        help="the step of the PR curves (default: the last)",
+    options.add_renamed(
+        plot,
+        "--out",
+        "is --out-dir for plot (it writes a folder of PNG files; --out names one file)",
     )
-    plot.add_argument(
-        "--compare", metavar="CSV_OR_RUN", help="draw another run's mAP beside (e.g. the published)"
-    )
+    options.add(plot, "step")
+    options.add(plot, "compare")
     options.add_labels(plot)
     options.add_settings(plot, "which results (the settings the run was scored with)")
     options.add_quiet(plot)
@@ -150,16 +132,34 @@ def run_score(args: argparse.Namespace) -> int:
     total = len(run.evaluated(settings.key))
     write_stdout(
         f"scored {len(scored)} step(s); {total} evaluated in all under "
-        f"{run.eval_dir(settings.key)}\n"
+        f"{shown(str(run.eval_dir(settings.key)))}\n"
     )
     return EXIT_OK
+
+
+def say_published_schedule(args: argparse.Namespace, source: str) -> None:
+    """With ``--compare published``: say on stderr when SOURCE's run trained on another
+    schedule than the published run (steps then do not mean the same point of training)."""
+    from vocmap.data import PUBLISHED, PUBLISHED_SCHEDULE, schedule_words
+    from vocmap.runs.contract import RunFolder, run_schedule
+
+    if args.compare != PUBLISHED or Path(PUBLISHED).exists() or not Path(source).is_dir():
+        return
+    schedule = run_schedule(RunFolder(Path(source)))
+    if schedule is not None and schedule != PUBLISHED_SCHEDULE:
+        note(
+            args,
+            f"--compare published: the published run trained with "
+            f"{schedule_words(PUBLISHED_SCHEDULE)}; this run with {schedule_words(schedule)}, "
+            "so the same step is not the same point of training",
+        )
 
 
 def run_table(args: argparse.Namespace) -> int:
     from vocmap.report.run_tables import render
     from vocmap.runs.tables import best_per_window, load_table, select_steps
 
-    outputs = check_outputs([Output(args.format or "text", args.out or "-", "--out")])
+    outputs = planned_outputs(args, {"json": "json", "csv": "csv"})
     if best.wanted(args):
         return best.run_table_best(args, outputs)
     key = options.eval_settings(args).key
@@ -169,11 +169,15 @@ def run_table(args: argparse.Namespace) -> int:
     if args.best_per:
         table = best_per_window(table, args.best_per)
     reference = load_table(args.compare, key, args.compare_label) if args.compare else None
+    say_published_schedule(args, args.source)
     emit(outputs, lambda style: render(table, style, args.digits, reference))
     return EXIT_OK
 
 
 def run_plot(args: argparse.Namespace) -> int:
+    from vocmap.cli.notices import require_extra
+
+    require_extra("plot", "plot")
     from vocmap.core.errors import InputError
     from vocmap.report import plotting
     from vocmap.runs.contract import RunFolder
@@ -184,10 +188,11 @@ def run_plot(args: argparse.Namespace) -> int:
     evaluation = options.eval_settings(args)
     key = evaluation.key
     reference = load_table(args.compare, key, args.compare_label) if args.compare else None
+    say_published_schedule(args, args.source)
     ylabel = evaluation.axis_label
     written = []
     if is_table_file(args.source):
-        out = Path(args.out or "plots")
+        out = Path(args.out_dir or "plots")
         table = load_table(source, key, args.label)
         written.append(
             plotting.plot_ap_over_steps(table, out / "ap_over_steps.png", reference, ylabel=ylabel)
@@ -195,7 +200,7 @@ def run_plot(args: argparse.Namespace) -> int:
     else:
         # Everything is read (and checked) before the first figure is written.
         run = RunFolder(source)
-        out = Path(args.out) if args.out else run.root / "plots"
+        out = Path(args.out_dir) if args.out_dir else run.root / "plots"
         history = read_history(run.history_path) if run.history_path.exists() else None
         table = load_table(run.root, key, args.label)
         results = run.evaluated(key)
@@ -213,5 +218,5 @@ def run_plot(args: argparse.Namespace) -> int:
             plotting.plot_ap_over_steps(table, out / "ap_over_steps.png", reference, ylabel=ylabel)
         )
         written.append(plotting.plot_pr_curves(curves, out / "pr_curves.png"))
-    write_stdout("".join(f"{path}\n" for path in written))
+    write_stdout("".join(f"{shown(str(path))}\n" for path in written))
     return EXIT_OK

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vocmap.cli import options
-from vocmap.core.errors import InputError, VocmapError
+from vocmap.core.errors import InputError
 
 if TYPE_CHECKING:
     from vocmap.core.detections import Detections
@@ -24,20 +24,8 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 
 
-def add_ci_options(parser: argparse.ArgumentParser, switch: bool = True) -> None:
-    """``--ci`` (when ``switch``), ``--resamples``, ``--seed``, ``--level``."""
-    group = parser.add_argument_group(
-        "confidence intervals", "A seeded bootstrap over the test images (percentile intervals)."
-    )
-    if switch:
-        group.add_argument(
-            "--ci", action="store_true", help="add bootstrap intervals of each AP and the mAP"
-        )
-    group.add_argument(
-        "--resamples", type=int, default=1000, metavar="N", help="resamples (default 1000)"
-    )
-    group.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    group.add_argument("--level", type=float, default=0.95, help="interval level (default 0.95)")
+#: ``--ci``, ``--resamples``, ``--seed``, ``--level`` (declared in :mod:`vocmap.cli.options`).
+add_ci_options = options.add_ci_options
 
 
 def attach_intervals(
@@ -126,25 +114,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     runs.add_argument("b", metavar="B", help="the same for the other run")
     options.add_ground_truth(runs)
     options.add_classes(runs)
-    group = runs.add_argument_group("evaluation")
-    group.add_argument(
-        "--metric",
-        choices=("voc07", "voc12"),
-        default="voc07",
-        help="voc07: 11-point AP (default); voc12: area AP of VOC2010+",
-    )
+    options.add_settings(runs, metrics=("voc07", "voc12"), semantics=False, iou=False)
     options.add_unknown_images(runs)
     options.add_reading(runs)
     add_ci_options(runs, switch=False)
-    from vocmap.cli.output import destination
-
-    out = options.add_output(runs, ("text", "json"))
-    out.add_argument(
-        "--json",
-        metavar="FILE",
-        type=destination,
-        help="also write the comparison as JSON to FILE; - for stdout (then instead of the text)",
-    )
+    options.add_output(runs, ("text", "json", "csv"))
     options.add_quiet(runs)
     runs.set_defaults(run=run_compare_runs)
 
@@ -184,7 +158,7 @@ def run_compare_runs(args: argparse.Namespace) -> int:
     from vocmap.io.read import read_detections
     from vocmap.report.stats_text import format_run_difference
 
-    outputs = planned_outputs(args, {"json": "json"})
+    outputs = planned_outputs(args, {"json": "json", "csv": "csv"})
     (path_a, classes_a), (path_b, classes_b) = (detections_source(s) for s in (args.a, args.b))
     sources = [path_a, path_b]
     ground_truth, image_set_file = options.load_ground_truth(args)
@@ -210,39 +184,17 @@ def run_compare_runs(args: argparse.Namespace) -> int:
         level=args.level,
         labels=(args.a, args.b),
     )
-    emit(
-        outputs,
-        lambda style: (
-            run_difference_to_json(difference)
-            if style == "json"
-            else format_run_difference(difference)
-        ),
-    )
-    return EXIT_OK
 
+    def render(style: str) -> str:
+        if style == "json":
+            return run_difference_to_json(difference)
+        if style == "csv":
+            from vocmap.analysis.compare_runs import run_difference_to_dict
+            from vocmap.report.csv_forms import per_class_csv
 
-def run_compare_coco50(args: argparse.Namespace, names: list[str], outputs: list) -> int:
-    """``vocmap compare --semantics coco50``: the devkit's number against COCO's AP50."""
-    import json
+            data = run_difference_to_dict(difference)
+            return per_class_csv(data["classes"], data["map"])
+        return format_run_difference(difference)
 
-    from vocmap.analysis.compare_metrics import compare_with_coco50, metric_comparison_to_dict
-    from vocmap.cli.output import emit
-    from vocmap.report.text import format_comparison
-
-    if names[0] != "devkit" or names[1] != "coco50":
-        raise VocmapError(
-            "coco50 is compared with the devkit: --semantics devkit --semantics coco50"
-        )
-    if args.iou != 0.5:
-        raise VocmapError("the comparison with coco50 is at IoU 0.5; drop --iou")
-    ground_truth, classes, detections = options.read_inputs(args)
-    comparison = compare_with_coco50(ground_truth, detections, classes, metric=args.metric)
-    emit(
-        outputs,
-        lambda style: (
-            json.dumps(metric_comparison_to_dict(comparison), indent=1) + "\n"
-            if style == "json"
-            else format_comparison(comparison)
-        ),
-    )
+    emit(outputs, render)
     return EXIT_OK

@@ -16,7 +16,7 @@ import hashlib
 import sys
 import warnings
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -25,12 +25,23 @@ from vocmap.core.detections import ClassDetections, Detections, image_index_of
 from vocmap.core.errors import InputError, VocmapError
 from vocmap.core.ground_truth import GroundTruth
 from vocmap.core.results import EvalResult
-
-if TYPE_CHECKING:
-    from vocmap.core.evaluate import Evaluator
+from vocmap.core.settings import EvalSettings
 
 DUPLICATE_RULES = ("error", "drop-repeats")
 STATE_FORMAT = "vocmap.accumulator/1"
+
+
+class EvaluatorProtocol(Protocol):
+    """What the accumulator needs of :class:`vocmap.core.evaluate.Evaluator` (which
+    makes accumulators, so this module does not import it: no cycle)."""
+
+    ground_truth: GroundTruth
+    classes: tuple[str, ...]
+    settings: EvalSettings
+
+    def evaluate(self, detections: Detections) -> EvalResult: ...
+
+    def on_ground_truth(self, ground_truth: GroundTruth) -> EvaluatorProtocol: ...
 
 
 class IncompleteImageSetWarning(UserWarning):
@@ -80,7 +91,7 @@ class DetectionAccumulator:
 
     def __init__(
         self,
-        evaluator: Evaluator,
+        evaluator: EvaluatorProtocol,
         box_format: str | None = None,
         label_offset: int = 0,
         duplicates: str = "error",
@@ -314,12 +325,7 @@ class DetectionAccumulator:
     def _evaluate_seen(self) -> EvalResult:
         keep = np.array(sorted(self._blocks), dtype=np.int64)
         ground_truth = _restrict(self.evaluator.ground_truth, keep)
-        evaluator = type(self.evaluator)(  # an Evaluator (not imported: it imports us)
-            ground_truth,
-            self.evaluator.classes,
-            settings=self.evaluator.settings,
-            threads=self.evaluator.threads,
-        )
+        evaluator = self.evaluator.on_ground_truth(ground_truth)
         renumber = np.full(self.evaluator.ground_truth.num_images, -1, dtype=np.int64)
         renumber[keep] = np.arange(keep.size, dtype=np.int64)
         dets = self.detections()

@@ -166,6 +166,10 @@ class Evaluator:
         """Evaluate one class."""
         return evaluate_class(name, self.ground_truth.for_class(name), detections, self.settings)
 
+    def on_ground_truth(self, ground_truth: GroundTruth) -> Evaluator:
+        """This evaluator's classes, settings and threads on other ground truth."""
+        return Evaluator(ground_truth, self.classes, settings=self.settings, threads=self.threads)
+
     def accumulator(
         self,
         box_format: str | None = None,

@@ -19,6 +19,7 @@ from vocmap.core.errors import InputError
 from vocmap.core.ground_truth import GroundTruth
 from vocmap.io import cache as annotation_cache
 from vocmap.io.files import file_name_problem, read_input_file
+from vocmap.io.sources import voc_year_source
 from vocmap.io.voc_xml import make_parser, read_annotation_file, read_annotation_record
 
 
@@ -97,15 +98,10 @@ def read_voc(
 ) -> GroundTruth:
     """Read a VOC year folder (``VOCdevkit/VOC2007``): ``Annotations/*.xml`` and
     ``ImageSets/Main/<image_set>.txt``."""
-    root = Path(voc_root)
-    if not root.is_dir():
-        raise InputError("VOC root folder not found", root)
-    problem = file_name_problem(image_set, ".txt")
-    if problem is not None:
-        raise InputError(f"image set name {image_set!r} {problem}")
+    source = voc_year_source(voc_root, image_set)
     return read_annotations(
-        root / "Annotations",
-        root / "ImageSets" / "Main" / f"{image_set}.txt",
+        source.annotations,
+        source.image_set_file,
         cache=cache,
         follow_symlinks=follow_symlinks,
     )

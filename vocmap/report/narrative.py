@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -12,10 +13,18 @@ from vocmap.runs.tables import APTable, pair_tables
 
 
 def describe_run(
-    table: APTable, history: dict[str, np.ndarray] | None = None, reference: APTable | None = None
+    table: APTable,
+    history: dict[str, np.ndarray] | None = None,
+    reference: APTable | None = None,
+    milestones: Sequence[int] = (),
 ) -> list[str]:
     """Sentences on the mAP's course, the best and worst classes, the losses and
-    learning-rate drops, and (given a reference run) how the final numbers compare."""
+    learning-rate drops, and (given a reference run) how the final numbers compare.
+
+    A drop is seen between two logged steps; it is named by the schedule's
+    ``milestones`` (a run's ``config.json``) that lies between them, else by the two
+    steps: trainers differ in whether a row shows the lr its step used or the next.
+    """
     lines = []
     maps = table.map
     if len(table.steps):
@@ -41,9 +50,14 @@ def describe_run(
     if history is not None and "step" in history:
         steps = history["step"]
         for step, before, after in lr_drops(steps, history.get("lr", np.array([]))):
-            lines.append(
-                f"The learning rate dropped from {before:g} to {after:g} after step {step}."
+            following = int(steps[steps > step].min())
+            named = [m for m in milestones if step <= m <= following]
+            when = (
+                f"at step {named[0]} (the schedule's milestone)"
+                if len(named) == 1
+                else f"between steps {step} and {following}"
             )
+            lines.append(f"The learning rate dropped from {before:g} to {after:g} {when}.")
         val = history.get("val_loss")
         if val is not None and np.isfinite(val).any():
             k = int(np.nanargmin(val))

@@ -287,3 +287,19 @@ def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed
+
+
+def run_schedule(run: RunFolder) -> dict | None:
+    """``{"batch_size", "milestones", "max_iter"}`` of the ``solver`` section of a run's
+    config.json (ssd_ref's), or None where there is none or it has other shapes."""
+    try:
+        config = json.loads(read_text(run.config_path, "config file"))
+        solver = config["solver"]
+        schedule = {
+            "batch_size": int(solver["batch_size"]),
+            "milestones": tuple(int(m) for m in solver["milestones"]),
+            "max_iter": int(solver["max_iter"]),
+        }
+    except (InputError, OSError, ValueError, TypeError, KeyError, RecursionError):
+        return None
+    return schedule

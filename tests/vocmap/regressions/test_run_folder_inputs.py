@@ -41,7 +41,7 @@ def test_empty_object_step_json_in_table_and_plot(scored, capsys):
     assert main(["table", str(run)]) == 2
     assert error_line(capsys) == f"{path}: not a valid result: no 'classes'"
     if importlib.util.find_spec("matplotlib") is not None:
-        assert main(["plot", str(run), "--out", str(run / "p")]) == 2
+        assert main(["plot", str(run), "--out-dir", str(run / "p")]) == 2
         assert error_line(capsys) == f"{path}: not a valid result: no 'classes'"
         assert not (run / "p").exists() or not any((run / "p").iterdir())
 
@@ -91,7 +91,7 @@ def test_non_utf8_history_csv_names_the_line(tmp_path, capsys):
     if importlib.util.find_spec("matplotlib") is not None:
         _, run = make_run(tmp_path / "r", steps=(100,), images=20)
         (run / "history.csv").write_bytes(path.read_bytes())
-        assert main(["plot", str(run), "--out", str(tmp_path / "plots")]) == 2
+        assert main(["plot", str(run), "--out-dir", str(tmp_path / "plots")]) == 2
         assert error_line(capsys) == f"{run / 'history.csv'}:3: not UTF-8 (byte 0xe9)"
 
 
