@@ -91,19 +91,14 @@ def voc_to_coco_boxes(boxes: np.ndarray) -> np.ndarray:
     return out
 
 
-def image_grouped_order(image_index: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """(n,) detections by image, then by decreasing score (stable: file order on ties)."""
-    by_score = kernels.stable_descending_order(np.ascontiguousarray(scores, dtype=np.float64))
-    return by_score[np.argsort(image_index[by_score], kind="stable")]
-
-
 @dataclass(frozen=True, eq=False)
 class CocoClassEval:
     """COCOeval's arrays for one class.
 
     Attributes:
         precision: (T, R, A, M) as ``eval['precision'][:, :, k]``; recall: (T, A, M).
-        kept: (k,) detections (file order index) within ``maxDets[-1]`` of their image.
+        kept: (k,) detections (file order index) within ``maxDets[-1]`` of their image,
+            by image (COCO's image order) then score.
         rank: (k,) position of each within its image.
         order: (k,) positions into ``kept`` in accumulate's order.
         outcome: (A, T, k) int8; matched: (T, k) GroundTruth row or -1 (area "all").
@@ -122,40 +117,114 @@ class CocoClassEval:
     npig: np.ndarray
 
 
-def evaluate_class_coco(
-    ground_truth: ClassGroundTruth, detections: ClassDetections, params: CocoParams = COCO_PARAMS
-) -> CocoClassEval:
-    """evaluateImg over the image set, then accumulate, for one class."""
-    det_boxes = voc_to_coco_boxes(detections.boxes)
+def _crowd_and_area(ground_truth: ClassGroundTruth, coco_boxes: np.ndarray):
+    """COCO's ``iscrowd`` (else the difficult flags) and ``area`` (else ``w * h``)."""
+    crowd = ground_truth.difficult if ground_truth.iscrowd is None else ground_truth.iscrowd
+    if ground_truth.area is None:
+        area = coco_boxes[:, 2] * coco_boxes[:, 3]
+    else:
+        area = ground_truth.area
+    return crowd, area
+
+
+def evaluate_classes(
+    ground_truths: Sequence[ClassGroundTruth],
+    detections: Sequence[ClassDetections],
+    params: CocoParams = COCO_PARAMS,
+) -> tuple[list[CocoClassEval], np.ndarray, np.ndarray]:
+    """evaluateImg over every (class, image) cell, then accumulate: each class's
+    arrays, and ``eval['precision']`` (T, R, K, A, M) and ``eval['recall']`` (T, K, A, M).
+
+    Images are visited in COCO's order (``ClassGroundTruth.image_rank``), else in
+    image-set order. The cells are evaluated in parallel, the classes accumulated
+    in parallel (:mod:`vocmap.core.coco_kernels`).
+    """
+    n_classes = len(ground_truths)
+    n_images = ground_truths[0].offsets.shape[0] - 1 if n_classes else 0
+    image_rank = ground_truths[0].image_rank if n_classes else None
+    rank = np.arange(n_images, dtype=np.int64) if image_rank is None else image_rank
+    n_cells = n_classes * n_images
+    # detections of every class, one table; a cell is (class, image in COCO's order)
+    det_counts = np.array([len(d) for d in detections], dtype=np.int64)
+    det_starts = np.concatenate([[0], np.cumsum(det_counts)])
+    det_class = np.repeat(np.arange(n_classes, dtype=np.int64), det_counts)
+    scores = _concat([d.scores for d in detections], (0,))
+    det_boxes = voc_to_coco_boxes(_concat([d.boxes for d in detections], (0, 4)))
     det_area = det_boxes[:, 2] * det_boxes[:, 3]
-    gt_boxes = voc_to_coco_boxes(ground_truth.boxes)
-    gt_area = gt_boxes[:, 2] * gt_boxes[:, 3]
-    order = image_grouped_order(detections.image_index, detections.scores)
-    kept, rank, outcome, matched, best_iou, npig = coco_kernels.evaluate_images(
-        order,
-        detections.image_index,
-        det_boxes,
-        det_area,
-        ground_truth.offsets,
-        gt_boxes,
-        gt_area,
-        ground_truth.difficult,
-        params.effective_thresholds,
-        params.area_ranges,
-        max(params.max_dets),
+    det_cell = det_class * n_images + rank[_concat([d.image_index for d in detections], (0,))]
+    det_order, det_offsets = coco_kernels.group_by_cell(det_cell.astype(np.int64), n_cells)
+    coco_kernels.sort_cells_by_score(det_order, det_offsets, scores)
+    # objects of every class, grouped by cell (file order within)
+    gt_cells, gt_boxes, gt_area, gt_crowd, gt_rows = [], [], [], [], []
+    for k, gt in enumerate(ground_truths):
+        boxes = voc_to_coco_boxes(gt.boxes)
+        crowd, area = _crowd_and_area(gt, boxes)
+        image = np.repeat(np.arange(n_images, dtype=np.int64), np.diff(gt.offsets))
+        gt_cells.append(k * n_images + rank[image])
+        gt_boxes.append(boxes)
+        gt_area.append(np.asarray(area, dtype=np.float64))
+        gt_crowd.append(np.asarray(crowd, dtype=np.bool_))
+        gt_rows.append(gt.rows)
+    gt_order, gt_offsets = coco_kernels.group_by_cell(_concat(gt_cells, (0,), np.int64), n_cells)
+    kept_offsets, kept, rank_in_cell, outcome, matched, best_iou, npig_cells = (
+        coco_kernels.evaluate_cells(
+            det_order,
+            det_offsets,
+            det_boxes,
+            det_area,
+            gt_offsets,
+            np.ascontiguousarray(_concat(gt_boxes, (0, 4))[gt_order]),
+            np.ascontiguousarray(_concat(gt_area, (0,))[gt_order]),
+            np.ascontiguousarray(_concat(gt_crowd, (0,), np.bool_)[gt_order]),
+            params.effective_thresholds,
+            params.area_ranges,
+            max(params.max_dets),
+        )
     )
-    visit = kernels.stable_descending_order(np.ascontiguousarray(detections.scores[kept]))
-    precision, recall = coco_kernels.accumulate_category(
+    npig = npig_cells.reshape(n_classes, n_images, -1).sum(axis=1)
+    class_offsets = np.ascontiguousarray(kept_offsets[::n_images]) if n_images else None
+    if class_offsets is None:
+        class_offsets = np.zeros(n_classes + 1, dtype=np.int64)
+    precision, recall, visit = coco_kernels.accumulate(
         outcome,
-        visit,
-        rank,
+        scores[kept],
+        rank_in_cell,
+        class_offsets,
         npig,
         np.array(params.max_dets, dtype=np.int64),
         RECALL_THRESHOLDS,
     )
+    object_rows = _concat(gt_rows, (0,), np.int64)[gt_order]
     known = matched >= 0
-    matched[known] = ground_truth.rows[matched[known]]
-    return CocoClassEval(precision, recall, kept, rank, visit, outcome, matched, best_iou, npig)
+    matched[known] = object_rows[matched[known]]
+    evaluations = []
+    for k in range(n_classes):
+        lo, hi = int(class_offsets[k]), int(class_offsets[k + 1])
+        evaluations.append(
+            CocoClassEval(
+                precision[:, :, k],
+                recall[:, k],
+                kept[lo:hi] - det_starts[k],
+                rank_in_cell[lo:hi],
+                visit[lo:hi],
+                outcome[:, :, lo:hi],
+                matched[:, lo:hi],
+                best_iou[lo:hi],
+                npig[k],
+            )
+        )
+    return evaluations, precision, recall
+
+
+def _concat(parts: Sequence[np.ndarray], empty_shape: tuple, dtype=np.float64) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(empty_shape, dtype=dtype)
+
+
+def evaluate_class_coco(
+    ground_truth: ClassGroundTruth, detections: ClassDetections, params: CocoParams = COCO_PARAMS
+) -> CocoClassEval:
+    """evaluateImg over the image set, then accumulate, for one class."""
+    return evaluate_classes([ground_truth], [detections], params)[0][0]
 
 
 def summarize(
@@ -266,17 +335,17 @@ def evaluate_coco(
     classes: Sequence[str],
     settings: EvalSettings,
 ) -> EvalResult:
-    """``--metric coco50`` or ``coco`` for the classes, in order (COCO's category ids)."""
+    """``--metric coco50`` or ``coco`` for the classes, in order (give them in COCO's
+    category-id order for pycocotools' exact means)."""
     params = COCO50_PARAMS if settings.metric == "coco50" else COCO_PARAMS
-    per_class = {
-        name: evaluate_class_coco(ground_truth.for_class(name), detections[name], params)
-        for name in classes
-    }
-    precision = np.stack([e.precision for e in per_class.values()], axis=2)
-    recall = np.stack([e.recall for e in per_class.values()], axis=1)
+    evaluations, precision, recall = evaluate_classes(
+        [ground_truth.for_class(name) for name in classes],
+        [detections[name] for name in classes],
+        params,
+    )
     summary = summarize(precision, recall, params)
     results = {}
-    for name, evaluation in per_class.items():
+    for name, evaluation in zip(classes, evaluations):
         # all areas, maxDets 100 (the last); every IoU threshold of the metric
         ap = class_ap(evaluation.precision[:, :, 0, -1])
         results[name] = class_result(name, ap, evaluation, len(detections[name]))
@@ -294,11 +363,9 @@ def coco_arrays(
     ground_truth: GroundTruth, detections: Detections, classes: Sequence[str], params: CocoParams
 ) -> tuple[np.ndarray, np.ndarray]:
     """``eval['precision']`` (T, R, K, A, M) and ``eval['recall']`` (T, K, A, M)."""
-    per_class = [
-        evaluate_class_coco(ground_truth.for_class(name), detections[name], params)
-        for name in classes
-    ]
-    return (
-        np.stack([e.precision for e in per_class], axis=2),
-        np.stack([e.recall for e in per_class], axis=1),
+    _, precision, recall = evaluate_classes(
+        [ground_truth.for_class(name) for name in classes],
+        [detections[name] for name in classes],
+        params,
     )
+    return precision, recall

@@ -27,7 +27,7 @@ The plain-Python twin is :mod:`vocmap.testing.coco_reference`.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from vocmap.core.kernels import FALSE_POSITIVE, IGNORED, JIT_OPTIONS, TRUE_POSITIVE
 
@@ -56,9 +56,53 @@ def box_iou(d, g, crowd):
 
 
 @njit(**_JIT)
-def evaluate_images(
-    order,
-    det_image,
+def group_by_cell(cell, n_cells):
+    """A counting sort: rows grouped by increasing ``cell``, stably.
+
+    Args:
+        cell: (n,) int64 in ``0 .. n_cells - 1``.
+
+    Returns:
+        order: (n,) int64 rows by cell, each cell's in their given order.
+        offsets: (n_cells + 1,) int64; cell ``c`` owns ``order[offsets[c]:offsets[c+1]]``.
+    """
+    n = cell.shape[0]
+    offsets = np.zeros(n_cells + 1, dtype=np.int64)
+    for i in range(n):
+        offsets[cell[i] + 1] += 1
+    for c in range(n_cells):
+        offsets[c + 1] += offsets[c]
+    fill = offsets[:-1].copy()
+    order = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        c = cell[i]
+        order[fill[c]] = i
+        fill[c] += 1
+    return order, offsets
+
+
+@njit(parallel=True, **_JIT)
+def sort_cells_by_score(order, offsets, scores):
+    """Each cell's rows of ``order`` (in place) by decreasing score, stably, as
+    computeIoU's ``np.argsort([-d['score'] for d in dt], kind='mergesort')``."""
+    n_cells = offsets.shape[0] - 1
+    for c in prange(n_cells):
+        lo = offsets[c]
+        n = offsets[c + 1] - lo
+        if n > 1:
+            rows = order[lo : lo + n].copy()
+            keys = np.empty(n, dtype=np.float64)
+            for j in range(n):
+                keys[j] = -scores[rows[j]]
+            by_score = np.argsort(keys, kind="mergesort")
+            for j in range(n):
+                order[lo + j] = rows[by_score[j]]
+
+
+@njit(parallel=True, **_JIT)
+def evaluate_cells(
+    det_order,
+    det_offsets,
     det_boxes,
     det_area,
     gt_offsets,
@@ -69,156 +113,236 @@ def evaluate_images(
     area_ranges,
     max_det,
 ):
-    """``evaluateImg`` for every image of one category, every area range and threshold.
+    """``evaluateImg`` for every (category, image) cell, in parallel over cells.
 
     Args:
-        order: (n,) int64 detections grouped by image (increasing image index),
-            each image's by decreasing score, stably (file order on ties).
-        det_image: (n,) int64 image index; det_boxes: (n, 4) float64 ``[x, y, w, h]``;
-            det_area: (n,) float64 ``w * h`` (``loadRes``'s area).
-        gt_offsets: (n_images + 1,) int64 CSR offsets; gt_boxes: (m, 4) ``[x, y, w, h]``;
-            gt_area: (m,) float64 the annotation's ``area``; gt_crowd: (m,) bool.
+        det_order: (n,) int64 detection rows grouped by cell, each cell's by
+            decreasing score, stably; det_offsets: (n_cells + 1,) int64 into it.
+        det_boxes: (n, 4) float64 ``[x, y, w, h]``; det_area: (n,) ``w * h``.
+        gt_offsets: (n_cells + 1,) int64: cell ``c`` owns objects
+            ``gt_offsets[c]:gt_offsets[c+1]`` of ``gt_boxes`` (m, 4) ``[x, y, w, h]``,
+            ``gt_area`` (m,) float64 (the annotations' ``area``), ``gt_crowd`` (m,) bool.
         thresholds: (T,) float64, already ``min(t, 1 - 1e-10)``.
         area_ranges: (A, 2) float64 ``[lo, hi]`` (inclusive).
-        max_det: detections kept per image (``maxDets[-1]``).
+        max_det: detections kept per cell (``maxDets[-1]``).
 
     Returns:
-        kept: (k,) int64 detection indices kept, in image then score order.
-        rank: (k,) int64 position of each within its image.
+        kept_offsets: (n_cells + 1,) int64: cell ``c`` keeps ``kept_offsets[c]:...``.
+        kept: (k,) int64 detection rows kept, by cell then score.
+        rank: (k,) int64 position of each within its cell.
         outcome: (A, T, k) int8 ``TRUE_POSITIVE``, ``FALSE_POSITIVE`` or ``IGNORED``.
-        matched: (T, k) int64 ground-truth row matched under the first area range
-            (-1: none).
-        best_iou: (k,) float64 the largest overlap with any object of the image
-            (-inf: the image has no object).
-        npig: (A,) int64 objects not ignored under each area range.
+        matched: (T, k) int64 object row matched under the first area range (-1: none).
+        best_iou: (k,) float64 the largest overlap with an object of the cell
+            (-inf: none).
+        npig: (n_cells, A) int64 objects not ignored under each area range.
     """
-    n = order.shape[0]
-    n_images = gt_offsets.shape[0] - 1
+    n_cells = det_offsets.shape[0] - 1
     n_thresholds = thresholds.shape[0]
     n_areas = area_ranges.shape[0]
-    kept = np.empty(n, dtype=np.int64)
-    rank = np.empty(n, dtype=np.int64)
-    k = 0
-    previous = -1
-    position = 0
-    for r in range(n):
-        d = order[r]
-        image = det_image[d]
-        if image != previous:
-            previous = image
-            position = 0
-        if position < max_det:
-            kept[k] = d
-            rank[k] = position
-            k += 1
-        position += 1
-    kept = kept[:k]
-    rank = rank[:k]
+    kept_offsets = np.zeros(n_cells + 1, dtype=np.int64)
+    for c in range(n_cells):
+        kept_offsets[c + 1] = kept_offsets[c] + min(det_offsets[c + 1] - det_offsets[c], max_det)
+    k = kept_offsets[n_cells]
+    kept = np.empty(k, dtype=np.int64)
+    rank = np.empty(k, dtype=np.int64)
     outcome = np.empty((n_areas, n_thresholds, k), dtype=np.int8)
     matched = np.full((n_thresholds, k), -1, dtype=np.int64)
     best_iou = np.full(k, -np.inf, dtype=np.float64)
-    npig = np.zeros(n_areas, dtype=np.int64)
-    start = 0
-    for image in range(n_images):
-        stop = start
-        while stop < k and det_image[kept[stop]] == image:
-            stop += 1
-        g0 = gt_offsets[image]
-        n_gt = gt_offsets[image + 1] - g0
-        n_det = stop - start
-        ious = np.zeros((n_det, n_gt), dtype=np.float64)
+    npig = np.zeros((n_cells, n_areas), dtype=np.int64)
+    for c in prange(n_cells):
+        start = kept_offsets[c]
+        n_det = kept_offsets[c + 1] - start
+        g0 = gt_offsets[c]
+        n_gt = gt_offsets[c + 1] - g0
+        if n_det == 0 and n_gt == 0:
+            continue
         for a in range(n_det):
-            d = kept[start + a]
-            for b in range(n_gt):
-                value = box_iou(det_boxes[d], gt_boxes[g0 + b], gt_crowd[g0 + b])
-                ious[a, b] = value
-                if value > best_iou[start + a]:
-                    best_iou[start + a] = value
-        ignore = np.empty(n_gt, dtype=np.bool_)
-        perm = np.empty(n_gt, dtype=np.int64)
-        taken = np.empty(n_gt, dtype=np.bool_)
-        for ai in range(n_areas):
-            lo = area_ranges[ai, 0]
-            hi = area_ranges[ai, 1]
-            for b in range(n_gt):
-                value = gt_area[g0 + b]
-                ignore[b] = gt_crowd[g0 + b] or value < lo or value > hi
-            p = 0
-            for b in range(n_gt):  # stable: regular objects first, then ignored
-                if not ignore[b]:
-                    perm[p] = b
-                    p += 1
-            npig[ai] += p
-            for b in range(n_gt):
-                if ignore[b]:
-                    perm[p] = b
-                    p += 1
-            for ti in range(n_thresholds):
-                for b in range(n_gt):
-                    taken[b] = False
-                for a in range(n_det):
-                    d = kept[start + a]
-                    best = thresholds[ti]
-                    m = -1
-                    for gi in range(n_gt):
-                        b = perm[gi]
-                        if taken[gi] and not gt_crowd[g0 + b]:
-                            continue
-                        if m > -1 and not ignore[perm[m]] and ignore[b]:
-                            break
-                        if ious[a, b] < best:
-                            continue
-                        best = ious[a, b]
-                        m = gi
-                    if m == -1:
-                        out_of_range = det_area[d] < lo or det_area[d] > hi
-                        outcome[ai, ti, start + a] = IGNORED if out_of_range else FALSE_POSITIVE
-                        continue
-                    taken[m] = True
-                    outcome[ai, ti, start + a] = IGNORED if ignore[perm[m]] else TRUE_POSITIVE
-                    if ai == 0:
-                        matched[ti, start + a] = g0 + perm[m]
-        start = stop
-    return kept, rank, outcome, matched, best_iou, npig
+            kept[start + a] = det_order[det_offsets[c] + a]
+            rank[start + a] = a
+        match_cell(
+            kept[start : start + n_det],
+            det_boxes,
+            det_area,
+            g0,
+            n_gt,
+            gt_boxes,
+            gt_area,
+            gt_crowd,
+            thresholds,
+            area_ranges,
+            outcome[:, :, start : start + n_det],
+            matched[:, start : start + n_det],
+            best_iou[start : start + n_det],
+            npig[c],
+        )
+    return kept_offsets, kept, rank, outcome, matched, best_iou, npig
 
 
 @njit(**_JIT)
-def accumulate_category(outcome, order, rank, npig, max_dets, rec_thresholds):
-    """``accumulate`` for one category: precision (T, R, A, M) and recall (T, A, M).
+def match_cell(
+    dets,
+    det_boxes,
+    det_area,
+    g0,
+    n_gt,
+    gt_boxes,
+    gt_area,
+    gt_crowd,
+    thresholds,
+    area_ranges,
+    outcome,
+    matched,
+    best_iou,
+    npig,
+):
+    """evaluateImg for one cell: ``dets`` (n_det,) rows in score order against
+    objects ``g0 .. g0 + n_gt - 1``; fills ``outcome`` (A, T, n_det), ``matched``
+    (T, n_det), ``best_iou`` (n_det,) and ``npig`` (A,)."""
+    n_det = dets.shape[0]
+    n_thresholds = thresholds.shape[0]
+    n_areas = area_ranges.shape[0]
+    ious = np.zeros((n_det, n_gt), dtype=np.float64)
+    for a in range(n_det):
+        d = dets[a]
+        for b in range(n_gt):
+            value = box_iou(det_boxes[d], gt_boxes[g0 + b], gt_crowd[g0 + b])
+            ious[a, b] = value
+            if value > best_iou[a]:
+                best_iou[a] = value
+    ignore = np.empty(n_gt, dtype=np.bool_)
+    perm = np.empty(n_gt, dtype=np.int64)
+    taken = np.empty(n_gt, dtype=np.bool_)
+    for ai in range(n_areas):
+        lo = area_ranges[ai, 0]
+        hi = area_ranges[ai, 1]
+        for b in range(n_gt):
+            value = gt_area[g0 + b]
+            ignore[b] = gt_crowd[g0 + b] or value < lo or value > hi
+        p = 0
+        for b in range(n_gt):  # stable: regular objects first, then ignored
+            if not ignore[b]:
+                perm[p] = b
+                p += 1
+        npig[ai] = p
+        for b in range(n_gt):
+            if ignore[b]:
+                perm[p] = b
+                p += 1
+        for ti in range(n_thresholds):
+            for b in range(n_gt):
+                taken[b] = False
+            for a in range(n_det):
+                d = dets[a]
+                best = thresholds[ti]
+                m = -1
+                for gi in range(n_gt):
+                    b = perm[gi]
+                    if taken[gi] and not gt_crowd[g0 + b]:
+                        continue
+                    if m > -1 and not ignore[perm[m]] and ignore[b]:
+                        break
+                    if ious[a, b] < best:
+                        continue
+                    best = ious[a, b]
+                    m = gi
+                if m == -1:
+                    out_of_range = det_area[d] < lo or det_area[d] > hi
+                    outcome[ai, ti, a] = IGNORED if out_of_range else FALSE_POSITIVE
+                    continue
+                taken[m] = True
+                outcome[ai, ti, a] = IGNORED if ignore[perm[m]] else TRUE_POSITIVE
+                if ai == 0:
+                    matched[ti, a] = g0 + perm[m]
+
+
+@njit(parallel=True, **_JIT)
+def accumulate(outcome, kept_scores, rank, class_offsets, npig, max_dets, rec_thresholds):
+    """``accumulate``: precision (T, R, K, A, M) and recall (T, K, A, M), in
+    parallel over categories.
 
     Args:
-        outcome: (A, T, k) int8 from :func:`evaluate_images`.
-        order: (k,) int64 positions into the kept detections, by decreasing
-            score, stably over the image-then-rank concatenation.
-        rank: (k,) int64 each kept detection's position within its image.
-        npig: (A,) int64 objects not ignored per area range.
-        max_dets: (M,) int64 (increasing); rec_thresholds: (R,) float64.
+        outcome: (A, T, k) int8 from :func:`evaluate_cells`; kept_scores: (k,) float64;
+            rank: (k,) int64 position within its cell.
+        class_offsets: (K + 1,) int64: category ``c`` owns kept ``class_offsets[c]:...``
+            (its cells in image order, each in score order).
+        npig: (K, A) int64; max_dets: (M,) int64 increasing; rec_thresholds: (R,).
 
-    A (area, maxDets) cell without objects stays -1, as in COCOeval.
+    Returns also ``visit`` (k,) int64: per category, positions (from its first
+    kept detection) by decreasing score, stably (``np.argsort(-s, kind='mergesort')``).
+
+    The curve ``pr = tp / (fp + tp + eps)`` only rises at true positives and the
+    first detection reaching a recall is a true positive, so the envelope at each
+    recall threshold is the largest ``pr`` of the true positives from there on:
+    they alone are kept, with the same arithmetic as COCOeval's cumulative sums.
+    A (category, area) without objects stays -1, as in COCOeval.
     """
     n_areas, n_thresholds, k = outcome.shape
+    n_classes = class_offsets.shape[0] - 1
     n_max = max_dets.shape[0]
     n_rec = rec_thresholds.shape[0]
-    precision = np.full((n_thresholds, n_rec, n_areas, n_max), -1.0)
-    recall = np.full((n_thresholds, n_areas, n_max), -1.0)
-    tp = np.empty(k, dtype=np.float64)
-    fp = np.empty(k, dtype=np.float64)
-    rc = np.empty(k, dtype=np.float64)
-    pr = np.empty(k, dtype=np.float64)
-    for ai in range(n_areas):
-        if npig[ai] == 0:
-            continue
-        for mi in range(n_max):
-            limit = max_dets[mi]
+    precision = np.full((n_thresholds, n_rec, n_classes, n_areas, n_max), -1.0)
+    recall = np.full((n_thresholds, n_classes, n_areas, n_max), -1.0)
+    visit = np.empty(k, dtype=np.int64)
+    for c in prange(n_classes):
+        lo = class_offsets[c]
+        n = class_offsets[c + 1] - lo
+        keys = np.empty(n, dtype=np.float64)
+        for j in range(n):
+            keys[j] = -kept_scores[lo + j]
+        order = np.argsort(keys, kind="mergesort")
+        visit[lo : lo + n] = order
+        ranks = np.empty(n, dtype=np.int64)
+        for j in range(n):
+            ranks[j] = rank[lo + order[j]]
+        nd = np.zeros(n_max, dtype=np.int64)
+        for m in range(n_max):
+            for j in range(n):
+                if ranks[j] < max_dets[m]:
+                    nd[m] += 1
+        tp_pr = np.empty((n_max, n + 1), dtype=np.float64)
+        tp_rc = np.empty((n_max, n + 1), dtype=np.float64)
+        tps = np.zeros(n_max, dtype=np.int64)
+        fps = np.zeros(n_max, dtype=np.int64)
+        for ai in range(n_areas):
+            if npig[c, ai] == 0:
+                continue
+            npig_float = np.float64(npig[c, ai])
             for ti in range(n_thresholds):
-                curve_points(outcome[ai, ti], order, rank, limit, npig[ai], tp, fp, rc, pr)
-                nd = 0
-                for r in range(k):
-                    if rank[order[r]] < limit:
-                        nd += 1
-                recall[ti, ai, mi] = rc[nd - 1] if nd else 0.0
-                interpolate_101(rc, pr, nd, rec_thresholds, precision[ti, :, ai, mi])
-    return precision, recall
+                tps[:] = 0
+                fps[:] = 0
+                for j in range(n):
+                    value = outcome[ai, ti, lo + order[j]]
+                    if value == IGNORED:
+                        continue
+                    for m in range(n_max):
+                        if ranks[j] < max_dets[m]:
+                            if value == TRUE_POSITIVE:
+                                t = tps[m]
+                                tp = np.float64(t + 1)
+                                tp_rc[m, t] = tp / npig_float
+                                tp_pr[m, t] = tp / (np.float64(fps[m]) + tp + EPS)
+                                tps[m] = t + 1
+                            else:
+                                fps[m] += 1
+                for m in range(n_max):
+                    if nd[m] == 0:
+                        recall[ti, c, ai, m] = 0.0
+                        precision[ti, :, c, ai, m] = 0.0
+                        continue
+                    events = tps[m]
+                    recall[ti, c, ai, m] = np.float64(events) / npig_float
+                    pr = tp_pr[m]
+                    rc = tp_rc[m]
+                    for e in range(events - 1, 0, -1):
+                        if pr[e] > pr[e - 1]:
+                            pr[e - 1] = pr[e]
+                    e = 0
+                    for r in range(n_rec):
+                        threshold = rec_thresholds[r]
+                        while e < events and rc[e] < threshold:
+                            e += 1
+                        precision[ti, r, c, ai, m] = pr[e] if e < events else 0.0
+    return precision, recall, visit
 
 
 @njit(**_JIT)
