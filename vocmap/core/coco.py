@@ -117,14 +117,13 @@ class CocoClassEval:
     npig: np.ndarray
 
 
-def _crowd_and_area(ground_truth: ClassGroundTruth, coco_boxes: np.ndarray):
+def _crowd_and_area(ground_truth: ClassGroundTruth) -> tuple[np.ndarray, np.ndarray]:
     """COCO's ``iscrowd`` (else the difficult flags) and ``area`` (else ``w * h``)."""
     crowd = ground_truth.difficult if ground_truth.iscrowd is None else ground_truth.iscrowd
     if ground_truth.area is None:
-        area = coco_boxes[:, 2] * coco_boxes[:, 3]
-    else:
-        area = ground_truth.area
-    return crowd, area
+        boxes = voc_to_coco_boxes(ground_truth.boxes)
+        return crowd, boxes[:, 2] * boxes[:, 3]
+    return crowd, ground_truth.area
 
 
 def evaluate_classes(
@@ -136,54 +135,120 @@ def evaluate_classes(
     arrays, and ``eval['precision']`` (T, R, K, A, M) and ``eval['recall']`` (T, K, A, M).
 
     Images are visited in COCO's order (``ClassGroundTruth.image_rank``), else in
-    image-set order. The cells are evaluated in parallel, the classes accumulated
-    in parallel (:mod:`vocmap.core.coco_kernels`).
+    image-set order.
     """
-    n_classes = len(ground_truths)
-    n_images = ground_truths[0].offsets.shape[0] - 1 if n_classes else 0
-    image_rank = ground_truths[0].image_rank if n_classes else None
+    n_images = ground_truths[0].offsets.shape[0] - 1 if ground_truths else 0
+    objects = ObjectTable(
+        object_class=_concat(
+            [np.full(g.rows.shape[0], k, dtype=np.int64) for k, g in enumerate(ground_truths)],
+            (0,),
+            np.int64,
+        ),
+        object_image=_concat(
+            [
+                np.repeat(np.arange(n_images, dtype=np.int64), np.diff(g.offsets))
+                for g in ground_truths
+            ],
+            (0,),
+            np.int64,
+        ),
+        boxes=_concat([g.boxes for g in ground_truths], (0, 4)),
+        area=_concat([_crowd_and_area(g)[1] for g in ground_truths], (0,)),
+        crowd=_concat([_crowd_and_area(g)[0] for g in ground_truths], (0,), np.bool_),
+        rows=_concat([g.rows for g in ground_truths], (0,), np.int64),
+    )
+    image_rank = ground_truths[0].image_rank if ground_truths else None
+    return evaluate_tables(objects, detections, n_images, image_rank, params)
+
+
+@dataclass(frozen=True)
+class ObjectTable:
+    """Objects of the classes evaluated, one row each: ``object_class`` (m,) position
+    in the class list, ``object_image`` (m,) image index, ``boxes`` (m, 4) VOC,
+    ``area`` (m,) COCO's area, ``crowd`` (m,) bool, ``rows`` (m,) GroundTruth row;
+    any order that keeps each (class, image)'s objects in file order."""
+
+    object_class: np.ndarray
+    object_image: np.ndarray
+    boxes: np.ndarray
+    area: np.ndarray
+    crowd: np.ndarray
+    rows: np.ndarray
+
+    @classmethod
+    def from_ground_truth(cls, ground_truth: GroundTruth, classes: Sequence[str]) -> ObjectTable:
+        """The objects of ``classes`` straight from the GroundTruth's columns."""
+        position = np.full(len(ground_truth.class_names) + 1, -1, dtype=np.int64)
+        wanted = {name: k for k, name in enumerate(classes)}
+        for index, name in enumerate(ground_truth.class_names):
+            position[index] = wanted.get(name, -1)
+        object_class = position[ground_truth.object_class]
+        rows = np.flatnonzero(object_class >= 0)
+        if ground_truth.area is None:
+            w = ground_truth.boxes[rows, 2] - ground_truth.boxes[rows, 0] + 1.0
+            h = ground_truth.boxes[rows, 3] - ground_truth.boxes[rows, 1] + 1.0
+            area = w * h
+        else:
+            area = ground_truth.area[rows]
+        crowd = ground_truth.difficult if ground_truth.iscrowd is None else ground_truth.iscrowd
+        return cls(
+            object_class=object_class[rows],
+            object_image=ground_truth.object_image[rows],
+            boxes=ground_truth.boxes[rows],
+            area=area,
+            crowd=crowd[rows],
+            rows=rows,
+        )
+
+
+def evaluate_tables(
+    objects: ObjectTable,
+    detections: Sequence[ClassDetections],
+    n_images: int,
+    image_rank: np.ndarray | None,
+    params: CocoParams,
+) -> tuple[list[CocoClassEval], np.ndarray, np.ndarray]:
+    """:func:`evaluate_classes` on an ObjectTable and each class's detections.
+
+    A cell is (class, image in COCO's order); its detections are sorted by score in
+    parallel, the cells matched in parallel over classes, the classes accumulated in
+    parallel (:mod:`vocmap.core.coco_kernels`).
+    """
+    n_classes = len(detections)
     rank = np.arange(n_images, dtype=np.int64) if image_rank is None else image_rank
     n_cells = n_classes * n_images
-    # detections of every class, one table; a cell is (class, image in COCO's order)
     det_counts = np.array([len(d) for d in detections], dtype=np.int64)
     det_starts = np.concatenate([[0], np.cumsum(det_counts)])
     det_class = np.repeat(np.arange(n_classes, dtype=np.int64), det_counts)
     scores = _concat([d.scores for d in detections], (0,))
     det_boxes = voc_to_coco_boxes(_concat([d.boxes for d in detections], (0, 4)))
     det_area = det_boxes[:, 2] * det_boxes[:, 3]
-    det_cell = det_class * n_images + rank[_concat([d.image_index for d in detections], (0,))]
-    det_order, det_offsets = coco_kernels.group_by_cell(det_cell.astype(np.int64), n_cells)
+    det_image = _concat([d.image_index for d in detections], (0,), np.int64)
+    det_order, det_offsets = coco_kernels.group_by_cell(
+        det_class * n_images + rank[det_image], n_cells
+    )
     coco_kernels.sort_cells_by_score(det_order, det_offsets, scores)
-    # objects of every class, grouped by cell (file order within)
-    gt_cells, gt_boxes, gt_area, gt_crowd, gt_rows = [], [], [], [], []
-    for k, gt in enumerate(ground_truths):
-        boxes = voc_to_coco_boxes(gt.boxes)
-        crowd, area = _crowd_and_area(gt, boxes)
-        image = np.repeat(np.arange(n_images, dtype=np.int64), np.diff(gt.offsets))
-        gt_cells.append(k * n_images + rank[image])
-        gt_boxes.append(boxes)
-        gt_area.append(np.asarray(area, dtype=np.float64))
-        gt_crowd.append(np.asarray(crowd, dtype=np.bool_))
-        gt_rows.append(gt.rows)
-    gt_order, gt_offsets = coco_kernels.group_by_cell(_concat(gt_cells, (0,), np.int64), n_cells)
-    kept_offsets, kept, rank_in_cell, outcome, matched, best_iou, npig_cells = (
+    gt_cell = objects.object_class * n_images + rank[objects.object_image]
+    gt_order, gt_offsets = coco_kernels.group_by_cell(gt_cell, n_cells)
+    kept_offsets, kept, rank_in_cell, outcome, matched, best_iou, npig = (
         coco_kernels.evaluate_cells(
             det_order,
             det_offsets,
             det_boxes,
             det_area,
             gt_offsets,
-            np.ascontiguousarray(_concat(gt_boxes, (0, 4))[gt_order]),
-            np.ascontiguousarray(_concat(gt_area, (0,))[gt_order]),
-            np.ascontiguousarray(_concat(gt_crowd, (0,), np.bool_)[gt_order]),
+            voc_to_coco_boxes(objects.boxes[gt_order]),
+            np.ascontiguousarray(objects.area[gt_order], dtype=np.float64),
+            np.ascontiguousarray(objects.crowd[gt_order], dtype=np.bool_),
+            n_classes,
             params.effective_thresholds,
             params.area_ranges,
             max(params.max_dets),
         )
     )
-    npig = npig_cells.reshape(n_classes, n_images, -1).sum(axis=1)
-    class_offsets = np.ascontiguousarray(kept_offsets[::n_images]) if n_images else None
-    if class_offsets is None:
+    if n_images:
+        class_offsets = np.ascontiguousarray(kept_offsets[::n_images])
+    else:
         class_offsets = np.zeros(n_classes + 1, dtype=np.int64)
     precision, recall, visit = coco_kernels.accumulate(
         outcome,
@@ -194,9 +259,8 @@ def evaluate_classes(
         np.array(params.max_dets, dtype=np.int64),
         RECALL_THRESHOLDS,
     )
-    object_rows = _concat(gt_rows, (0,), np.int64)[gt_order]
     known = matched >= 0
-    matched[known] = object_rows[matched[known]]
+    matched[known] = objects.rows[gt_order][matched[known]]
     evaluations = []
     for k in range(n_classes):
         lo, hi = int(class_offsets[k]), int(class_offsets[k + 1])
@@ -338,9 +402,11 @@ def evaluate_coco(
     """``--metric coco50`` or ``coco`` for the classes, in order (give them in COCO's
     category-id order for pycocotools' exact means)."""
     params = COCO50_PARAMS if settings.metric == "coco50" else COCO_PARAMS
-    evaluations, precision, recall = evaluate_classes(
-        [ground_truth.for_class(name) for name in classes],
+    evaluations, precision, recall = evaluate_tables(
+        ObjectTable.from_ground_truth(ground_truth, classes),
         [detections[name] for name in classes],
+        ground_truth.num_images,
+        ground_truth.image_rank,
         params,
     )
     summary = summarize(precision, recall, params)
@@ -363,9 +429,11 @@ def coco_arrays(
     ground_truth: GroundTruth, detections: Detections, classes: Sequence[str], params: CocoParams
 ) -> tuple[np.ndarray, np.ndarray]:
     """``eval['precision']`` (T, R, K, A, M) and ``eval['recall']`` (T, K, A, M)."""
-    _, precision, recall = evaluate_classes(
-        [ground_truth.for_class(name) for name in classes],
+    _, precision, recall = evaluate_tables(
+        ObjectTable.from_ground_truth(ground_truth, classes),
         [detections[name] for name in classes],
+        ground_truth.num_images,
+        ground_truth.image_rank,
         params,
     )
     return precision, recall

@@ -109,11 +109,14 @@ def evaluate_cells(
     gt_boxes,
     gt_area,
     gt_crowd,
+    n_classes,
     thresholds,
     area_ranges,
     max_det,
 ):
-    """``evaluateImg`` for every (category, image) cell, in parallel over cells.
+    """``evaluateImg`` for every (category, image) cell, in parallel over categories.
+
+    Cell ``c = category * n_images + image`` (images in COCO's order).
 
     Args:
         det_order: (n,) int64 detection rows grouped by cell, each cell's by
@@ -122,6 +125,7 @@ def evaluate_cells(
         gt_offsets: (n_cells + 1,) int64: cell ``c`` owns objects
             ``gt_offsets[c]:gt_offsets[c+1]`` of ``gt_boxes`` (m, 4) ``[x, y, w, h]``,
             ``gt_area`` (m,) float64 (the annotations' ``area``), ``gt_crowd`` (m,) bool.
+        n_classes: categories (``n_cells`` is a multiple).
         thresholds: (T,) float64, already ``min(t, 1 - 1e-10)``.
         area_ranges: (A, 2) float64 ``[lo, hi]`` (inclusive).
         max_det: detections kept per cell (``maxDets[-1]``).
@@ -134,9 +138,10 @@ def evaluate_cells(
         matched: (T, k) int64 object row matched under the first area range (-1: none).
         best_iou: (k,) float64 the largest overlap with an object of the cell
             (-inf: none).
-        npig: (n_cells, A) int64 objects not ignored under each area range.
+        npig: (n_classes, A) int64 objects not ignored under each area range.
     """
     n_cells = det_offsets.shape[0] - 1
+    n_images = n_cells // n_classes if n_classes else 0
     n_thresholds = thresholds.shape[0]
     n_areas = area_ranges.shape[0]
     kept_offsets = np.zeros(n_cells + 1, dtype=np.int64)
@@ -148,39 +153,68 @@ def evaluate_cells(
     outcome = np.empty((n_areas, n_thresholds, k), dtype=np.int8)
     matched = np.full((n_thresholds, k), -1, dtype=np.int64)
     best_iou = np.full(k, -np.inf, dtype=np.float64)
-    npig = np.zeros((n_cells, n_areas), dtype=np.int64)
-    for c in prange(n_cells):
-        start = kept_offsets[c]
-        n_det = kept_offsets[c + 1] - start
-        g0 = gt_offsets[c]
-        n_gt = gt_offsets[c + 1] - g0
-        if n_det == 0 and n_gt == 0:
-            continue
-        for a in range(n_det):
-            kept[start + a] = det_order[det_offsets[c] + a]
-            rank[start + a] = a
-        match_cell(
-            kept[start : start + n_det],
-            det_boxes,
-            det_area,
-            g0,
-            n_gt,
-            gt_boxes,
-            gt_area,
-            gt_crowd,
-            thresholds,
-            area_ranges,
-            outcome[:, :, start : start + n_det],
-            matched[:, start : start + n_det],
-            best_iou[start : start + n_det],
-            npig[c],
-        )
+    npig = np.zeros((n_classes, n_areas), dtype=np.int64)
+    for category in prange(n_classes):
+        # scratch reused by the category's cells, grown as needed
+        ious = np.empty(64, dtype=np.float64)
+        ignore = np.empty(16, dtype=np.bool_)
+        perm = np.empty(16, dtype=np.int64)
+        taken = np.empty(16, dtype=np.bool_)
+        for image in range(n_images):
+            c = category * n_images + image
+            start = kept_offsets[c]
+            n_det = kept_offsets[c + 1] - start
+            g0 = gt_offsets[c]
+            n_gt = gt_offsets[c + 1] - g0
+            if n_det == 0 and n_gt == 0:
+                continue
+            for a in range(n_det):
+                kept[start + a] = det_order[det_offsets[c] + a]
+                rank[start + a] = a
+            if n_gt == 0:  # every detection unmatched: outside the area range or FP
+                for a in range(n_det):
+                    area = det_area[kept[start + a]]
+                    for ai in range(n_areas):
+                        out = area < area_ranges[ai, 0] or area > area_ranges[ai, 1]
+                        for ti in range(n_thresholds):
+                            outcome[ai, ti, start + a] = IGNORED if out else FALSE_POSITIVE
+                continue
+            if n_det * n_gt > ious.shape[0]:
+                ious = np.empty(2 * n_det * n_gt, dtype=np.float64)
+            if n_gt > ignore.shape[0]:
+                ignore = np.empty(2 * n_gt, dtype=np.bool_)
+                perm = np.empty(2 * n_gt, dtype=np.int64)
+                taken = np.empty(2 * n_gt, dtype=np.bool_)
+            match_cell(
+                kept,
+                start,
+                n_det,
+                det_boxes,
+                det_area,
+                g0,
+                n_gt,
+                gt_boxes,
+                gt_area,
+                gt_crowd,
+                thresholds,
+                area_ranges,
+                outcome,
+                matched,
+                best_iou,
+                npig[category],
+                ious,
+                ignore,
+                perm,
+                taken,
+            )
     return kept_offsets, kept, rank, outcome, matched, best_iou, npig
 
 
 @njit(**_JIT)
 def match_cell(
-    dets,
+    kept,
+    start,
+    n_det,
     det_boxes,
     det_area,
     g0,
@@ -194,24 +228,26 @@ def match_cell(
     matched,
     best_iou,
     npig,
+    ious,
+    ignore,
+    perm,
+    taken,
 ):
-    """evaluateImg for one cell: ``dets`` (n_det,) rows in score order against
-    objects ``g0 .. g0 + n_gt - 1``; fills ``outcome`` (A, T, n_det), ``matched``
-    (T, n_det), ``best_iou`` (n_det,) and ``npig`` (A,)."""
-    n_det = dets.shape[0]
+    """evaluateImg for one cell: detections ``kept[start:start + n_det]`` (score
+    order) against objects ``g0 .. g0 + n_gt - 1``; fills their ``outcome``,
+    ``matched`` and ``best_iou`` columns and adds to ``npig`` (A,). ``ious``,
+    ``ignore``, ``perm`` and ``taken`` are scratch of at least n_det * n_gt and n_gt."""
     n_thresholds = thresholds.shape[0]
     n_areas = area_ranges.shape[0]
-    ious = np.zeros((n_det, n_gt), dtype=np.float64)
     for a in range(n_det):
-        d = dets[a]
+        d = kept[start + a]
+        best_overlap = -np.inf
         for b in range(n_gt):
             value = box_iou(det_boxes[d], gt_boxes[g0 + b], gt_crowd[g0 + b])
-            ious[a, b] = value
-            if value > best_iou[a]:
-                best_iou[a] = value
-    ignore = np.empty(n_gt, dtype=np.bool_)
-    perm = np.empty(n_gt, dtype=np.int64)
-    taken = np.empty(n_gt, dtype=np.bool_)
+            ious[a * n_gt + b] = value
+            if value > best_overlap:
+                best_overlap = value
+        best_iou[start + a] = best_overlap
     for ai in range(n_areas):
         lo = area_ranges[ai, 0]
         hi = area_ranges[ai, 1]
@@ -223,7 +259,7 @@ def match_cell(
             if not ignore[b]:
                 perm[p] = b
                 p += 1
-        npig[ai] = p
+        npig[ai] += p
         for b in range(n_gt):
             if ignore[b]:
                 perm[p] = b
@@ -232,7 +268,7 @@ def match_cell(
             for b in range(n_gt):
                 taken[b] = False
             for a in range(n_det):
-                d = dets[a]
+                d = kept[start + a]
                 best = thresholds[ti]
                 m = -1
                 for gi in range(n_gt):
@@ -241,18 +277,18 @@ def match_cell(
                         continue
                     if m > -1 and not ignore[perm[m]] and ignore[b]:
                         break
-                    if ious[a, b] < best:
+                    if ious[a * n_gt + b] < best:
                         continue
-                    best = ious[a, b]
+                    best = ious[a * n_gt + b]
                     m = gi
                 if m == -1:
                     out_of_range = det_area[d] < lo or det_area[d] > hi
-                    outcome[ai, ti, a] = IGNORED if out_of_range else FALSE_POSITIVE
+                    outcome[ai, ti, start + a] = IGNORED if out_of_range else FALSE_POSITIVE
                     continue
                 taken[m] = True
-                outcome[ai, ti, a] = IGNORED if ignore[perm[m]] else TRUE_POSITIVE
+                outcome[ai, ti, start + a] = IGNORED if ignore[perm[m]] else TRUE_POSITIVE
                 if ai == 0:
-                    matched[ti, a] = g0 + perm[m]
+                    matched[ti, start + a] = g0 + perm[m]
 
 
 @njit(parallel=True, **_JIT)
