@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  vocmap / the faster peer ({fastest}): {ratio:.2f} (goal <= 1.00: {verdict})")
         same = all(stats[t] == stats["vocmap"] for t in tools)
         print(f"  the same twelve numbers from all: {same}")
-        print(f"  AP {stats['vocmap'][0]:.6f}, AP50 {stats['vocmap'][1]:.6f}")
+        print(f"  vocmap's twelve numbers: {json.dumps(stats['vocmap'])}")
     print(f"\nload average at end: {os.getloadavg()[0]:.2f}")
     return 0
 
