@@ -362,7 +362,9 @@ def class_result(name: str, ap: float, evaluation: CocoClassEval, n_detections: 
         rec,
         prec,
     )
-    dropped = np.setdiff1d(np.arange(n_detections), evaluation.kept)
+    beyond = np.ones(n_detections, dtype=bool)
+    beyond[evaluation.kept] = False
+    dropped = np.flatnonzero(beyond)
     visited = evaluation.kept[evaluation.order]
     fill = np.full(dropped.shape[0], rec[-1] if k else np.nan)
     fill_prec = np.full(dropped.shape[0], prec[-1] if k else np.nan)
