@@ -103,6 +103,7 @@ def side_by_side(gt_path: Path, results_path: Path, tools: list[str], rounds: in
     ]
     times: dict[str, list[float]] = {t: [] for t in tools}
     stats: dict[str, list[float]] = {}
+    phases: dict[str, list[float]] = {}
     try:
         for worker in workers:  # warm: imports, numba's cache, first allocation
             stats[worker.tool] = worker.run()["stats"]
@@ -112,10 +113,12 @@ def side_by_side(gt_path: Path, results_path: Path, tools: list[str], rounds: in
                 answer = worker.run()
                 times[worker.tool].append(answer["seconds"])
                 stats[worker.tool] = answer["stats"]
+                for phase, seconds in answer.get("phases", {}).items():
+                    phases.setdefault(phase, []).append(seconds)
     finally:
         for worker in workers:
             worker.close()
-    return times, stats
+    return times, stats, phases
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
             f"ready in {time.perf_counter() - started:.1f} s)"
         )
         tools = ["vocmap", *peers]
-        times, stats = side_by_side(gt_path, results_path, tools, rounds, args.peer_python)
+        times, stats, phases = side_by_side(gt_path, results_path, tools, rounds, args.peer_python)
         medians = {t: statistics.median(times[t]) for t in tools}
         print(f"  whole pipeline, median of {rounds} alternating rounds (seconds):")
         for tool in tools:
@@ -153,6 +156,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"    {tool:10s} {medians[tool]:8.3f}  "
                 f"(min {min(times[tool]):.3f}, max {max(times[tool]):.3f})"
             )
+        print(
+            "  vocmap's phases (medians): "
+            + ", ".join(f"{p} {statistics.median(v):.3f}" for p, v in phases.items())
+        )
         for peer in peers:
             print(f"  vocmap / {peer}: {medians['vocmap'] / medians[peer]:.2f}")
         if peers:

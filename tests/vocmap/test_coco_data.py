@@ -61,7 +61,10 @@ def check_equal(tmp_path, ground_truth: dict, results: list[dict]) -> None:
     ("n_images", "n_categories", "n_detections", "seed"),
     [(12, 4, 60, 1), (40, 10, 700, 2), (60, 80, 900, 3), (25, 3, 1200, 4)],
 )
-def test_coco_shaped_cases_equal_pycocotools(tmp_path, n_images, n_categories, n_detections, seed):
+def test_coco_shaped_cases_equal_pycocotools(
+    tmp_path, monkeypatch, n_images, n_categories, n_detections, seed
+):
+    monkeypatch.setattr(coco, "PARALLEL_MIN_WORK", 0)  # every thread numba has, even here
     ground_truth, results = coco_case(n_images, n_categories, n_detections, seed=seed, crowd=0.05)
     check_equal(tmp_path, ground_truth, results)
 

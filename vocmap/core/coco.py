@@ -22,9 +22,11 @@ mAP is pycocotools' own number, the mean over every class's precisions together.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from vocmap.core import coco_kernels, kernels
@@ -210,9 +212,10 @@ def evaluate_tables(
 ) -> tuple[list[CocoClassEval], np.ndarray, np.ndarray]:
     """:func:`evaluate_classes` on an ObjectTable and each class's detections.
 
-    A cell is (class, image in COCO's order); its detections are sorted by score in
-    parallel, the cells matched in parallel over classes, the classes accumulated in
-    parallel (:mod:`vocmap.core.coco_kernels`).
+    A cell is (class, image in COCO's order). One parallel loop over the classes
+    sorts each cell's detections by score, matches the cells and accumulates the
+    class (:func:`vocmap.core.coco_kernels.evaluate_cells`; one thread for small
+    inputs, ``PARALLEL_MIN_WORK``).
     """
     n_classes = len(detections)
     rank = np.arange(n_images, dtype=np.int64) if image_rank is None else image_rank
@@ -227,13 +230,24 @@ def evaluate_tables(
     det_order, det_offsets = coco_kernels.group_by_cell(
         det_class * n_images + rank[det_image], n_cells
     )
-    coco_kernels.sort_cells_by_score(det_order, det_offsets, scores)
     gt_cell = objects.object_class * n_images + rank[objects.object_image]
     gt_order, gt_offsets = coco_kernels.group_by_cell(gt_cell, n_cells)
-    kept_offsets, kept, rank_in_cell, outcome, matched, best_iou, npig = (
-        coco_kernels.evaluate_cells(
+    with _threads(det_order.shape[0] + gt_order.shape[0]):
+        (
+            kept_offsets,
+            kept,
+            rank_in_cell,
+            outcome,
+            matched,
+            best_iou,
+            npig,
+            precision,
+            recall,
+            visit,
+        ) = coco_kernels.evaluate_cells(
             det_order,
             det_offsets,
+            scores,
             det_boxes,
             det_area,
             gt_offsets,
@@ -244,21 +258,13 @@ def evaluate_tables(
             params.effective_thresholds,
             params.area_ranges,
             max(params.max_dets),
+            np.array(params.max_dets, dtype=np.int64),
+            RECALL_THRESHOLDS,
         )
-    )
     if n_images:
         class_offsets = np.ascontiguousarray(kept_offsets[::n_images])
     else:
         class_offsets = np.zeros(n_classes + 1, dtype=np.int64)
-    precision, recall, visit = coco_kernels.accumulate(
-        outcome,
-        scores[kept],
-        rank_in_cell,
-        class_offsets,
-        npig,
-        np.array(params.max_dets, dtype=np.int64),
-        RECALL_THRESHOLDS,
-    )
     known = matched >= 0
     matched[known] = objects.rows[gt_order][matched[known]]
     evaluations = []
@@ -278,6 +284,25 @@ def evaluate_tables(
             )
         )
     return evaluations, precision, recall
+
+
+#: Below this many detections and objects, one thread: waking a second costs more
+#: than it saves (much more on a loaded machine).
+PARALLEL_MIN_WORK = 20_000
+
+
+@contextlib.contextmanager
+def _threads(work: int) -> Iterator[None]:
+    """numba's threads for the cells: all of them, or one for small inputs."""
+    if work >= PARALLEL_MIN_WORK:
+        yield
+        return
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
 def _concat(parts: Sequence[np.ndarray], empty_shape: tuple, dtype=np.float64) -> np.ndarray:

@@ -81,28 +81,25 @@ def group_by_cell(cell, n_cells):
     return order, offsets
 
 
-@njit(parallel=True, **_JIT)
-def sort_cells_by_score(order, offsets, scores):
-    """Each cell's rows of ``order`` (in place) by decreasing score, stably, as
+@njit(**_JIT)
+def sort_cell(order, lo, n, scores):
+    """Rows ``order[lo:lo + n]`` (in place) by decreasing score, stably, as
     computeIoU's ``np.argsort([-d['score'] for d in dt], kind='mergesort')``."""
-    n_cells = offsets.shape[0] - 1
-    for c in prange(n_cells):
-        lo = offsets[c]
-        n = offsets[c + 1] - lo
-        if n > 1:
-            rows = order[lo : lo + n].copy()
-            keys = np.empty(n, dtype=np.float64)
-            for j in range(n):
-                keys[j] = -scores[rows[j]]
-            by_score = np.argsort(keys, kind="mergesort")
-            for j in range(n):
-                order[lo + j] = rows[by_score[j]]
+    if n > 1:
+        rows = order[lo : lo + n].copy()
+        keys = np.empty(n, dtype=np.float64)
+        for j in range(n):
+            keys[j] = -scores[rows[j]]
+        by_score = np.argsort(keys, kind="mergesort")
+        for j in range(n):
+            order[lo + j] = rows[by_score[j]]
 
 
 @njit(parallel=True, **_JIT)
 def evaluate_cells(
     det_order,
     det_offsets,
+    det_scores,
     det_boxes,
     det_area,
     gt_offsets,
@@ -113,14 +110,18 @@ def evaluate_cells(
     thresholds,
     area_ranges,
     max_det,
+    max_dets,
+    rec_thresholds,
 ):
-    """``evaluateImg`` for every (category, image) cell, in parallel over categories.
+    """``evaluateImg`` for every (category, image) cell, then ``accumulate`` per
+    category: one parallel loop over categories.
 
     Cell ``c = category * n_images + image`` (images in COCO's order).
 
     Args:
-        det_order: (n,) int64 detection rows grouped by cell, each cell's by
-            decreasing score, stably; det_offsets: (n_cells + 1,) int64 into it.
+        det_order: (n,) int64 detection rows grouped by cell, in file order; each
+            cell's is sorted here by decreasing score, stably (in place);
+            det_offsets: (n_cells + 1,) int64 into it; det_scores: (n,) float64.
         det_boxes: (n, 4) float64 ``[x, y, w, h]``; det_area: (n,) ``w * h``.
         gt_offsets: (n_cells + 1,) int64: cell ``c`` owns objects
             ``gt_offsets[c]:gt_offsets[c+1]`` of ``gt_boxes`` (m, 4) ``[x, y, w, h]``,
@@ -129,6 +130,7 @@ def evaluate_cells(
         thresholds: (T,) float64, already ``min(t, 1 - 1e-10)``.
         area_ranges: (A, 2) float64 ``[lo, hi]`` (inclusive).
         max_det: detections kept per cell (``maxDets[-1]``).
+        max_dets: (M,) int64 increasing; rec_thresholds: (R,) float64 (accumulate).
 
     Returns:
         kept_offsets: (n_cells + 1,) int64: cell ``c`` keeps ``kept_offsets[c]:...``.
@@ -139,6 +141,8 @@ def evaluate_cells(
         best_iou: (k,) float64 the largest overlap with an object of the cell
             (-inf: none).
         npig: (n_classes, A) int64 objects not ignored under each area range.
+        precision, recall, visit: :func:`accumulate_category`'s, for every category:
+            (T, R, K, A, M), (T, K, A, M), (k,).
     """
     n_cells = det_offsets.shape[0] - 1
     n_images = n_cells // n_classes if n_classes else 0
@@ -154,6 +158,11 @@ def evaluate_cells(
     matched = np.full((n_thresholds, k), -1, dtype=np.int64)
     best_iou = np.full(k, -np.inf, dtype=np.float64)
     npig = np.zeros((n_classes, n_areas), dtype=np.int64)
+    n_max = max_dets.shape[0]
+    n_rec = rec_thresholds.shape[0]
+    precision = np.full((n_thresholds, n_rec, n_classes, n_areas, n_max), -1.0)
+    recall = np.full((n_thresholds, n_classes, n_areas, n_max), -1.0)
+    visit = np.empty(k, dtype=np.int64)
     for category in prange(n_classes):
         # scratch reused by the category's cells, grown as needed
         ious = np.empty(64, dtype=np.float64)
@@ -168,6 +177,7 @@ def evaluate_cells(
             n_gt = gt_offsets[c + 1] - g0
             if n_det == 0 and n_gt == 0:
                 continue
+            sort_cell(det_order, det_offsets[c], det_offsets[c + 1] - det_offsets[c], det_scores)
             for a in range(n_det):
                 kept[start + a] = det_order[det_offsets[c] + a]
                 rank[start + a] = a
@@ -207,7 +217,23 @@ def evaluate_cells(
                 perm,
                 taken,
             )
-    return kept_offsets, kept, rank, outcome, matched, best_iou, npig
+        lo = kept_offsets[category * n_images]
+        hi = kept_offsets[(category + 1) * n_images]
+        accumulate_category(
+            outcome,
+            det_scores,
+            kept,
+            rank,
+            lo,
+            hi,
+            npig[category],
+            max_dets,
+            rec_thresholds,
+            precision[:, :, category],
+            recall[:, category],
+            visit,
+        )
+    return kept_offsets, kept, rank, outcome, matched, best_iou, npig, precision, recall, visit
 
 
 @njit(**_JIT)
@@ -291,94 +317,97 @@ def match_cell(
                     matched[ti, start + a] = g0 + perm[m]
 
 
-@njit(parallel=True, **_JIT)
-def accumulate(outcome, kept_scores, rank, class_offsets, npig, max_dets, rec_thresholds):
-    """``accumulate``: precision (T, R, K, A, M) and recall (T, K, A, M), in
-    parallel over categories.
+@njit(**_JIT)
+def accumulate_category(
+    outcome,
+    det_scores,
+    kept,
+    rank,
+    lo,
+    hi,
+    npig,
+    max_dets,
+    rec_thresholds,
+    precision,
+    recall,
+    visit,
+):
+    """``accumulate`` for one category, its kept detections ``lo:hi`` (its cells in
+    image order, each in score order): into ``precision`` (T, R, A, M), ``recall``
+    (T, A, M) and ``visit[lo:hi]``, the positions from ``lo`` by decreasing score,
+    stably (``np.argsort(-s, kind='mergesort')``).
 
     Args:
-        outcome: (A, T, k) int8 from :func:`evaluate_cells`; kept_scores: (k,) float64;
-            rank: (k,) int64 position within its cell.
-        class_offsets: (K + 1,) int64: category ``c`` owns kept ``class_offsets[c]:...``
-            (its cells in image order, each in score order).
-        npig: (K, A) int64; max_dets: (M,) int64 increasing; rec_thresholds: (R,).
-
-    Returns also ``visit`` (k,) int64: per category, positions (from its first
-    kept detection) by decreasing score, stably (``np.argsort(-s, kind='mergesort')``).
+        outcome: (A, T, k) int8; det_scores: (n,) float64 by detection row;
+            kept: (k,) detection rows; rank: (k,) int64 position within its cell.
+        npig: (A,) int64; max_dets: (M,) int64 increasing; rec_thresholds: (R,).
 
     The curve ``pr = tp / (fp + tp + eps)`` only rises at true positives and the
     first detection reaching a recall is a true positive, so the envelope at each
     recall threshold is the largest ``pr`` of the true positives from there on:
     they alone are kept, with the same arithmetic as COCOeval's cumulative sums.
-    A (category, area) without objects stays -1, as in COCOeval.
+    An area range without objects stays -1, as in COCOeval.
     """
-    n_areas, n_thresholds, k = outcome.shape
-    n_classes = class_offsets.shape[0] - 1
+    n_areas, n_thresholds, _ = outcome.shape
     n_max = max_dets.shape[0]
     n_rec = rec_thresholds.shape[0]
-    precision = np.full((n_thresholds, n_rec, n_classes, n_areas, n_max), -1.0)
-    recall = np.full((n_thresholds, n_classes, n_areas, n_max), -1.0)
-    visit = np.empty(k, dtype=np.int64)
-    for c in prange(n_classes):
-        lo = class_offsets[c]
-        n = class_offsets[c + 1] - lo
-        keys = np.empty(n, dtype=np.float64)
+    n = hi - lo
+    keys = np.empty(n, dtype=np.float64)
+    for j in range(n):
+        keys[j] = -det_scores[kept[lo + j]]
+    order = np.argsort(keys, kind="mergesort")
+    visit[lo:hi] = order
+    ranks = np.empty(n, dtype=np.int64)
+    for j in range(n):
+        ranks[j] = rank[lo + order[j]]
+    nd = np.zeros(n_max, dtype=np.int64)
+    for m in range(n_max):
         for j in range(n):
-            keys[j] = -kept_scores[lo + j]
-        order = np.argsort(keys, kind="mergesort")
-        visit[lo : lo + n] = order
-        ranks = np.empty(n, dtype=np.int64)
-        for j in range(n):
-            ranks[j] = rank[lo + order[j]]
-        nd = np.zeros(n_max, dtype=np.int64)
-        for m in range(n_max):
+            if ranks[j] < max_dets[m]:
+                nd[m] += 1
+    tp_pr = np.empty((n_max, n + 1), dtype=np.float64)
+    tp_rc = np.empty((n_max, n + 1), dtype=np.float64)
+    tps = np.zeros(n_max, dtype=np.int64)
+    fps = np.zeros(n_max, dtype=np.int64)
+    for ai in range(n_areas):
+        if npig[ai] == 0:
+            continue
+        npig_float = np.float64(npig[ai])
+        for ti in range(n_thresholds):
+            tps[:] = 0
+            fps[:] = 0
             for j in range(n):
-                if ranks[j] < max_dets[m]:
-                    nd[m] += 1
-        tp_pr = np.empty((n_max, n + 1), dtype=np.float64)
-        tp_rc = np.empty((n_max, n + 1), dtype=np.float64)
-        tps = np.zeros(n_max, dtype=np.int64)
-        fps = np.zeros(n_max, dtype=np.int64)
-        for ai in range(n_areas):
-            if npig[c, ai] == 0:
-                continue
-            npig_float = np.float64(npig[c, ai])
-            for ti in range(n_thresholds):
-                tps[:] = 0
-                fps[:] = 0
-                for j in range(n):
-                    value = outcome[ai, ti, lo + order[j]]
-                    if value == IGNORED:
-                        continue
-                    for m in range(n_max):
-                        if ranks[j] < max_dets[m]:
-                            if value == TRUE_POSITIVE:
-                                t = tps[m]
-                                tp = np.float64(t + 1)
-                                tp_rc[m, t] = tp / npig_float
-                                tp_pr[m, t] = tp / (np.float64(fps[m]) + tp + EPS)
-                                tps[m] = t + 1
-                            else:
-                                fps[m] += 1
+                value = outcome[ai, ti, lo + order[j]]
+                if value == IGNORED:
+                    continue
                 for m in range(n_max):
-                    if nd[m] == 0:
-                        recall[ti, c, ai, m] = 0.0
-                        precision[ti, :, c, ai, m] = 0.0
-                        continue
-                    events = tps[m]
-                    recall[ti, c, ai, m] = np.float64(events) / npig_float
-                    pr = tp_pr[m]
-                    rc = tp_rc[m]
-                    for e in range(events - 1, 0, -1):
-                        if pr[e] > pr[e - 1]:
-                            pr[e - 1] = pr[e]
-                    e = 0
-                    for r in range(n_rec):
-                        threshold = rec_thresholds[r]
-                        while e < events and rc[e] < threshold:
-                            e += 1
-                        precision[ti, r, c, ai, m] = pr[e] if e < events else 0.0
-    return precision, recall, visit
+                    if ranks[j] < max_dets[m]:
+                        if value == TRUE_POSITIVE:
+                            t = tps[m]
+                            tp = np.float64(t + 1)
+                            tp_rc[m, t] = tp / npig_float
+                            tp_pr[m, t] = tp / (np.float64(fps[m]) + tp + EPS)
+                            tps[m] = t + 1
+                        else:
+                            fps[m] += 1
+            for m in range(n_max):
+                if nd[m] == 0:
+                    recall[ti, ai, m] = 0.0
+                    precision[ti, :, ai, m] = 0.0
+                    continue
+                events = tps[m]
+                recall[ti, ai, m] = np.float64(events) / npig_float
+                pr = tp_pr[m]
+                rc = tp_rc[m]
+                for e in range(events - 1, 0, -1):
+                    if pr[e] > pr[e - 1]:
+                        pr[e - 1] = pr[e]
+                e = 0
+                for r in range(n_rec):
+                    threshold = rec_thresholds[r]
+                    while e < events and rc[e] < threshold:
+                        e += 1
+                    precision[ti, r, ai, m] = pr[e] if e < events else 0.0
 
 
 @njit(**_JIT)
