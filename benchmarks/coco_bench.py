@@ -167,6 +167,10 @@ def main(argv: list[str] | None = None) -> int:
             ratio = medians["vocmap"] / medians[fastest]
             verdict = "met" if ratio <= 1.0 else "not met"
             print(f"  vocmap / the faster peer ({fastest}): {ratio:.2f} (goal <= 1.00: {verdict})")
+            metric = statistics.median(phases["metric"])
+            print(
+                f"  vocmap's metric alone / {fastest}'s whole pipeline: {metric / medians[fastest]:.2f}"
+            )
         same = all(stats[t] == stats["vocmap"] for t in tools)
         print(f"  the same twelve numbers from all: {same}")
         print(f"  vocmap's twelve numbers: {json.dumps(stats['vocmap'])}")

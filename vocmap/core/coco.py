@@ -103,7 +103,8 @@ class CocoClassEval:
             by image (COCO's image order) then score.
         rank: (k,) position of each within its image.
         order: (k,) positions into ``kept`` in accumulate's order.
-        outcome: (A, T, k) int8; matched: (T, k) GroundTruth row or -1 (area "all").
+        outcome: (A, T, k) int8; matched: (k,) GroundTruth row or -1 (the first IoU
+            threshold, area "all").
         best_iou: (k,) largest COCO overlap with an object of the image (-inf: none).
         npig: (A,) objects not ignored.
     """
@@ -278,7 +279,7 @@ def evaluate_tables(
                 rank_in_cell[lo:hi],
                 visit[lo:hi],
                 outcome[:, :, lo:hi],
-                matched[:, lo:hi],
+                matched[lo:hi],
                 best_iou[lo:hi],
                 npig[k],
             )
@@ -402,7 +403,7 @@ def class_result(name: str, ap: float, evaluation: CocoClassEval, n_detections: 
         np.concatenate([prec, fill_prec]),
         np.concatenate([visited, dropped]).astype(np.int64),
         np.concatenate([outcome, np.full(dropped.shape[0], kernels.IGNORED, dtype=np.int8)]),
-        np.concatenate([evaluation.matched[0][evaluation.order], np.full(dropped.shape[0], -1)]),
+        np.concatenate([evaluation.matched[evaluation.order], np.full(dropped.shape[0], -1)]),
         np.concatenate([evaluation.best_iou[evaluation.order], np.full(dropped.shape[0], -np.inf)]),
     )
 

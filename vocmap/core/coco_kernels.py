@@ -84,15 +84,27 @@ def group_by_cell(cell, n_cells):
 @njit(**_JIT)
 def sort_cell(order, lo, n, scores):
     """Rows ``order[lo:lo + n]`` (in place) by decreasing score, stably, as
-    computeIoU's ``np.argsort([-d['score'] for d in dt], kind='mergesort')``."""
-    if n > 1:
-        rows = order[lo : lo + n].copy()
-        keys = np.empty(n, dtype=np.float64)
-        for j in range(n):
-            keys[j] = -scores[rows[j]]
-        by_score = np.argsort(keys, kind="mergesort")
-        for j in range(n):
-            order[lo + j] = rows[by_score[j]]
+    computeIoU's ``np.argsort([-d['score'] for d in dt], kind='mergesort')``
+    (an insertion sort for a few rows: stable too, and nothing allocated)."""
+    if n <= 1:
+        return
+    if n <= 32:
+        for i in range(lo + 1, lo + n):
+            row = order[i]
+            key = scores[row]
+            j = i - 1
+            while j >= lo and scores[order[j]] < key:  # only strictly lower moves
+                order[j + 1] = order[j]
+                j -= 1
+            order[j + 1] = row
+        return
+    rows = order[lo : lo + n].copy()
+    keys = np.empty(n, dtype=np.float64)
+    for j in range(n):
+        keys[j] = -scores[rows[j]]
+    by_score = np.argsort(keys, kind="mergesort")
+    for j in range(n):
+        order[lo + j] = rows[by_score[j]]
 
 
 @njit(parallel=True, **_JIT)
@@ -137,7 +149,8 @@ def evaluate_cells(
         kept: (k,) int64 detection rows kept, by cell then score.
         rank: (k,) int64 position of each within its cell.
         outcome: (A, T, k) int8 ``TRUE_POSITIVE``, ``FALSE_POSITIVE`` or ``IGNORED``.
-        matched: (T, k) int64 object row matched under the first area range (-1: none).
+        matched: (k,) int64 object row matched at the first threshold and area range
+            (-1: none).
         best_iou: (k,) float64 the largest overlap with an object of the cell
             (-inf: none).
         npig: (n_classes, A) int64 objects not ignored under each area range.
@@ -155,7 +168,7 @@ def evaluate_cells(
     kept = np.empty(k, dtype=np.int64)
     rank = np.empty(k, dtype=np.int64)
     outcome = np.empty((n_areas, n_thresholds, k), dtype=np.int8)
-    matched = np.full((n_thresholds, k), -1, dtype=np.int64)
+    matched = np.full(k, -1, dtype=np.int64)
     best_iou = np.full(k, -np.inf, dtype=np.float64)
     npig = np.zeros((n_classes, n_areas), dtype=np.int64)
     n_max = max_dets.shape[0]
@@ -261,7 +274,7 @@ def match_cell(
 ):
     """evaluateImg for one cell: detections ``kept[start:start + n_det]`` (score
     order) against objects ``g0 .. g0 + n_gt - 1``; fills their ``outcome``,
-    ``matched`` and ``best_iou`` columns and adds to ``npig`` (A,). ``ious``,
+    ``matched`` (first threshold and area range) and ``best_iou`` and adds to ``npig`` (A,). ``ious``,
     ``ignore``, ``perm`` and ``taken`` are scratch of at least n_det * n_gt and n_gt."""
     n_thresholds = thresholds.shape[0]
     n_areas = area_ranges.shape[0]
@@ -313,8 +326,8 @@ def match_cell(
                     continue
                 taken[m] = True
                 outcome[ai, ti, start + a] = IGNORED if ignore[perm[m]] else TRUE_POSITIVE
-                if ai == 0:
-                    matched[ti, start + a] = g0 + perm[m]
+                if ai == 0 and ti == 0:
+                    matched[start + a] = g0 + perm[m]
 
 
 @njit(**_JIT)
