@@ -370,14 +370,16 @@ def accumulate_category(
         keys[j] = -det_scores[kept[lo + j]]
     order = np.argsort(keys, kind="mergesort")
     visit[lo:hi] = order
-    ranks = np.empty(n, dtype=np.int64)
-    for j in range(n):
-        ranks[j] = rank[lo + order[j]]
+    first_m = np.empty(n, dtype=np.int64)  # the smallest maxDets that counts it
     nd = np.zeros(n_max, dtype=np.int64)
-    for m in range(n_max):
-        for j in range(n):
-            if ranks[j] < max_dets[m]:
-                nd[m] += 1
+    for j in range(n):
+        r = rank[lo + order[j]]
+        m = 0
+        while m < n_max and r >= max_dets[m]:
+            m += 1
+        first_m[j] = m
+        for mm in range(m, n_max):
+            nd[mm] += 1
     tp_pr = np.empty((n_max, n + 1), dtype=np.float64)
     tp_rc = np.empty((n_max, n + 1), dtype=np.float64)
     tps = np.zeros(n_max, dtype=np.int64)
@@ -393,16 +395,16 @@ def accumulate_category(
                 value = outcome[ai, ti, lo + order[j]]
                 if value == IGNORED:
                     continue
-                for m in range(n_max):
-                    if ranks[j] < max_dets[m]:
-                        if value == TRUE_POSITIVE:
-                            t = tps[m]
-                            tp = np.float64(t + 1)
-                            tp_rc[m, t] = tp / npig_float
-                            tp_pr[m, t] = tp / (np.float64(fps[m]) + tp + EPS)
-                            tps[m] = t + 1
-                        else:
-                            fps[m] += 1
+                if value == TRUE_POSITIVE:
+                    for m in range(first_m[j], n_max):
+                        t = tps[m]
+                        tp = np.float64(t + 1)
+                        tp_rc[m, t] = tp / npig_float
+                        tp_pr[m, t] = tp / (np.float64(fps[m]) + tp + EPS)
+                        tps[m] = t + 1
+                else:
+                    for m in range(first_m[j], n_max):
+                        fps[m] += 1
             for m in range(n_max):
                 if nd[m] == 0:
                     recall[ti, ai, m] = 0.0
