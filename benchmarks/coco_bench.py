@@ -103,7 +103,7 @@ def side_by_side(gt_path: Path, results_path: Path, tools: list[str], rounds: in
     ]
     times: dict[str, list[float]] = {t: [] for t in tools}
     stats: dict[str, list[float]] = {}
-    phases: dict[str, list[float]] = {}
+    phases: dict[str, dict[str, list[float]]] = {t: {} for t in tools}
     try:
         for worker in workers:  # warm: imports, numba's cache, first allocation
             stats[worker.tool] = worker.run()["stats"]
@@ -114,7 +114,7 @@ def side_by_side(gt_path: Path, results_path: Path, tools: list[str], rounds: in
                 times[worker.tool].append(answer["seconds"])
                 stats[worker.tool] = answer["stats"]
                 for phase, seconds in answer.get("phases", {}).items():
-                    phases.setdefault(phase, []).append(seconds)
+                    phases[worker.tool].setdefault(phase, []).append(seconds)
     finally:
         for worker in workers:
             worker.close()
@@ -156,10 +156,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"    {tool:10s} {medians[tool]:8.3f}  "
                 f"(min {min(times[tool]):.3f}, max {max(times[tool]):.3f})"
             )
-        print(
-            "  vocmap's phases (medians): "
-            + ", ".join(f"{p} {statistics.median(v):.3f}" for p, v in phases.items())
-        )
+        print("  phases (medians, seconds): read ground truth, read results, metric")
+        for tool in tools:
+            print(
+                f"    {tool:10s} "
+                + "  ".join(f"{statistics.median(v):8.3f}" for v in phases[tool].values())
+            )
         for peer in peers:
             print(f"  vocmap / {peer}: {medians['vocmap'] / medians[peer]:.2f}")
         if peers:
@@ -167,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             ratio = medians["vocmap"] / medians[fastest]
             verdict = "met" if ratio <= 1.0 else "not met"
             print(f"  vocmap / the faster peer ({fastest}): {ratio:.2f} (goal <= 1.00: {verdict})")
-            metric = statistics.median(phases["metric"])
+            metric = statistics.median(phases["vocmap"]["metric"])
             print(
                 f"  vocmap's metric alone / {fastest}'s whole pipeline: {metric / medians[fastest]:.2f}"
             )
