@@ -13,6 +13,13 @@ The VOC data is handed to COCO's rules the way torchmetrics and mmdet hand it:
 * images in image-set order (COCO sorts image ids, and vocmap's are 1, 2, ... in
   that order), detections of an image in file order before sorting by score.
 
+COCO ground truth (``GroundTruth.area``, ``.iscrowd``, ``.coco_image_ids``) is
+taken as pycocotools takes it: ``area`` for the size ranges, ``iscrowd`` (not
+``difficult``) as crowd regions, images in increasing integer id. Boxes arrive as
+VOC pixels: for a file's fractional ``[x, y, w, h]``, ``(x + 1) - 1`` can differ
+from ``x`` in the last bit, which changes a number only where an overlap or a
+detection's area lies within that bit of a threshold or bin edge.
+
 ``coco50`` is AP at IoU 0.5 (pycocotools' ``stats[1]``: 100 detections per
 image and class, all areas); ``coco`` all twelve numbers of ``summarize()``.
 Per class, the AP is the mean of that class's precisions (as torchmetrics'
