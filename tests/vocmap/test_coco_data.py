@@ -118,3 +118,21 @@ def test_images_are_visited_in_increasing_integer_id_on_score_ties(tmp_path):
     check_equal(tmp_path, ground_truth, results)
     ap50 = vocmap.Evaluator(gt, classes, metric="coco").evaluate(dets).summary["AP50"]
     assert ap50 < 0.5  # the FP comes first: precision 0.5 at recall 0.5
+
+
+@pytest.mark.parametrize("area", ["900", None, True, float("inf"), 10**400])
+def test_an_area_that_is_not_a_finite_number_is_refused(tmp_path, area):
+    annotation = {"image_id": 7, "category_id": 3, "bbox": [10, 10, 50, 50], "area": area}
+    path = tmp_path / "instances.json"
+    path.write_text(json.dumps(small_case([annotation], [])).replace("Infinity", "1e999"))
+    with pytest.raises(vocmap.InputError, match="annotation 0: area must be a finite number"):
+        vocmap.read_coco_ground_truth(path)
+
+
+def test_without_iscrowd_keys_the_difficult_flags_are_the_crowd_regions(tmp_path):
+    annotation = {"image_id": 7, "category_id": 3, "bbox": [10, 10, 50, 50], "difficult": 1}
+    path = tmp_path / "instances.json"
+    path.write_text(json.dumps(small_case([annotation], [])))
+    gt = vocmap.read_coco_ground_truth(path)
+    assert gt.iscrowd is None and gt.difficult.tolist() == [True]
+    assert gt.area.tolist() == [2500.0]  # no area: w * h
