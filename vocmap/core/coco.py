@@ -29,11 +29,9 @@ mAP is pycocotools' own number, the mean over every class's precisions together.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
 from vocmap.core import coco_kernels, kernels
@@ -222,8 +220,8 @@ def evaluate_tables(
 
     A cell is (class, image in COCO's order). One parallel loop over the classes
     sorts each cell's detections by score, matches the cells and accumulates the
-    class (:func:`vocmap.core.coco_kernels.evaluate_cells`; one thread for small
-    inputs, ``PARALLEL_MIN_WORK``).
+    class (:func:`vocmap.core.coco_kernels.evaluate_cells`; on the calling thread
+    below ``PARALLEL_MIN_WORK`` rows).
     """
     n_classes = len(detections)
     rank = np.arange(n_images, dtype=np.int64) if image_rank is None else image_rank
@@ -240,35 +238,27 @@ def evaluate_tables(
     )
     gt_cell = objects.object_class * n_images + rank[objects.object_image]
     gt_order, gt_offsets = coco_kernels.group_by_cell(gt_cell, n_cells)
-    with _threads(det_order.shape[0] + gt_order.shape[0]):
-        (
-            kept_offsets,
-            kept,
-            rank_in_cell,
-            outcome,
-            matched,
-            best_iou,
-            npig,
-            precision,
-            recall,
-            visit,
-        ) = coco_kernels.evaluate_cells(
-            det_order,
-            det_offsets,
-            scores,
-            det_boxes,
-            det_area,
-            gt_offsets,
-            voc_to_coco_boxes(objects.boxes[gt_order]),
-            np.ascontiguousarray(objects.area[gt_order], dtype=np.float64),
-            np.ascontiguousarray(objects.crowd[gt_order], dtype=np.bool_),
+    parallel = det_order.shape[0] + gt_order.shape[0] >= PARALLEL_MIN_WORK
+    kernel = coco_kernels.evaluate_cells if parallel else coco_kernels.evaluate_cells_serial
+    kept_offsets, kept, rank_in_cell, outcome, matched, best_iou, npig, precision, recall, visit = (
+        kernel(
+            (det_order, det_offsets, scores, det_boxes, det_area),
+            (
+                gt_offsets,
+                voc_to_coco_boxes(objects.boxes[gt_order]),
+                np.ascontiguousarray(objects.area[gt_order], dtype=np.float64),
+                np.ascontiguousarray(objects.crowd[gt_order], dtype=np.bool_),
+            ),
+            (
+                params.effective_thresholds,
+                params.area_ranges,
+                np.array(params.max_dets, dtype=np.int64),
+                RECALL_THRESHOLDS,
+            ),
             n_classes,
-            params.effective_thresholds,
-            params.area_ranges,
             max(params.max_dets),
-            np.array(params.max_dets, dtype=np.int64),
-            RECALL_THRESHOLDS,
         )
+    )
     if n_images:
         class_offsets = np.ascontiguousarray(kept_offsets[::n_images])
     else:
@@ -294,23 +284,9 @@ def evaluate_tables(
     return evaluations, precision, recall
 
 
-#: Below this many detections and objects, one thread: waking a second costs more
-#: than it saves (much more on a loaded machine).
+#: Below this many detections and objects, the kernel runs on the calling thread:
+#: waking a second costs more than it saves (much more on a loaded machine).
 PARALLEL_MIN_WORK = 20_000
-
-
-@contextlib.contextmanager
-def _threads(work: int) -> Iterator[None]:
-    """numba's threads for the cells: all of them, or one for small inputs."""
-    if work >= PARALLEL_MIN_WORK:
-        yield
-        return
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(before)
 
 
 def _concat(parts: Sequence[np.ndarray], empty_shape: tuple, dtype=np.float64) -> np.ndarray:

@@ -108,29 +108,14 @@ def sort_cell(order, lo, n, scores):
 
 
 @njit(parallel=True, **_JIT)
-def evaluate_cells(
-    det_order,
-    det_offsets,
-    det_scores,
-    det_boxes,
-    det_area,
-    gt_offsets,
-    gt_boxes,
-    gt_area,
-    gt_crowd,
-    n_classes,
-    thresholds,
-    area_ranges,
-    max_det,
-    max_dets,
-    rec_thresholds,
-):
+def evaluate_cells(dets, gts, rules, n_classes, max_det):
     """``evaluateImg`` for every (category, image) cell, then ``accumulate`` per
-    category: one parallel loop over categories.
+    category: one parallel loop over categories (:func:`evaluate_cells_serial`:
+    the same loop on the calling thread).
 
     Cell ``c = category * n_images + image`` (images in COCO's order).
 
-    Args:
+    Args (grouped: ``dets``, ``gts``, ``rules``):
         det_order: (n,) int64 detection rows grouped by cell, in file order; each
             cell's is sorted here by decreasing score, stably (in place);
             det_offsets: (n_cells + 1,) int64 into it; det_scores: (n,) float64.
@@ -157,96 +142,129 @@ def evaluate_cells(
         precision, recall, visit: :func:`accumulate_category`'s, for every category:
             (T, R, K, A, M), (T, K, A, M), (k,).
     """
+    out = allocate_cells(dets[1], n_classes, rules, max_det)
+    for category in prange(n_classes):
+        evaluate_category(category, dets, gts, rules, out)
+    return out
+
+
+@njit(**_JIT)
+def evaluate_cells_serial(dets, gts, rules, n_classes, max_det):
+    """:func:`evaluate_cells` on the calling thread (small inputs: no thread pool)."""
+    out = allocate_cells(dets[1], n_classes, rules, max_det)
+    for category in range(n_classes):
+        evaluate_category(category, dets, gts, rules, out)
+    return out
+
+
+@njit(**_JIT)
+def allocate_cells(det_offsets, n_classes, rules, max_det):
+    """The outputs of :func:`evaluate_cells`, with each cell's kept offsets."""
+    thresholds, area_ranges, max_dets, rec_thresholds = rules
     n_cells = det_offsets.shape[0] - 1
-    n_images = n_cells // n_classes if n_classes else 0
     n_thresholds = thresholds.shape[0]
     n_areas = area_ranges.shape[0]
     kept_offsets = np.zeros(n_cells + 1, dtype=np.int64)
     for c in range(n_cells):
         kept_offsets[c + 1] = kept_offsets[c] + min(det_offsets[c + 1] - det_offsets[c], max_det)
     k = kept_offsets[n_cells]
-    kept = np.empty(k, dtype=np.int64)
-    rank = np.empty(k, dtype=np.int64)
-    outcome = np.empty((n_areas, n_thresholds, k), dtype=np.int8)
-    matched = np.full(k, -1, dtype=np.int64)
-    best_iou = np.full(k, -np.inf, dtype=np.float64)
-    npig = np.zeros((n_classes, n_areas), dtype=np.int64)
     n_max = max_dets.shape[0]
     n_rec = rec_thresholds.shape[0]
-    precision = np.full((n_thresholds, n_rec, n_classes, n_areas, n_max), -1.0)
-    recall = np.full((n_thresholds, n_classes, n_areas, n_max), -1.0)
-    visit = np.empty(k, dtype=np.int64)
-    for category in prange(n_classes):
-        # scratch reused by the category's cells, grown as needed
-        ious = np.empty(64, dtype=np.float64)
-        ignore = np.empty(16, dtype=np.bool_)
-        perm = np.empty(16, dtype=np.int64)
-        taken = np.empty(16, dtype=np.bool_)
-        for image in range(n_images):
-            c = category * n_images + image
-            start = kept_offsets[c]
-            n_det = kept_offsets[c + 1] - start
-            g0 = gt_offsets[c]
-            n_gt = gt_offsets[c + 1] - g0
-            if n_det == 0 and n_gt == 0:
-                continue
-            sort_cell(det_order, det_offsets[c], det_offsets[c + 1] - det_offsets[c], det_scores)
+    return (
+        kept_offsets,
+        np.empty(k, dtype=np.int64),
+        np.empty(k, dtype=np.int64),
+        np.empty((n_areas, n_thresholds, k), dtype=np.int8),
+        np.full(k, -1, dtype=np.int64),
+        np.full(k, -np.inf, dtype=np.float64),
+        np.zeros((n_classes, n_areas), dtype=np.int64),
+        np.full((n_thresholds, n_rec, n_classes, n_areas, n_max), -1.0),
+        np.full((n_thresholds, n_classes, n_areas, n_max), -1.0),
+        np.empty(k, dtype=np.int64),
+    )
+
+
+@njit(**_JIT)
+def evaluate_category(category, dets, gts, rules, out):
+    """One category of :func:`evaluate_cells`: its cells sorted and matched, then
+    accumulated (writes only the category's parts of ``out``)."""
+    det_order, det_offsets, det_scores, det_boxes, det_area = dets
+    gt_offsets, gt_boxes, gt_area, gt_crowd = gts
+    thresholds, area_ranges, max_dets, rec_thresholds = rules
+    kept_offsets, kept, rank, outcome, matched, best_iou, npig, precision, recall, visit = out
+    n_classes = npig.shape[0]
+    n_images = (kept_offsets.shape[0] - 1) // n_classes
+    n_thresholds = thresholds.shape[0]
+    n_areas = area_ranges.shape[0]
+    # scratch reused by the category's cells, grown as needed
+    ious = np.empty(64, dtype=np.float64)
+    ignore = np.empty(16, dtype=np.bool_)
+    perm = np.empty(16, dtype=np.int64)
+    taken = np.empty(16, dtype=np.bool_)
+    for image in range(n_images):
+        c = category * n_images + image
+        start = kept_offsets[c]
+        n_det = kept_offsets[c + 1] - start
+        g0 = gt_offsets[c]
+        n_gt = gt_offsets[c + 1] - g0
+        if n_det == 0 and n_gt == 0:
+            continue
+        sort_cell(det_order, det_offsets[c], det_offsets[c + 1] - det_offsets[c], det_scores)
+        for a in range(n_det):
+            kept[start + a] = det_order[det_offsets[c] + a]
+            rank[start + a] = a
+        if n_gt == 0:  # every detection unmatched: outside the area range or FP
             for a in range(n_det):
-                kept[start + a] = det_order[det_offsets[c] + a]
-                rank[start + a] = a
-            if n_gt == 0:  # every detection unmatched: outside the area range or FP
-                for a in range(n_det):
-                    area = det_area[kept[start + a]]
-                    for ai in range(n_areas):
-                        out = area < area_ranges[ai, 0] or area > area_ranges[ai, 1]
-                        for ti in range(n_thresholds):
-                            outcome[ai, ti, start + a] = IGNORED if out else FALSE_POSITIVE
-                continue
-            if n_det * n_gt > ious.shape[0]:
-                ious = np.empty(2 * n_det * n_gt, dtype=np.float64)
-            if n_gt > ignore.shape[0]:
-                ignore = np.empty(2 * n_gt, dtype=np.bool_)
-                perm = np.empty(2 * n_gt, dtype=np.int64)
-                taken = np.empty(2 * n_gt, dtype=np.bool_)
-            match_cell(
-                kept,
-                start,
-                n_det,
-                det_boxes,
-                det_area,
-                g0,
-                n_gt,
-                gt_boxes,
-                gt_area,
-                gt_crowd,
-                thresholds,
-                area_ranges,
-                outcome,
-                matched,
-                best_iou,
-                npig[category],
-                ious,
-                ignore,
-                perm,
-                taken,
-            )
-        lo = kept_offsets[category * n_images]
-        hi = kept_offsets[(category + 1) * n_images]
-        accumulate_category(
-            outcome,
-            det_scores,
+                area = det_area[kept[start + a]]
+                for ai in range(n_areas):
+                    out = area < area_ranges[ai, 0] or area > area_ranges[ai, 1]
+                    for ti in range(n_thresholds):
+                        outcome[ai, ti, start + a] = IGNORED if out else FALSE_POSITIVE
+            continue
+        if n_det * n_gt > ious.shape[0]:
+            ious = np.empty(2 * n_det * n_gt, dtype=np.float64)
+        if n_gt > ignore.shape[0]:
+            ignore = np.empty(2 * n_gt, dtype=np.bool_)
+            perm = np.empty(2 * n_gt, dtype=np.int64)
+            taken = np.empty(2 * n_gt, dtype=np.bool_)
+        match_cell(
             kept,
-            rank,
-            lo,
-            hi,
+            start,
+            n_det,
+            det_boxes,
+            det_area,
+            g0,
+            n_gt,
+            gt_boxes,
+            gt_area,
+            gt_crowd,
+            thresholds,
+            area_ranges,
+            outcome,
+            matched,
+            best_iou,
             npig[category],
-            max_dets,
-            rec_thresholds,
-            precision[:, :, category],
-            recall[:, category],
-            visit,
+            ious,
+            ignore,
+            perm,
+            taken,
         )
-    return kept_offsets, kept, rank, outcome, matched, best_iou, npig, precision, recall, visit
+    lo = kept_offsets[category * n_images]
+    hi = kept_offsets[(category + 1) * n_images]
+    accumulate_category(
+        outcome,
+        det_scores,
+        kept,
+        rank,
+        lo,
+        hi,
+        npig[category],
+        max_dets,
+        rec_thresholds,
+        precision[:, :, category],
+        recall[:, category],
+        visit,
+    )
 
 
 @njit(**_JIT)
