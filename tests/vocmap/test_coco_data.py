@@ -136,3 +136,19 @@ def test_without_iscrowd_keys_the_difficult_flags_are_the_crowd_regions(tmp_path
     gt = vocmap.read_coco_ground_truth(path)
     assert gt.iscrowd is None and gt.difficult.tolist() == [True]
     assert gt.area.tolist() == [2500.0]  # no area: w * h
+
+
+def test_from_arrays_keeps_the_coco_columns_in_image_order_and_refuses_a_nan_area():
+    gt = vocmap.GroundTruth.from_arrays(
+        ["a", "b"],
+        np.array([1, 0]),
+        ["car", "car"],
+        np.array([[1, 1, 10, 10], [1, 1, 20, 20]], dtype=float),
+        area=np.array([5.0, 7.0]),
+        iscrowd=np.array([True, False]),
+    )
+    assert gt.area.tolist() == [7.0, 5.0] and gt.iscrowd.tolist() == [False, True]
+    with pytest.raises(vocmap.InputError, match="area"):
+        vocmap.GroundTruth.from_arrays(
+            ["a"], np.array([0]), ["car"], np.ones((1, 4)), area=np.array([np.nan])
+        )

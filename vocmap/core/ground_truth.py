@@ -156,6 +156,8 @@ class GroundTruth:
         boxes = np.ascontiguousarray(boxes, dtype=np.float64).reshape(-1, 4)
         if not np.all(np.isfinite(boxes)):
             raise InputError("ground-truth box with a NaN or infinite coordinate")
+        if area is not None and not np.all(np.isfinite(np.asarray(area, dtype=np.float64))):
+            raise InputError("ground-truth area that is NaN or infinite")
         return cls(
             image_ids=image_ids,
             class_names=tuple(names),
