@@ -3,6 +3,7 @@
 #   make test   lint (ruff, format, import layers, mypy) and the whole test suite
 #   make test-fast  the suite without the slow tests, fewer hypothesis examples
 #   make bench  the evaluator's speed and memory benchmark (figures in BENCHMARKS.md)
+#   make bench-coco  COCO's twelve numbers against hotcoco and ultrafast-pycocotools (in .venv-bench)
 #   make bench-ssd  ssd_ref's data pipeline per worker, JPEG re-encoding cost and train-step times (CPU)
 #   make bench-ssd-small  the small preset over 3 data x 5 training seeds (CPU, 3 runs at a time: about 25 min on 2 cores)
 #   make gpu-check  ssd_ref's GPU figures in one run (benchmarks/gpu_check.sh; needs CUDA)
@@ -13,7 +14,7 @@ BIN     = $(VENV)/bin
 # The CPU build of torch that lies on this kind of machine; GPU users bring their own.
 TORCH_CPU ?= torch==2.13.0
 
-.PHONY: demo test test-fast lint bench bench-ssd bench-ssd-small gpu-check setup setup-dev clean browser
+.PHONY: demo test test-fast lint bench bench-coco bench-ssd bench-ssd-small gpu-check setup setup-dev clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +67,18 @@ test-fast: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(BIN)/python -m benchmarks.run
+
+# The Rust evaluators live in a benchmark-only environment, never the test one.
+BENCH_VENV ?= .venv-bench
+COCO_PEERS ?= hotcoco==1.3.0 ultrafast-pycocotools==0.1.14
+
+$(BENCH_VENV)/.peers: Makefile
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q $(COCO_PEERS)
+	touch $@
+
+bench-coco: $(VENV)/.dev $(BENCH_VENV)/.peers
+	$(BIN)/python -m benchmarks.coco_bench --peer-python $(BENCH_VENV)/bin/python
 
 bench-ssd: $(VENV)/.dev
 	$(BIN)/python benchmarks/ssd_pipeline_bench.py

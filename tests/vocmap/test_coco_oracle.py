@@ -98,7 +98,7 @@ def one_class(gt_boxes, difficult, det_boxes, scores, images=None):
 def coco50_outcomes(gt, dets):
     evaluation = coco.evaluate_class_coco(gt.for_class("a"), dets["a"], coco.COCO50_PARAMS)
     order = np.argsort(evaluation.kept)
-    return evaluation.outcome[0, 0][order].tolist(), evaluation.matched[0][order].tolist()
+    return evaluation.outcome[0, 0][order].tolist(), evaluation.matched[order].tolist()
 
 
 def check_pycocotools(gt, dets):

@@ -4,8 +4,8 @@
 Random cases stress COCO's rules: crowd (difficult) objects, boxes whose area is
 at or next to 32^2 and 96^2 (the inclusive area bins), equal overlaps with two
 objects (the later one wins), score ties, more detections in an image than
-maxDets, and images with detections but no objects. Also run under
-``NUMBA_DISABLE_JIT=1`` (Makefile).
+maxDets, and images with detections but no objects; through the parallel kernel
+and the serial one. Also run under ``NUMBA_DISABLE_JIT=1`` (Makefile).
 """
 
 from __future__ import annotations
@@ -104,12 +104,26 @@ def twin(gt: GroundTruth, dets: Detections, name: str, params: CocoParams):
     return evaluated, ref.accumulate_category(evaluated, params, coco.RECALL_THRESHOLDS)
 
 
+def evaluate_one(gt, dets, name, params, parallel):
+    """evaluate_class_coco through the parallel kernel or the serial one."""
+    saved = coco.PARALLEL_MIN_WORK
+    coco.PARALLEL_MIN_WORK = 0 if parallel else saved
+    try:
+        return coco.evaluate_class_coco(gt.for_class(name), dets[name], params)
+    finally:
+        coco.PARALLEL_MIN_WORK = saved
+
+
 @settings(max_examples=examples(600), deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(case(), st.sampled_from([coco.COCO_PARAMS, SMALL_MAX_DETS, coco.COCO50_PARAMS]))
-def test_kernels_agree_with_the_plain_python_twin(data, params):
+@given(
+    case(),
+    st.sampled_from([coco.COCO_PARAMS, SMALL_MAX_DETS, coco.COCO50_PARAMS]),
+    st.booleans(),
+)
+def test_kernels_agree_with_the_plain_python_twin(data, params, parallel):
     gt, dets = data
     for name in ("a", "b"):
-        mine = coco.evaluate_class_coco(gt.for_class(name), dets[name], params)
+        mine = evaluate_one(gt, dets, name, params, parallel)
         evaluated, (precision, recall) = twin(gt, dets, name, params)
         assert np.array_equal(mine.precision, precision)
         assert np.array_equal(mine.recall, recall)

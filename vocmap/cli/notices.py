@@ -38,7 +38,11 @@ def announce_first_compile(quiet: bool = False, metric: str = "voc07") -> None:
     if metric in ("coco50", "coco"):  # COCO's path compiles its own kernels
         from vocmap.core import coco_kernels
 
-        dispatchers = (coco_kernels.evaluate_images, text_kernels.parse_result_lines)
+        dispatchers = (
+            coco_kernels.evaluate_cells,
+            coco_kernels.evaluate_cells_serial,
+            text_kernels.parse_result_lines,
+        )
     if not quiet and not kernels.compiled_code_cached(dispatchers):
         print(
             "vocmap: compiling the numba kernels for this machine (first run only, a few seconds)",

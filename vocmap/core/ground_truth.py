@@ -24,12 +24,19 @@ class ClassGroundTruth:
         boxes: (m, 4) float64 VOC boxes, per image in XML order.
         difficult: (m,) bool.
         rows: (m,) int64 row of each object in the GroundTruth's object arrays.
+        area: (m,) float64 COCO's ``area`` of each object, or None (``w * h``).
+        iscrowd: (m,) bool COCO's crowd regions, or None (the difficult flags serve).
+        image_rank: (n_images,) int64 each image's position in COCO's image order,
+            or None (image-set order); see :attr:`GroundTruth.coco_image_ids`.
     """
 
     offsets: np.ndarray
     boxes: np.ndarray
     difficult: np.ndarray
     rows: np.ndarray
+    area: np.ndarray | None = None
+    iscrowd: np.ndarray | None = None
+    image_rank: np.ndarray | None = None
 
     @property
     def npos(self) -> int:
@@ -51,6 +58,14 @@ class GroundTruth:
         source: where the annotations came from (for messages), if known.
         truncated: (m,) bool from ``<truncated>``, or None where not known
             (ground truth built without it); used by ``vocmap diagnose`` only.
+        area: (m,) float64 COCO's ``area`` (a segment's area), or None: COCO's
+            metric then takes the box's ``w * h``. Read for the area ranges only.
+        iscrowd: (m,) bool COCO's ``iscrowd`` (crowd regions for COCO's metric), or
+            None: the difficult flags serve as crowd regions. The VOC metrics read
+            ``difficult`` only, so a file with both keeps them apart.
+        coco_image_ids: (n_images,) int64 the images' integer ids as COCO writes
+            them, or None. COCO's metric visits images in increasing id (as
+            pycocotools sorts them; it breaks score ties), else in image-set order.
 
     Objects are ordered by image (image-set order), then by their order in the
     image's XML file; the devkit's "first ground truth wins a tie" relies on it.
@@ -66,6 +81,9 @@ class GroundTruth:
     source: str | None = None
     _by_class: dict = field(default_factory=dict, repr=False, compare=False)
     truncated: np.ndarray | None = None
+    area: np.ndarray | None = None
+    iscrowd: np.ndarray | None = None
+    coco_image_ids: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         m = self.object_image.shape[0]
@@ -75,8 +93,11 @@ class GroundTruth:
             and self.difficult.shape == (m,)
         ):
             raise ValueError("object arrays of different lengths")
-        if self.truncated is not None and self.truncated.shape != (m,):
-            raise ValueError("object arrays of different lengths")
+        for column in (self.truncated, self.area, self.iscrowd):
+            if column is not None and column.shape != (m,):
+                raise ValueError("object arrays of different lengths")
+        if self.coco_image_ids is not None and self.coco_image_ids.shape != (len(self.image_ids),):
+            raise ValueError("coco_image_ids must have one id per image")
 
     # -- construction ------------------------------------------------------
 
@@ -89,13 +110,16 @@ class GroundTruth:
         boxes: np.ndarray | None = None,
         difficult: np.ndarray | None = None,
         truncated: np.ndarray | None = None,
+        area: np.ndarray | None = None,
+        iscrowd: np.ndarray | None = None,
     ) -> GroundTruth:
         """Ground truth from memory.
 
         Give either the per-object columns (``object_image`` indices into
         ``image_ids``, ``object_class_names``, ``boxes`` (m, 4) VOC boxes,
         ``difficult`` (m,)), in image then XML order, or nothing for an empty set.
-        ``truncated`` (m,) is optional (None: not known).
+        ``truncated`` (m,) bool, and COCO's ``area`` (m,) float and ``iscrowd`` (m,)
+        bool, are optional (None: not known; see the class's attributes).
         """
         image_ids = tuple(image_ids)
         if len(set(image_ids)) != len(image_ids):
@@ -106,6 +130,8 @@ class GroundTruth:
             boxes = np.zeros((0, 4))
             difficult = np.zeros(0, dtype=bool)
             truncated = None if truncated is None else np.zeros(0, dtype=bool)
+            area = None if area is None else np.zeros(0)
+            iscrowd = None if iscrowd is None else np.zeros(0, dtype=bool)
         if difficult is None:
             difficult = np.zeros(len(object_class_names), dtype=bool)
         names: dict[str, int] = {}
@@ -123,9 +149,15 @@ class GroundTruth:
             difficult = np.asarray(difficult)[order]
             if truncated is not None:
                 truncated = np.asarray(truncated)[order]
+            if area is not None:
+                area = np.asarray(area)[order]
+            if iscrowd is not None:
+                iscrowd = np.asarray(iscrowd)[order]
         boxes = np.ascontiguousarray(boxes, dtype=np.float64).reshape(-1, 4)
         if not np.all(np.isfinite(boxes)):
             raise InputError("ground-truth box with a NaN or infinite coordinate")
+        if area is not None and not np.all(np.isfinite(np.asarray(area, dtype=np.float64))):
+            raise InputError("ground-truth area that is NaN or infinite")
         return cls(
             image_ids=image_ids,
             class_names=tuple(names),
@@ -134,6 +166,8 @@ class GroundTruth:
             boxes=boxes,
             difficult=np.ascontiguousarray(difficult, dtype=bool),
             truncated=None if truncated is None else np.ascontiguousarray(truncated, dtype=bool),
+            area=None if area is None else np.ascontiguousarray(area, dtype=np.float64),
+            iscrowd=None if iscrowd is None else np.ascontiguousarray(iscrowd, dtype=bool),
         )
 
     # -- queries -----------------------------------------------------------
@@ -141,6 +175,16 @@ class GroundTruth:
     @property
     def num_images(self) -> int:
         return len(self.image_ids)
+
+    @cached_property
+    def image_rank(self) -> np.ndarray | None:
+        """(n_images,) int64 each image's position in COCO's image order (increasing
+        ``coco_image_ids``), or None without them (image-set order)."""
+        if self.coco_image_ids is None:
+            return None
+        rank = np.empty(self.num_images, dtype=np.int64)
+        rank[np.argsort(self.coco_image_ids, kind="stable")] = np.arange(self.num_images)
+        return rank
 
     @cached_property
     def image_index(self) -> dict[str, int]:
@@ -164,6 +208,9 @@ class GroundTruth:
             boxes=np.ascontiguousarray(self.boxes[rows]),
             difficult=np.ascontiguousarray(self.difficult[rows]),
             rows=rows.astype(np.int64),
+            area=None if self.area is None else np.ascontiguousarray(self.area[rows]),
+            iscrowd=None if self.iscrowd is None else np.ascontiguousarray(self.iscrowd[rows]),
+            image_rank=self.image_rank,
         )
         self._by_class[name] = result
         return result

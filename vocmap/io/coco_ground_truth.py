@@ -12,6 +12,10 @@ configs ship VOC converted to COCO json). The mapping, also in the README:
   (:mod:`vocmap.core.boxes`): ``(x + 1, y + 1, x + w, y + h)``.
 * difficult: ``iscrowd``, ``ignore`` or ``difficult`` equal to 1 (or true);
   other values than 0/1/true/false are errors.
+* for COCO's metric, as pycocotools reads them: ``iscrowd`` alone marks crowd
+  regions (when any annotation has the key; else the difficult flags serve),
+  ``area`` is each object's area for the size ranges (``w * h`` where missing),
+  and integer image ids order the images (``GroundTruth.coco_image_ids``).
 * classes: ``category_id`` through the file's ``categories`` (``id`` to
   ``name``), or through the ``categories`` argument when given; an id in
   neither is an error, never a guess by position.
@@ -66,6 +70,8 @@ def read_coco_ground_truth(
     object_class: list[str] = []
     boxes: list[list[float]] = []
     difficult: list[bool] = []
+    area: list[float] = []
+    crowd: list[bool] = []
     for number, record in enumerate(annotations):
         where = f"annotation {number}"
         if not isinstance(record, dict):
@@ -85,6 +91,8 @@ def read_coco_ground_truth(
         object_class.append(names[category])
         boxes.append(_bbox(record["bbox"], where, path))
         difficult.append(_difficult(record, where, path))
+        area.append(_area(record, boxes[-1], where, path))
+        crowd.append(bool(record.get("iscrowd", 0)))
     voc = to_voc_boxes(np.array(boxes, dtype=np.float64).reshape(-1, 4), "xywh")
     bad = ~np.isfinite(voc).all(axis=1)
     if bad.any():
@@ -95,8 +103,14 @@ def read_coco_ground_truth(
         object_class_names=object_class,
         boxes=voc,
         difficult=np.array(difficult, dtype=bool),
+        area=np.array(area, dtype=np.float64),
+        iscrowd=np.array(crowd, dtype=bool) if any("iscrowd" in r for r in annotations) else None,
     )
-    return dataclasses.replace(ground_truth, source=os.fspath(path))
+    return dataclasses.replace(
+        ground_truth,
+        source=os.fspath(path),
+        coco_image_ids=_integer_ids(document["images"]),
+    )
 
 
 def _load(path: Path) -> Any:
@@ -223,6 +237,28 @@ def _difficult(record: dict, where: str, path: Path) -> bool:
                 raise InputError(f"{where}: {key} must be 0 or 1, not {_show(value)}", path)
             flag = flag or bool(value)
     return flag
+
+
+def _integer_ids(images: list) -> np.ndarray | None:
+    """(n_images,) int64 the images' ids when every one is an integer (COCO's order)."""
+    raw = [record["id"] for record in images]
+    if all(isinstance(i, int) and not _is_bool(i) and -(2**63) <= i < 2**63 for i in raw):
+        return np.array(raw, dtype=np.int64)
+    return None
+
+
+def _area(record: dict, bbox: list[float], where: str, path: Path) -> float:
+    """COCO's ``area`` (a number), or the box's ``w * h`` where there is none."""
+    if "area" not in record:
+        return bbox[2] * bbox[3]
+    value = record["area"]
+    try:
+        number = float(value) if isinstance(value, (int, float)) and not _is_bool(value) else None
+    except OverflowError:
+        number = None
+    if number is None or not math.isfinite(number):
+        raise InputError(f"{where}: area must be a finite number, not {_show(value)}", path)
+    return number
 
 
 def _is_bool(value: Any) -> bool:
