@@ -17,7 +17,7 @@ from vocmap.runs.tables import load_table
 
 
 def _scored_run(tmp_path, solver: dict | None):
-    voc_root, run = make_run(tmp_path, steps=(100, 200))
+    voc_root, run = make_run(tmp_path, steps=(20000, 40000))  # steps the published table has
     if solver is not None:
         config = json.loads((run / "config.json").read_text())
         config["solver"] = solver
