@@ -37,6 +37,6 @@ def test_a_csv_with_only_a_map_row_is_a_table(tmp_path, capsys):
 
 def test_plot_published_draws_the_published_table(tmp_path, capsys):
     pytest.importorskip("matplotlib")
-    assert main(["plot", "published", "--out", str(tmp_path / "plots")]) == 0
+    assert main(["plot", "published", "--out-dir", str(tmp_path / "plots")]) == 0
     assert capsys.readouterr().out.split() == [str(tmp_path / "plots" / "ap_over_steps.png")]
     assert (tmp_path / "plots" / "ap_over_steps.png").read_bytes()[:4] == b"\x89PNG"
