@@ -51,6 +51,9 @@ class GroundTruth:
         source: where the annotations came from (for messages), if known.
         truncated: (m,) bool from ``<truncated>``, or None where not known
             (ground truth built without it); used by ``vocmap diagnose`` only.
+        categories: ``((category_id, name), ...)`` of a COCO-format ground truth,
+            through which results' ``category_id`` are read; None where the
+            annotations have no category ids (VOC XML).
 
     Objects are ordered by image (image-set order), then by their order in the
     image's XML file; the devkit's "first ground truth wins a tie" relies on it.
@@ -66,6 +69,7 @@ class GroundTruth:
     source: str | None = None
     _by_class: dict = field(default_factory=dict, repr=False, compare=False)
     truncated: np.ndarray | None = None
+    categories: tuple[tuple[int, str], ...] | None = None
 
     def __post_init__(self) -> None:
         m = self.object_image.shape[0]

@@ -14,7 +14,9 @@ configs ship VOC converted to COCO json). The mapping, also in the README:
   other values than 0/1/true/false are errors.
 * classes: ``category_id`` through the file's ``categories`` (``id`` to
   ``name``), or through the ``categories`` argument when given; an id in
-  neither is an error, never a guess by position.
+  neither is an error, never a guess by position. The mapping stays with the
+  ground truth (``GroundTruth.categories``): a results file's ``category_id``
+  goes through the same ids (:mod:`vocmap.io.coco_categories`).
 """
 
 from __future__ import annotations
@@ -79,7 +81,9 @@ def read_coco_ground_truth(
                 f"{where}: image_id {_show(record['image_id'])} is not in 'images'", path
             )
         category = record["category_id"]
-        if _is_bool(category) or category not in names:
+        if _is_bool(category) or not isinstance(category, int):
+            raise InputError(f"{where}: category_id {_show(category)} is not an integer", path)
+        if category not in names:
             raise InputError(f"{where}: category_id {_show(category)} is not a category", path)
         object_image.append(image)
         object_class.append(names[category])
@@ -96,7 +100,9 @@ def read_coco_ground_truth(
         boxes=voc,
         difficult=np.array(difficult, dtype=bool),
     )
-    return dataclasses.replace(ground_truth, source=os.fspath(path))
+    return dataclasses.replace(
+        ground_truth, source=os.fspath(path), categories=tuple(sorted(names.items()))
+    )
 
 
 def _load(path: Path) -> Any:
@@ -129,6 +135,11 @@ def _category_names(
 ) -> dict[int, str]:
     names: dict[int, str]
     if categories is not None:
+        if not isinstance(categories, Mapping):
+            raise InputError(
+                f"categories must be a mapping {{id: name}}, not {type(categories).__name__}",
+                path,
+            )
         names = dict(categories)
         for given_id, given_name in names.items():
             if (
