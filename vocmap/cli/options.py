@@ -106,9 +106,21 @@ def add_ground_truth(parser: argparse.ArgumentParser) -> None:
         help=argparse.SUPPRESS,
     )
     group.add_argument(
+        "--ground-truth",
+        metavar="FILE",
+        help="COCO-format annotations (images, annotations, categories: instances_*.json) "
+        "instead of VOC XML; results' category_id go through its categories",
+    )
+    group.add_argument(
+        "--coco-image-ids",
+        choices=("id", "file_stem"),
+        help="with --ground-truth: an image is named by its 'id' (default), or by its "
+        "file_name's stem (000001), as devkit result files name it",
+    )
+    group.add_argument(
         "--no-cache",
         action="store_true",
-        help="parse the XML files even if a current cache entry exists",
+        help="parse the annotations even if a current cache entry exists",
     )
 
 
@@ -260,8 +272,35 @@ def eval_settings(args: argparse.Namespace) -> EvalSettings:
     return EvalSettings.create(args.metric, args.iou, args.semantics)
 
 
+def _coco_ground_truth(args: argparse.Namespace) -> Path | None:
+    """``--ground-truth`` (checked against the VOC options), or None."""
+    coco = getattr(args, "ground_truth", None)
+    if coco is None:
+        if getattr(args, "coco_image_ids", None) is not None:
+            raise VocmapError("--coco-image-ids goes with --ground-truth (a COCO json)")
+        return None
+    voc = (
+        ("--voc-root", args.voc_root),
+        ("--annotations", args.annotations),
+        ("--image-set-file", args.image_set_file),
+        ("--image-set", args.image_set),
+    )
+    given = [option for option, value in voc if value is not None]
+    if given:
+        raise VocmapError(
+            f"--ground-truth names the annotations and the images: not with {given[0]}"
+        )
+    if not coco:
+        raise VocmapError("--ground-truth was given an empty file name")
+    return Path(coco)
+
+
 def ground_truth_paths(args: argparse.Namespace) -> tuple[Path, Path]:
-    """``(annotations folder, image-set file)`` from the options and environment."""
+    """``(annotations folder, image-set file)`` from the options and environment;
+    with ``--ground-truth``, the COCO json twice (its name is the image set's)."""
+    coco = _coco_ground_truth(args)
+    if coco is not None:
+        return coco, coco
     image_set = args.image_set
     if image_set is not None and (
         not image_set or "/" in image_set or "\\" in image_set or image_set.endswith(".txt")
@@ -304,6 +343,13 @@ def load_ground_truth(args: argparse.Namespace) -> tuple[GroundTruth, Path]:
     from vocmap.io.voc import read_annotations
 
     annotations, image_set_file = ground_truth_paths(args)
+    if getattr(args, "ground_truth", None) is not None:
+        from vocmap.io.coco_ground_truth import read_coco_ground_truth
+
+        coco = read_coco_ground_truth(
+            image_set_file, image_ids=args.coco_image_ids or "id", cache=not args.no_cache
+        )
+        return coco, image_set_file
     follow = getattr(args, "follow_symlinks", False)
     ground_truth = read_annotations(
         annotations, image_set_file, cache=not args.no_cache, follow_symlinks=follow
@@ -341,6 +387,10 @@ def read_inputs(args: argparse.Namespace) -> tuple[GroundTruth, tuple[str, ...],
         )
         if inferred:
             note(args, inferred)
+    if classes is None and ground_truth.categories is not None:
+        from vocmap.io.coco_categories import default_classes
+
+        classes = default_classes(ground_truth)  # a COCO json's categories, in id order
     names = checked_classes(classes)
     detections = read_detections(
         args.detections, ground_truth, names, image_set=image_set_file.stem, **reading(args)
