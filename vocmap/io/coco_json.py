@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from vocmap.core.detections import ClassDetections, Detections
+from vocmap.core.detections import ClassDetections, Detections, numeric_id_index
 from vocmap.core.errors import InputError
 from vocmap.core.ground_truth import GroundTruth
 from vocmap.io.coco_categories import (
@@ -27,6 +27,7 @@ from vocmap.io.coco_categories import (
     category_map,
     default_classes,
 )
+from vocmap.io.coco_fast import read_fast
 from vocmap.io.files import read_input_file
 
 #: The longest integer read (an image id or a coordinate has far fewer digits).
@@ -165,9 +166,8 @@ def read_coco_results(
 
     Records keep their list order within each class (it breaks score ties).
     """
-    raw = read_input_file(path, "results JSON")
-    return parse_coco_bytes(
-        raw,
+    return _parse(
+        [read_input_file(path, "results JSON")],  # _parse may release the bytes early
         os.fspath(path),
         ground_truth,
         classes,
@@ -187,12 +187,71 @@ def parse_coco_bytes(
     ignore_unknown_images: bool = False,
     ignore_unknown_categories: bool = False,
 ) -> Detections:
-    """read_coco_results on bytes; ``source`` names them in messages."""
-    classes = default_classes(ground_truth) if classes is None else list(classes)
-    records, text = load_records(raw, source)
-    reader = _RecordReader(
-        source, text, ground_truth, category_map(ground_truth, classes, categories)
+    """read_coco_results on bytes; ``source`` names them in messages.
+
+    Files in the shape frameworks write are read by one numba pass
+    (:mod:`vocmap.io.coco_fast`); anything else, and every file with a record
+    that is refused, by Python's ``json`` (:func:`parse_exact`), with the same result.
+    """
+    return _parse(
+        [raw],
+        source,
+        ground_truth,
+        classes,
+        categories=categories,
+        ignore_unknown_images=ignore_unknown_images,
+        ignore_unknown_categories=ignore_unknown_categories,
     )
+
+
+def _parse(
+    held: list[bytes],
+    source: str,
+    ground_truth: GroundTruth,
+    classes: Sequence[str] | None = None,
+    *,
+    categories: Sequence[str] | None = None,
+    ignore_unknown_images: bool = False,
+    ignore_unknown_categories: bool = False,
+) -> Detections:
+    """parse_coco_bytes on ``held[0]``, which the fast path may release (empty ``held``)."""
+    classes = default_classes(ground_truth) if classes is None else list(classes)
+    mapping = category_map(ground_truth, classes, categories)
+    fast = read_fast(
+        held,
+        source,
+        ground_truth,
+        classes,
+        mapping,
+        ignore_unknown_images=ignore_unknown_images,
+        ignore_unknown_categories=ignore_unknown_categories,
+    )
+    if fast is not None:
+        return fast
+    return parse_exact(
+        held[0],
+        source,
+        ground_truth,
+        classes,
+        mapping,
+        ignore_unknown_images=ignore_unknown_images,
+        ignore_unknown_categories=ignore_unknown_categories,
+    )
+
+
+def parse_exact(
+    raw: bytes,
+    source: str,
+    ground_truth: GroundTruth,
+    classes: list[str],
+    mapping: CategoryMap,
+    *,
+    ignore_unknown_images: bool = False,
+    ignore_unknown_categories: bool = False,
+) -> Detections:
+    """The results records through Python's ``json``, one by one (the exact reader)."""
+    records, text = load_records(raw, source)
+    reader = _RecordReader(source, text, ground_truth, mapping)
     columns: list[list] = [[] for _ in classes]
     dropped_images = dropped_categories = 0
     for number, record in enumerate(records):
@@ -289,7 +348,7 @@ class _RecordReader:
             return self.ground_truth.image_index.get(raw_image)
         if isinstance(raw_image, int) and not isinstance(raw_image, bool):
             if self._numeric_ids is None:
-                self._numeric_ids = _numeric_id_index(self.ground_truth)
+                self._numeric_ids = numeric_id_index(self.ground_truth)
             return self._numeric_ids.get(raw_image)
         raise self.error(number, ": image_id must be a string or an integer")
 
@@ -321,17 +380,3 @@ def _class_detections(rows: list, source: str) -> ClassDetections:
         source=source,
         line_numbers=table[:, 6].astype(np.int64),
     )
-
-
-def _numeric_id_index(ground_truth: GroundTruth) -> dict[int, int]:
-    index: dict[int, int] = {}
-    clashes: set[int] = set()
-    for i, image_id in enumerate(ground_truth.image_ids):
-        if image_id.isdigit() and image_id.isascii():
-            value = int(image_id)
-            if value in index:
-                clashes.add(value)
-            index[value] = i
-    for value in clashes:
-        del index[value]
-    return index
