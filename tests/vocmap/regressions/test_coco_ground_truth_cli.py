@@ -344,3 +344,20 @@ def test_bad_image_ids_argument_is_an_input_error(tmp_path, files):
     for bad in ("stem", ["id"], None):
         with pytest.raises(InputError, match="image_ids must be 'id' or 'file_stem'"):
             vocmap.read_coco_ground_truth(gt_path, image_ids=bad)
+
+
+def test_a_results_category_id_the_ground_truth_does_not_list_is_one_line(tmp_path, capsys, files):
+    gt_path, _ = files
+    results = tmp_path / "results.json"
+    records = [*RESULTS, {"image_id": 1, "category_id": 8, "bbox": [0, 0, 5, 5], "score": 0.1}]
+    results.write_text(json.dumps(records, indent=1))
+    expect_failure(
+        capsys,
+        tmp_path / "out",
+        [results, "--ground-truth", gt_path],
+        "results.json:35: record 3: category_id 8 is not one of the ground truth's 2 category "
+        "ids (3, 7); --ignore-unknown-categories",
+    )
+    argv = ["evaluate", str(results), "--ground-truth", str(gt_path), "--ignore-unknown-categories"]
+    assert main(argv) == 0
+    assert "1 record" in capsys.readouterr().err
