@@ -74,6 +74,12 @@ def run_process(args: list[str], env: dict | None = None) -> tuple[float, str]:
 
 def process_rss(args: list[str], env: dict | None = None) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of one child, via os.wait4."""
+    return process_usage(args, env)[:2]
+
+
+def process_usage(args: list[str], env: dict | None = None) -> tuple[float, float, float]:
+    """Wall seconds, peak RSS (MB) and CPU seconds (user + system, all threads) of
+    one child, via os.wait4."""
     start = time.perf_counter()
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -81,7 +87,7 @@ def process_rss(args: list[str], env: dict | None = None) -> tuple[float, float]
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise RuntimeError(f"{args} exited with {proc.returncode}")
-    return wall, usage.ru_maxrss / 1024
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def env_with(**values: str) -> dict:
@@ -121,16 +127,16 @@ def json_side_by_side(
         subprocess.run(args, env=env, check=True, capture_output=True, text=True).stdout
         for args in (evaluate_args, json_args)
     ]
-    side: dict[str, tuple[list, list]] = {"files": ([], []), "json": ([], [])}
+    side: dict[str, tuple[list, list, list]] = {"files": ([], [], []), "json": ([], [], [])}
     for _ in range(repeats):
         for name, args in (("files", evaluate_args), ("json", json_args)):
-            wall, peak = process_rss(args, env)
-            side[name][0].append(wall)
-            side[name][1].append(peak)
+            for column, value in zip(side[name], process_usage(args, env)):
+                column.append(value)
     out: dict = {"json_same_map_bits": printed[0] == printed[1]}
-    for name, (walls, peaks) in side.items():
+    for name, (walls, peaks, cpus) in side.items():
         out[f"side_{name}_wall"] = summary(walls)
         out[f"side_{name}_rss_mb"] = summary(peaks)
+        out[f"side_{name}_cpu"] = summary(cpus)
     return out
 
 
@@ -203,7 +209,7 @@ def json_only(root: Path, repeats: int) -> int:
     load = os.getloadavg()[0]
     side = json_side_by_side(evaluate_args, cases.scales["1m"], cache_dir, repeats)
     coco_gt = coco_gt_cached_load(root, repeats, cache_dir)
-    for what in ("wall", "rss_mb"):
+    for what in ("wall", "cpu", "rss_mb"):
         unit = "MB" if what == "rss_mb" else "s"
         files, json_ = side[f"side_files_{what}"], side[f"side_json_{what}"]
         print(
