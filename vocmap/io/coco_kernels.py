@@ -64,7 +64,7 @@ _ID_DIGITS = 18
 _POW10 = np.array([10.0**k for k in range(23)], dtype=np.float64)  # all exact doubles
 
 
-@njit(**_JIT)
+@njit(inline="always", **_JIT)
 def _blank(buf, pos, size):
     """Skip JSON blank space (space, tab, newline, carriage return)."""
     while pos < size:
@@ -76,6 +76,15 @@ def _blank(buf, pos, size):
     return pos
 
 
+#: Bytes that end a string in the fast shape: 1 the closing quote, 2 outside the
+#: shape (a backslash, a control or non-ASCII byte), 0 any other.
+_STRING_STOP = np.zeros(256, dtype=np.uint8)
+_STRING_STOP[34] = 1
+_STRING_STOP[92] = 2
+_STRING_STOP[:32] = 2
+_STRING_STOP[128:] = 2
+
+
 @njit(**_JIT)
 def _string_end(buf, pos, size):
     """``buf[pos]`` is ``"``: the position after the closing quote, or -1 where
@@ -83,11 +92,9 @@ def _string_end(buf, pos, size):
     byte, no closing quote)."""
     i = pos + 1
     while i < size:
-        c = buf[i]
-        if c == 34:
-            return i + 1
-        if c == 92 or c < 32 or c >= 128:
-            return -1
+        stop = _STRING_STOP[buf[i]]
+        if stop != 0:
+            return i + 1 if stop == 1 else -1
         i += 1
     return -1
 
@@ -118,6 +125,36 @@ def _key_of(buf, start, stop):
 
 
 @njit(**_JIT)
+def _known_key(buf, pos, size):
+    """``(key, end)`` when the string at ``pos`` is one of the five keys (the common
+    case, matched in place), else ``(_OTHER, -1)``: scan it."""
+    first = buf[pos + 1] if pos + 1 < size else 0
+    word = _KEY_SCORE
+    key = _SCORE
+    if first == 105:  # 'i'
+        word = _KEY_IMAGE
+        key = _IMAGE
+    elif first == 98:  # 'b'
+        word = _KEY_BBOX
+        key = _BBOX
+    elif first == 99:  # 'c'
+        n = _KEY_CATEGORY.shape[0]
+        if pos + n + 2 < size and buf[pos + n + 1] == 95:  # '_': category_id
+            word = _KEY_CATEGORY_ID
+            key = _CATEGORY_ID
+        else:
+            word = _KEY_CATEGORY
+            key = _CATEGORY
+    elif first != 115:  # 's'
+        return _OTHER, -1
+    n = word.shape[0]
+    stop = pos + 1 + n
+    if stop < size and buf[stop] == 34 and _bytes_equal(buf, pos + 1, stop, word, 0, n):
+        return key, stop + 1
+    return _OTHER, -1
+
+
+@njit(inline="always", **_JIT)
 def _number(buf, pos, size):
     """The JSON number at ``pos``, in one pass: ``(kind, end, exact, value, integer,
     digits)``.
@@ -338,10 +375,12 @@ def parse_coco_records(
         all_exact = True
         ok = False
         while pos < size and buf[pos] == 34:
-            end = _string_end(buf, pos, size)
+            key, end = _known_key(buf, pos, size)
             if end < 0:
-                break
-            key = _key_of(buf, pos + 1, end - 1)
+                end = _string_end(buf, pos, size)
+                if end < 0:
+                    break
+                key = _key_of(buf, pos + 1, end - 1)
             if key != _OTHER:
                 if seen & (1 << key):
                     break  # a duplicate key: json keeps the last one
