@@ -60,6 +60,8 @@ def _name_table(categories: CategoryMap) -> tuple[np.ndarray, np.ndarray, np.nda
 
 #: Files smaller than this are read in one piece (threads cost more than they save).
 PIECE_BYTES = 4 << 20
+#: How far past its share a piece's start is looked for (records are far shorter).
+SEARCH_BYTES = 1 << 16
 
 
 def _piece_starts(raw: bytes, pieces: int) -> list[int]:
@@ -69,12 +71,13 @@ def _piece_starts(raw: bytes, pieces: int) -> list[int]:
     starts: list[int] = []
     blank = b" \t\r\n"
     for k in range(1, pieces):
-        position = raw.find(b"{", len(raw) * k // pieces)
+        target = len(raw) * k // pieces
+        position = raw.find(b"{", target, target + SEARCH_BYTES)
         while position > 0:
             before = raw[max(0, position - 64) : position].rstrip(blank)
             if before.endswith(b",") and before[:-1].rstrip(blank).endswith(b"}"):
                 break
-            position = raw.find(b"{", position + 1)
+            position = raw.find(b"{", position + 1, target + SEARCH_BYTES)
         if position > 0 and (not starts or position > starts[-1]):
             starts.append(position)
     return starts
