@@ -46,7 +46,7 @@ lint: $(VENV)/.dev
 
 PARITY_TESTS = tests/vocmap/test_kernels_parity.py tests/vocmap/test_text_kernels_parity.py \
 	tests/vocmap/test_diagnose_kernels_parity.py tests/vocmap/test_coco_parity.py \
-	tests/vocmap/test_bootstrap_parity.py
+	tests/vocmap/test_bootstrap_parity.py tests/vocmap/test_coco_fast_parity.py
 
 # The HTML report's browser test needs Chromium (Debian's package): installed here
 # when missing and possible (root with apt-get); otherwise that test skips, saying why.

@@ -7,14 +7,17 @@
 
 Scores have 6 decimals, boxes 1 decimal; each object gets a few detections with
 varying overlap, the rest of an image's budget is low-scoring background
-(vocmap.synthetic).
+(vocmap.synthetic). ``results_json`` writes a result folder's detections once
+more as a COCO-style results JSON (what mmdet and detectron2 write).
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -78,3 +81,34 @@ def ensure_cases(
         time.sleep(2.1)
         log(f"generated in {time.perf_counter() - start:.0f} s")
     return Cases(root, voc_root, scale_dirs, bulk_dirs)
+
+
+def results_json(folder: Path, log=print) -> Path:
+    """``folder`` (devkit result files) as ``<folder>.json``, written once: a list of
+    ``{"image_id": "000001", "category_id": k, "bbox": [x, y, w, h], "score": s}`` in
+    class order (VOC's ``category_id`` 1..20), then file order, ``json.dumps``'
+    separators. Numbers are the files' tokens moved to COCO's frame in decimal
+    (``x = xmin - 1``, ``w = xmax - xmin + 1``), so no digit is invented."""
+    from vocmap.core.constants import VOC_CLASSES
+
+    path = folder.with_suffix(".json")
+    if path.exists():
+        return path
+    log(f"writing {path.name} (once) ...")
+    one = Decimal(1)
+    records = []
+    for category_id, name in enumerate(VOC_CLASSES, start=1):
+        for line in (folder / f"comp4_det_test_{name}.txt").read_text().splitlines():
+            image_id, score, x1, y1, x2, y2 = line.split()
+            xmin, ymin, xmax, ymax = (Decimal(v) for v in (x1, y1, x2, y2))
+            box = ", ".join(
+                str(v) for v in (xmin - one, ymin - one, xmax - xmin + one, ymax - ymin + one)
+            )
+            records.append(
+                f'{{"image_id": {json.dumps(image_id)}, "category_id": {category_id}, '
+                f'"bbox": [{box}], "score": {score}}}'
+            )
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text("[" + ", ".join(records) + "]")
+    temporary.rename(path)
+    return path

@@ -31,7 +31,7 @@ import numpy as np
 
 import vocmap
 from benchmarks import bootstrap_bench
-from benchmarks.cases import ensure_cases
+from benchmarks.cases import SCALES, ensure_cases, results_json
 from vocmap.core.constants import VOC_CLASSES
 from vocmap.io.result_files import id_table
 from vocmap.testing import devkit_reference as reference_devkit
@@ -74,6 +74,12 @@ def run_process(args: list[str], env: dict | None = None) -> tuple[float, str]:
 
 def process_rss(args: list[str], env: dict | None = None) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of one child, via os.wait4."""
+    return process_usage(args, env)[:2]
+
+
+def process_usage(args: list[str], env: dict | None = None) -> tuple[float, float, float]:
+    """Wall seconds, peak RSS (MB) and CPU seconds (user + system, all threads) of
+    one child, via os.wait4."""
     start = time.perf_counter()
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -81,7 +87,7 @@ def process_rss(args: list[str], env: dict | None = None) -> tuple[float, float]
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise RuntimeError(f"{args} exited with {proc.returncode}")
-    return wall, usage.ru_maxrss / 1024
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def env_with(**values: str) -> dict:
@@ -109,6 +115,117 @@ def reference_match(parsed: dict, image_ids: list[str], objects) -> list[float]:
     ]
 
 
+def json_side_by_side(
+    evaluate_args: list[str], folder: Path, cache_dir: Path, repeats: int
+) -> dict:
+    """``vocmap evaluate`` of ``folder`` (result files) and of the same detections as
+    a results JSON, runs alternating: wall and peak RSS of each, and whether the
+    printed mAP (``--format map``) is the same bits."""
+    json_args = [*evaluate_args[:2], str(results_json(folder)), *evaluate_args[3:]]
+    env = env_with(VOCMAP_CACHE_DIR=str(cache_dir))
+    printed = [
+        subprocess.run(args, env=env, check=True, capture_output=True, text=True).stdout
+        for args in (evaluate_args, json_args)
+    ]
+    side: dict[str, tuple[list, list, list]] = {"files": ([], [], []), "json": ([], [], [])}
+    for _ in range(repeats):
+        for name, args in (("files", evaluate_args), ("json", json_args)):
+            for column, value in zip(side[name], process_usage(args, env)):
+                column.append(value)
+    out: dict = {"json_same_map_bits": printed[0] == printed[1]}
+    for name, (walls, peaks, cpus) in side.items():
+        out[f"side_{name}_wall"] = summary(walls)
+        out[f"side_{name}_rss_mb"] = summary(peaks)
+        out[f"side_{name}_cpu"] = summary(cpus)
+    return out
+
+
+def coco_gt_cached_load(root: Path, repeats: int, cache_dir: Path) -> dict:
+    """``read_coco_ground_truth`` of a COCO-val2017-shaped json (5,000 images, 80
+    categories with COCO's ids, about 36k objects with areas, polygons and 1% crowd),
+    once cached: seconds (median), and the parse without the cache."""
+    from vocmap.io.coco_ground_truth import read_coco_ground_truth
+
+    path = coco_val_shaped(root / "instances_val_shaped.json")
+    old = os.environ.get("VOCMAP_CACHE_DIR")
+    os.environ["VOCMAP_CACHE_DIR"] = str(cache_dir)
+    try:
+        parsed, gt = timed(lambda: read_coco_ground_truth(path, cache=False), max(1, repeats // 3))
+        read_coco_ground_truth(path)  # stores the entry
+        cached, _ = timed(lambda: read_coco_ground_truth(path), repeats)
+    finally:
+        if old is None:
+            os.environ.pop("VOCMAP_CACHE_DIR", None)
+        else:
+            os.environ["VOCMAP_CACHE_DIR"] = old
+    return {**cached, "parsed": parsed, "objects": int(gt.object_image.size)}
+
+
+#: COCO's 80 category ids (1..90 with gaps).
+COCO_IDS = [i for i in range(1, 91) if i not in (12, 26, 29, 30, 45, 66, 68, 69, 71, 83)]
+
+
+def coco_val_shaped(path: Path, images: int = 5000, objects: int = 36_000) -> Path:
+    """A seeded COCO-format annotation file shaped like instances_val2017.json."""
+    if path.exists():
+        return path
+    rng = np.random.default_rng(2017)
+    ids = rng.choice(600_000, images, replace=False)
+    records = []
+    for k in range(objects):
+        x, y, w, h = (round(float(v), 2) for v in rng.uniform(1, 300, 4))
+        records.append(
+            {
+                "id": k + 1,
+                "image_id": int(ids[rng.integers(images)]),
+                "category_id": int(rng.choice(COCO_IDS)),
+                "bbox": [x, y, w, h],
+                "area": round(w * h * 0.7, 3),
+                "iscrowd": int(rng.random() < 0.01),
+                "segmentation": [[x, y, x + w, y, x + w, y + h, x, y + h]],
+            }
+        )
+    document = {
+        "images": [
+            {"id": int(i), "file_name": f"{i:012d}.jpg", "width": 640, "height": 480} for i in ids
+        ],
+        "annotations": records,
+        "categories": [{"id": c, "name": f"category {c}", "supercategory": "x"} for c in COCO_IDS],
+    }
+    path.write_text(json.dumps(document))
+    return path
+
+
+SCALE_1M = SCALES["1m"]
+
+
+def json_only(root: Path, repeats: int) -> int:
+    """``--json-only``: the results JSON beside the result files, and the COCO
+    ground truth once cached, printed as the full benchmark's rows."""
+    cases = ensure_cases(root, scales={"1m": SCALE_1M}, bulk_sets=0)
+    cache_dir = Path(tempfile.mkdtemp(prefix="vocmap-bench-cache-"))
+    evaluate_args = [VOCMAP, "evaluate", str(cases.scales["1m"]), "--voc-root"]
+    evaluate_args += [str(cases.voc_root), "--format", "map"]
+    load = os.getloadavg()[0]
+    side = json_side_by_side(evaluate_args, cases.scales["1m"], cache_dir, repeats)
+    coco_gt = coco_gt_cached_load(root, repeats, cache_dir)
+    for what in ("wall", "cpu", "rss_mb"):
+        unit = "MB" if what == "rss_mb" else "s"
+        files, json_ = side[f"side_files_{what}"], side[f"side_json_{what}"]
+        print(
+            f"{what}: json {fmt(json_, unit)}, files {fmt(files, unit)}, "
+            f"json / files {json_['median'] / files['median']:.3f}"
+        )
+    print(f"same mAP bits: {side['json_same_map_bits']}")
+    print(
+        f"COCO json ground truth, {coco_gt['objects']:,} objects: cached {fmt(coco_gt)}, "
+        f"parsed {fmt(coco_gt['parsed'])}"
+    )
+    print(f"load average {load:.2f} at start, {os.getloadavg()[0]:.2f} at end")
+    shutil.rmtree(cache_dir, ignore_errors=True)
+    return 0
+
+
 # --------------------------------------------------------------------------- #
 
 
@@ -117,7 +234,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, few repeats")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results"))
+    parser.add_argument(
+        "--json-only",
+        metavar="DATA",
+        help="only the results-JSON and COCO ground-truth figures, on cases generated "
+        "under DATA (the 1M case only: quicker than the whole benchmark)",
+    )
     args = parser.parse_args(argv)
+    if args.json_only:
+        return json_only(Path(args.json_only), args.repeats)
 
     if args.smoke:
         root = Path(tempfile.mkdtemp(prefix="vocmap-bench-smoke-"))
@@ -171,6 +296,10 @@ def main(argv: list[str] | None = None) -> int:
         rss.append(peak)
     report["process_warm"] = summary(walls)
     report["process_peak_rss_mb"] = summary(rss)
+
+    # 1b. the same detections as a COCO-style results JSON, side by side
+    report.update(json_side_by_side(evaluate_args, main_case, cache_dir, repeats))
+    report["coco_gt_cached"] = coco_gt_cached_load(cases.root, repeats, cache_dir)
 
     # 2. whole process, cold annotation cache (4,952 XML files parsed)
     walls = []
@@ -324,7 +453,25 @@ def main(argv: list[str] | None = None) -> int:
         f"| {report['bulk_sets']} 1M-line sets, one annotation set | <= 8 s | {fmt(report['bulk'])} | | |"
     )
     say(bootstrap_bench.row(report["bootstrap"]))
+    say(
+        f"| results JSON (same detections, {main_case_lines:,} records), whole process, "
+        f"alternating with the result files | <= 1.2x the files' | {fmt(report['side_json_wall'])} | "
+        f"files: {fmt(report['side_files_wall'])} | {ratio('side_json_wall', 'side_files_wall')} |"
+    )
+    say(
+        f"| results JSON peak RSS | <= 1.3x the files' | {fmt(report['side_json_rss_mb'], 'MB')} | "
+        f"files: {fmt(report['side_files_rss_mb'], 'MB')} | "
+        f"{ratio('side_json_rss_mb', 'side_files_rss_mb')} |"
+    )
+    coco_gt = report["coco_gt_cached"]
+    say(
+        f"| COCO json ground truth, {coco_gt['objects']:,} objects, cached (in process) | <= 0.05 s | "
+        f"{fmt(coco_gt)} | parsed: {fmt(coco_gt['parsed'])} | |"
+    )
     say()
+    say(
+        f"- The results JSON gives the result files' mAP, bit for bit: {report['json_same_map_bits']}."
+    )
     say(
         f"- Same APs as the reference on the 1M case, bit for bit: {report['same_aps_as_reference']}."
     )

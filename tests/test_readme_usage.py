@@ -12,7 +12,15 @@ from fixture_paths import REPO
 
 from vocmap.cli import build_parser
 
-GROUND_TRUTH = ["--voc-root", "--image-set", "--annotations", "--image-set-file", "--no-cache"]
+GROUND_TRUTH = [
+    "--voc-root",
+    "--image-set",
+    "--annotations",
+    "--image-set-file",
+    "--ground-truth",
+    "--coco-image-ids",
+    "--no-cache",
+]
 READING = [
     "--prefix",
     "--follow-symlinks",

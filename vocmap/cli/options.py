@@ -115,6 +115,23 @@ OPTIONS: dict[str, Option] = {
             "help": argparse.SUPPRESS,
         },
     ),
+    "ground_truth": Option(
+        ("--ground-truth",),
+        {
+            "type": path_value,
+            "metavar": "FILE",
+            "help": "COCO-format annotations (images, annotations, categories: instances_*.json) "
+            "instead of VOC XML; results' category_id go through its categories",
+        },
+    ),
+    "coco_image_ids": Option(
+        ("--coco-image-ids",),
+        {
+            "choices": ("id", "file_stem"),
+            "help": "with --ground-truth: an image is named by its 'id' (default), or by its "
+            "file_name's stem (000001), as devkit result files name it",
+        },
+    ),
     "no_cache": Option(
         ("--no-cache",),
         {
@@ -452,7 +469,16 @@ def add_ground_truth(parser: argparse.ArgumentParser) -> None:
         "ground truth",
         "Where the annotations are. Without options: $VOC_ROOT, then ./VOCdevkit/VOC2007.",
     )
-    for name in ("voc_root", "image_set", "annotations", "image_set_file", "imageset", "no_cache"):
+    for name in (
+        "voc_root",
+        "image_set",
+        "annotations",
+        "image_set_file",
+        "imageset",
+        "ground_truth",
+        "coco_image_ids",
+        "no_cache",
+    ):
         add(group, name)
 
 
@@ -598,10 +624,38 @@ def eval_settings(args: argparse.Namespace) -> EvalSettings:
     return EvalSettings.create(args.metric, args.iou, args.semantics)
 
 
+def _coco_ground_truth(args: argparse.Namespace) -> Path | None:
+    """``--ground-truth`` (checked against the VOC options), or None."""
+    coco = getattr(args, "ground_truth", None)
+    if coco is None:
+        if getattr(args, "coco_image_ids", None) is not None:
+            raise VocmapError("--coco-image-ids goes with --ground-truth (a COCO json)")
+        return None
+    voc = (
+        ("--voc-root", args.voc_root),
+        ("--annotations", args.annotations),
+        ("--image-set-file", args.image_set_file),
+        ("--image-set", args.image_set),
+    )
+    given = [option for option, value in voc if value is not None]
+    if given:
+        raise VocmapError(
+            f"--ground-truth names the annotations and the images: not with {given[0]}"
+        )
+    if not coco:
+        raise VocmapError("--ground-truth was given an empty file name")
+    return Path(coco)
+
+
 def ground_truth_source(args: argparse.Namespace) -> GroundTruthSource:
-    """The annotations the options name (:func:`vocmap.io.sources.ground_truth_source`)."""
+    """The annotations the options name (:func:`vocmap.io.sources.ground_truth_source`);
+    with ``--ground-truth``, the COCO json twice (its name is the image set's)."""
+    from vocmap.io.sources import GroundTruthSource
     from vocmap.io.sources import ground_truth_source as resolve
 
+    coco = _coco_ground_truth(args)
+    if coco is not None:
+        return GroundTruthSource(coco, coco)
     return resolve(
         voc_root=args.voc_root,
         image_set=args.image_set,
@@ -621,6 +675,13 @@ def load_ground_truth(args: argparse.Namespace) -> tuple[GroundTruth, Path]:
     from vocmap.io.inputs import load_ground_truth as load
 
     source = ground_truth_source(args)
+    if getattr(args, "ground_truth", None) is not None:
+        from vocmap.io.coco_ground_truth import read_coco_ground_truth
+
+        coco = read_coco_ground_truth(
+            source.image_set_file, image_ids=args.coco_image_ids or "id", cache=not args.no_cache
+        )
+        return coco, source.image_set_file
     ground_truth = load(
         source, cache=not args.no_cache, follow_symlinks=getattr(args, "follow_symlinks", False)
     )

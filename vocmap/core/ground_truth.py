@@ -66,6 +66,9 @@ class GroundTruth:
         coco_image_ids: (n_images,) int64 the images' integer ids as COCO writes
             them, or None. COCO's metric visits images in increasing id (as
             pycocotools sorts them; it breaks score ties), else in image-set order.
+        categories: ``((category_id, name), ...)`` of a COCO-format ground truth,
+            through which results' ``category_id`` are read; None where the
+            annotations have no category ids (VOC XML).
 
     Objects are ordered by image (image-set order), then by their order in the
     image's XML file; the devkit's "first ground truth wins a tie" relies on it.
@@ -84,6 +87,7 @@ class GroundTruth:
     area: np.ndarray | None = None
     iscrowd: np.ndarray | None = None
     coco_image_ids: np.ndarray | None = None
+    categories: tuple[tuple[int, str], ...] | None = None
 
     def __post_init__(self) -> None:
         m = self.object_image.shape[0]

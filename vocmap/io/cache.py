@@ -43,8 +43,9 @@ import os
 import stat
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -155,9 +156,10 @@ def _checksum(key: str, image_count: int, class_names: tuple[str, ...], arrays: 
     return digest.digest()
 
 
-def _read_members(entry: Path) -> dict:
-    """The arrays of an entry, or _Doubt. Only uncompressed members no larger
-    than the file are read (so a planted entry cannot make us allocate much)."""
+def _read_members(entry: Path, expected: frozenset[str] = _MEMBERS) -> dict:
+    """The arrays of an entry (exactly the members ``expected``), or _Doubt. Only
+    uncompressed members no larger than the file are read (so a planted entry
+    cannot make us allocate much)."""
     try:
         raw = read_input_file(entry, "cache entry")
     except InputError:
@@ -165,9 +167,9 @@ def _read_members(entry: Path) -> dict:
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             infos = archive.infolist()
-            if {info.filename.removesuffix(".npy") for info in infos} != _MEMBERS or len(
+            if {info.filename.removesuffix(".npy") for info in infos} != expected or len(
                 infos
-            ) != len(_MEMBERS):
+            ) != len(expected):
                 raise _Doubt
             if any(
                 info.compress_type != zipfile.ZIP_STORED or info.file_size > len(raw)
@@ -175,7 +177,7 @@ def _read_members(entry: Path) -> dict:
             ):
                 raise _Doubt
         with np.load(io.BytesIO(raw), allow_pickle=False) as data:
-            return {name: data[name] for name in _MEMBERS}
+            return {name: data[name] for name in expected}
     except _Doubt:
         raise
     except Exception:  # whatever a damaged file makes zipfile or numpy raise
@@ -214,20 +216,8 @@ def _load(entry: Path, key: str, image_ids: list[str], annotations_dir: Path) ->
         key, len(image_ids), class_names, members
     ):
         raise _Doubt
+    check_objects(members, len(image_ids), class_names)
     image, cls = members["object_image"], members["object_class"]
-    if m and (
-        image[0] < 0
-        or image[-1] >= len(image_ids)
-        or np.any(np.diff(image) < 0)
-        or cls.min() < 0
-        or cls.max() >= len(class_names)
-        or not np.isfinite(members["boxes"]).all()
-    ):
-        raise _Doubt
-    if len(set(class_names)) != len(class_names) or not all(
-        n and n.isprintable() for n in class_names
-    ):
-        raise _Doubt
     return GroundTruth(
         image_ids=tuple(image_ids),
         class_names=class_names,
@@ -240,12 +230,48 @@ def _load(entry: Path, key: str, image_ids: list[str], annotations_dir: Path) ->
     )
 
 
+def check_objects(members: dict, image_count: int, class_names: Sequence[str]) -> None:
+    """_Doubt unless an entry's objects make sense: images in range and in
+    image-set order, classes in range, boxes finite, class names unique and printable."""
+    image, cls = members["object_image"], members["object_class"]
+    if image.shape[0] and (
+        image[0] < 0
+        or image[-1] >= image_count
+        or np.any(np.diff(image) < 0)
+        or cls.min() < 0
+        or cls.max() >= len(class_names)
+        or not np.isfinite(members["boxes"]).all()
+    ):
+        raise _Doubt
+    if len(set(class_names)) != len(class_names) or not all(
+        n and n.isprintable() for n in class_names
+    ):
+        raise _Doubt
+
+
 def _store(entry: Path, prefix: str, key: str, ground_truth: GroundTruth) -> None:
     arrays = {name: getattr(ground_truth, name) for name in _ARRAYS}
     if arrays["truncated"] is None:  # not known: stored as all false
         arrays["truncated"] = np.zeros_like(ground_truth.difficult)
     image_count = len(ground_truth.image_ids)
     checksum = _checksum(key, image_count, ground_truth.class_names, arrays)
+    write_entry(
+        entry,
+        prefix,
+        {
+            "class_names": np.array(ground_truth.class_names, dtype=str),
+            "key": np.array(key),
+            "image_count": np.array(image_count, dtype=np.int64),
+            "checksum": np.frombuffer(checksum, dtype=np.uint8),
+            **arrays,
+        },
+    )
+
+
+def write_entry(entry: Path, prefix: str, members: dict[str, Any]) -> None:
+    """Write ``members`` as the uncompressed ``.npz`` ``entry`` (atomically) and
+    remove the other entries named ``<prefix>-*.npz``; a cache folder that cannot
+    be written only costs speed. Never writes through a link or special file."""
     try:
         try:
             mode = os.lstat(entry).st_mode
@@ -256,14 +282,7 @@ def _store(entry: Path, prefix: str, key: str, ground_truth: GroundTruth) -> Non
                 return  # a folder where the entry goes: leave it, only speed is lost
             os.unlink(entry)  # a FIFO, link or device: never write through it
         with atomic_open(entry, "wb") as handle:
-            np.savez(
-                handle,
-                class_names=np.array(ground_truth.class_names, dtype=str),
-                key=np.array(key),
-                image_count=np.array(image_count, dtype=np.int64),
-                checksum=np.frombuffer(checksum, dtype=np.uint8),
-                **arrays,
-            )
+            np.savez(handle, **members)
         for old in entry.parent.glob(f"{prefix}-*.npz"):
             if old != entry:
                 old.unlink(missing_ok=True)

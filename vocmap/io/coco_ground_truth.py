@@ -18,7 +18,9 @@ configs ship VOC converted to COCO json). The mapping, also in the README:
   and integer image ids order the images (``GroundTruth.coco_image_ids``).
 * classes: ``category_id`` through the file's ``categories`` (``id`` to
   ``name``), or through the ``categories`` argument when given; an id in
-  neither is an error, never a guess by position.
+  neither is an error, never a guess by position. The mapping stays with the
+  ground truth (``GroundTruth.categories``): a results file's ``category_id``
+  goes through the same ids (:mod:`vocmap.io.coco_categories`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ import dataclasses
 import json
 import math
 import os
-import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -37,6 +38,8 @@ import numpy as np
 from vocmap.core.boxes import to_voc_boxes
 from vocmap.core.errors import InputError
 from vocmap.core.ground_truth import GroundTruth
+from vocmap.io.coco_cache import load_or_parse
+from vocmap.io.files import read_input_file
 
 _DIFFICULT_KEYS = ("iscrowd", "ignore", "difficult")
 
@@ -46,6 +49,7 @@ def read_coco_ground_truth(
     *,
     categories: Mapping[int, str] | None = None,
     image_ids: Literal["id", "file_stem"] = "id",
+    cache: bool = True,
 ) -> GroundTruth:
     """Read COCO-format annotations into a :class:`GroundTruth` (mapping: module docstring).
 
@@ -54,11 +58,24 @@ def read_coco_ground_truth(
         categories: ``{category_id: class name}``; default: the file's ``categories``.
         image_ids: "id" (the images' ``id``) or "file_stem" (``file_name`` without
             folder and extension).
+        cache: keep the parsed arrays on disk, keyed on the file's content
+            (:mod:`vocmap.io.coco_cache`; not with ``categories``).
 
     Raises InputError naming the file and the record for anything malformed.
     """
     path = Path(path)
-    document = _load(path)
+    if image_ids not in ("id", "file_stem"):
+        raise InputError(f"image_ids must be 'id' or 'file_stem', not {image_ids!r}", path)
+    raw = read_input_file(path, "annotations JSON")
+    if cache and categories is None:
+        return load_or_parse(path, raw, image_ids, lambda: _parse(raw, path, None, image_ids))
+    return _parse(raw, path, categories, image_ids)
+
+
+def _parse(
+    raw: bytes, path: Path, categories: Mapping[int, str] | None, image_ids: str
+) -> GroundTruth:
+    document = _load(raw, path)
     if not isinstance(document, dict):
         raise InputError("expected a JSON object with 'images' and 'annotations'", path)
     names = _category_names(document, categories, path)
@@ -85,7 +102,9 @@ def read_coco_ground_truth(
                 f"{where}: image_id {_show(record['image_id'])} is not in 'images'", path
             )
         category = record["category_id"]
-        if _is_bool(category) or category not in names:
+        if _is_bool(category) or not isinstance(category, int):
+            raise InputError(f"{where}: category_id {_show(category)} is not an integer", path)
+        if category not in names:
             raise InputError(f"{where}: category_id {_show(category)} is not a category", path)
         object_image.append(image)
         object_class.append(names[category])
@@ -110,24 +129,15 @@ def read_coco_ground_truth(
         ground_truth,
         source=os.fspath(path),
         coco_image_ids=_integer_ids(document["images"]),
+        categories=tuple(sorted(names.items())),
     )
 
 
-def _load(path: Path) -> Any:
+def _load(raw: bytes, path: Path) -> Any:
     try:
-        info = path.stat()
-    except FileNotFoundError:
-        raise InputError("annotations JSON not found", path) from None
-    except OSError as error:
-        raise InputError(f"cannot read annotations JSON ({error.strerror})", path) from None
-    if not stat.S_ISREG(info.st_mode):
-        raise InputError("not a regular file", path)
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise InputError(f"not UTF-8 text ({error.reason})", path) from None
-    except OSError as error:
-        raise InputError(f"cannot read annotations JSON ({error.strerror})", path) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
@@ -143,6 +153,11 @@ def _category_names(
 ) -> dict[int, str]:
     names: dict[int, str]
     if categories is not None:
+        if not isinstance(categories, Mapping):
+            raise InputError(
+                f"categories must be a mapping {{id: name}}, not {type(categories).__name__}",
+                path,
+            )
         names = dict(categories)
         for given_id, given_name in names.items():
             if (
@@ -177,8 +192,6 @@ def _category_names(
 
 
 def _images(document: dict, image_ids: str, path: Path) -> tuple[list[str], dict[Any, int]]:
-    if image_ids not in ("id", "file_stem"):
-        raise InputError(f"image_ids must be 'id' or 'file_stem', not {image_ids!r}", path)
     images = document.get("images")
     if not isinstance(images, list):
         raise InputError("'images' must be a list", path)

@@ -17,10 +17,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from vocmap.core.constants import VOC_CLASSES
-from vocmap.core.detections import ClassDetections, Detections
+from vocmap.core.detections import ClassDetections, Detections, numeric_id_index
 from vocmap.core.errors import InputError
 from vocmap.core.ground_truth import GroundTruth
+from vocmap.io.coco_categories import (
+    SKIP,
+    UNKNOWN,
+    CategoryMap,
+    category_map,
+    default_classes,
+)
+from vocmap.io.coco_fast import read_fast
 from vocmap.io.files import read_input_file
 
 #: The longest integer read (an image id or a coordinate has far fewer digits).
@@ -143,22 +150,24 @@ def read_coco_results(
     * ``image_id``: a string is matched exactly against the image set's ids; an
       integer ``n`` matches the id whose digits read as ``n`` (``7`` is
       ``"000007"``), which must be unique.
-    * ``category``: a class name, exactly as spelled in ``categories``;
-      ``category_id``: 1-based position in ``categories``. ``categories`` is by
-      default the 20 VOC classes in the devkit's order (1 is aeroplane, 20 is
-      tvmonitor), or ``classes`` when some class is not a VOC class. Records of
-      a known category that is not being evaluated are skipped; a category that
-      is not known is an error, or with ``ignore_unknown_categories`` the record
-      is dropped and counted (``Detections.dropped_categories``).
+    * ``category``: a class name, exactly as spelled; ``category_id``: through
+      the ground truth's ``categories`` (COCO-format annotations, id to name, as
+      pycocotools matches them), or, given ``categories`` (names), its 1-based
+      position there; only where neither exists (VOC XML), the 20 VOC classes in
+      the devkit's order (1 is aeroplane, 20 is tvmonitor), or ``classes`` when
+      some class is not a VOC class (:mod:`vocmap.io.coco_categories`). Records
+      of a known category that is not being evaluated are skipped; a category
+      that is not known is an error naming the record and its line, or with
+      ``ignore_unknown_categories`` the record is dropped and counted
+      (``Detections.dropped_categories``).
     * ``bbox``: ``[x, y, w, h]`` in COCO's continuous, 0-based pixel frame, which
       covers VOC pixels ``x + 1 .. x + w``; so ``xmin = x + 1, ymin = y + 1,
       xmax = x + w, ymax = y + h`` and the VOC width ``xmax - xmin + 1`` is ``w``.
 
     Records keep their list order within each class (it breaks score ties).
     """
-    raw = read_input_file(path, "results JSON")
-    return parse_coco_bytes(
-        raw,
+    return _parse(
+        [read_input_file(path, "results JSON")],  # _parse may release the bytes early
         os.fspath(path),
         ground_truth,
         classes,
@@ -178,22 +187,81 @@ def parse_coco_bytes(
     ignore_unknown_images: bool = False,
     ignore_unknown_categories: bool = False,
 ) -> Detections:
-    """read_coco_results on bytes; ``source`` names them in messages."""
-    classes = list(VOC_CLASSES if classes is None else classes)
+    """read_coco_results on bytes; ``source`` names them in messages.
+
+    Files in the shape frameworks write are read by one numba pass
+    (:mod:`vocmap.io.coco_fast`); anything else, and every file with a record
+    that is refused, by Python's ``json`` (:func:`parse_exact`), with the same result.
+    """
+    return _parse(
+        [raw],
+        source,
+        ground_truth,
+        classes,
+        categories=categories,
+        ignore_unknown_images=ignore_unknown_images,
+        ignore_unknown_categories=ignore_unknown_categories,
+    )
+
+
+def _parse(
+    held: list[bytes],
+    source: str,
+    ground_truth: GroundTruth,
+    classes: Sequence[str] | None = None,
+    *,
+    categories: Sequence[str] | None = None,
+    ignore_unknown_images: bool = False,
+    ignore_unknown_categories: bool = False,
+) -> Detections:
+    """parse_coco_bytes on ``held[0]``, which the fast path may release (empty ``held``)."""
+    classes = default_classes(ground_truth) if classes is None else list(classes)
+    mapping = category_map(ground_truth, classes, categories)
+    fast = read_fast(
+        held,
+        source,
+        ground_truth,
+        classes,
+        mapping,
+        ignore_unknown_images=ignore_unknown_images,
+        ignore_unknown_categories=ignore_unknown_categories,
+    )
+    if fast is not None:
+        return fast
+    return parse_exact(
+        held[0],
+        source,
+        ground_truth,
+        classes,
+        mapping,
+        ignore_unknown_images=ignore_unknown_images,
+        ignore_unknown_categories=ignore_unknown_categories,
+    )
+
+
+def parse_exact(
+    raw: bytes,
+    source: str,
+    ground_truth: GroundTruth,
+    classes: list[str],
+    mapping: CategoryMap,
+    *,
+    ignore_unknown_images: bool = False,
+    ignore_unknown_categories: bool = False,
+) -> Detections:
+    """The results records through Python's ``json``, one by one (the exact reader)."""
     records, text = load_records(raw, source)
-    if categories is None:
-        categories = VOC_CLASSES if set(classes) <= set(VOC_CLASSES) else classes
-    reader = _RecordReader(source, text, ground_truth, classes, categories)
+    reader = _RecordReader(source, text, ground_truth, mapping)
     columns: list[list] = [[] for _ in classes]
     dropped_images = dropped_categories = 0
     for number, record in enumerate(records):
         cls_index = reader.class_index(record, number)
-        if cls_index == _UNKNOWN:
+        if cls_index == UNKNOWN:
             if not ignore_unknown_categories:
                 raise reader.unknown_category(record, number)
             dropped_categories += 1
             continue
-        if cls_index is None:
+        if cls_index == SKIP:
             continue  # a class not being evaluated
         image = reader.image(record, number)
         if image is None:
@@ -208,52 +276,40 @@ def parse_coco_bytes(
     )
 
 
-_UNKNOWN = -1
-
-
 class _RecordReader:
     """Reads the fields of one results record, with errors naming the record."""
 
     def __init__(
-        self,
-        source: str,
-        text: str,
-        ground_truth: GroundTruth,
-        classes: Sequence[str],
-        categories: Sequence[str],
+        self, source: str, text: str, ground_truth: GroundTruth, categories: CategoryMap
     ) -> None:
         self.source = source
         self.text = text
         self.ground_truth = ground_truth
         self.categories = categories
-        self.known = frozenset(categories) | frozenset(classes)
-        self.class_of = {name: k for k, name in enumerate(classes)}
+        self.known = categories.known
         self._numeric_ids: dict[int, int] | None = None
 
     def error(self, number: int, message: str) -> InputError:
         return InputError(f"record {number}{message}", self.source, _record_line(self.text, number))
 
-    def class_index(self, record: object, number: int) -> int | None:
-        """The record's class as an index into ``classes`` (None: not evaluated;
-        _UNKNOWN: not a known category)."""
+    def class_index(self, record: object, number: int) -> int:
+        """The record's class as an index into ``classes``, SKIP (not evaluated) or
+        UNKNOWN (not a known category): :mod:`vocmap.io.coco_categories`."""
         if not isinstance(record, dict):
             raise self.error(number, " is not an object")
         for key in ("image_id", "bbox", "score"):
             if key not in record:
                 raise self.error(number, f" has no {key!r}")
-        name = self._category(record, number)
-        if name is None or name not in self.known:
-            return _UNKNOWN
-        return self.class_of.get(name)
+        return self.categories.code(self._category(record, number))
 
     def _category(self, record: dict, number: int) -> str | None:
-        """The record's category name (None: a category_id out of range)."""
+        """The record's category name (None: a category_id not listed)."""
         by_id = None
         if "category_id" in record:
             cid = record["category_id"]
             if not isinstance(cid, int) or isinstance(cid, bool):
                 raise self.error(number, f": category_id must be an integer, not {cid!r}")
-            by_id = self.categories[cid - 1] if 1 <= cid <= len(self.categories) else None
+            by_id = self.categories.name_of_id(cid)
         if "category" not in record:
             if "category_id" not in record:
                 raise self.error(number, " has neither 'category' nor 'category_id'")
@@ -280,7 +336,7 @@ class _RecordReader:
                 hint = f" (VOC calls it {spelled!r})"
             what = f"category {name!r} is not a known class{hint}"
         else:
-            what = f"category_id {record['category_id']} is not in 1..{len(self.categories)}"
+            what = self.categories.unknown_id(record["category_id"])
         return self.error(
             number, f": {what}; --ignore-unknown-categories drops such records and counts them"
         )
@@ -292,7 +348,7 @@ class _RecordReader:
             return self.ground_truth.image_index.get(raw_image)
         if isinstance(raw_image, int) and not isinstance(raw_image, bool):
             if self._numeric_ids is None:
-                self._numeric_ids = _numeric_id_index(self.ground_truth)
+                self._numeric_ids = numeric_id_index(self.ground_truth)
             return self._numeric_ids.get(raw_image)
         raise self.error(number, ": image_id must be a string or an integer")
 
@@ -324,17 +380,3 @@ def _class_detections(rows: list, source: str) -> ClassDetections:
         source=source,
         line_numbers=table[:, 6].astype(np.int64),
     )
-
-
-def _numeric_id_index(ground_truth: GroundTruth) -> dict[int, int]:
-    index: dict[int, int] = {}
-    clashes: set[int] = set()
-    for i, image_id in enumerate(ground_truth.image_ids):
-        if image_id.isdigit() and image_id.isascii():
-            value = int(image_id)
-            if value in index:
-                clashes.add(value)
-            index[value] = i
-    for value in clashes:
-        del index[value]
-    return index

@@ -55,12 +55,17 @@ def read_inputs(
 
     The classes are ``classes``; when None (and ``infer_classes``), those the
     result files have if they are not the 20 VOC classes (``Inputs.inferred``
-    says so), else the 20 VOC classes.
+    says so), else a COCO ground truth's categories in id order, else the 20 VOC
+    classes.
     """
     inferred = None
     names: Sequence[str] | None = classes
     if names is None and infer_classes:
         names, inferred = detection_classes(detections, ground_truth, image_set, prefix=prefix)
+    if names is None and ground_truth.categories is not None:
+        from vocmap.io.coco_categories import default_classes
+
+        names = default_classes(ground_truth)  # a COCO json's categories, in id order
     checked = class_list(names)
     read = read_detections(
         detections,
