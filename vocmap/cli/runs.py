@@ -45,6 +45,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="score the chosen steps again even if they have results (replacing them)",
     )
+    score.add_argument(
+        "--follow-symlinks",
+        action="store_true",
+        help="read checkpoints, detections and annotation files that are symbolic links "
+        "leading outside their folder (refused by default)",
+    )
     options.add_quiet(score)
     stats.add_ci_options(score)
     score.set_defaults(run=run_score)
@@ -123,6 +129,7 @@ def run_score(args: argparse.Namespace) -> int:
         image_set=image_set_file.stem,
         voc_root=annotations.parent if annotations.name == "Annotations" else None,
         device=args.device,
+        follow_symlinks=args.follow_symlinks,
     )
     try:
         scored = score_run(
