@@ -249,9 +249,7 @@ def _put(data, path, value):
     data[path[-1]] = value
 
 
-@pytest.mark.parametrize(
-    "replacement", [MARKUP, 7.5, None, ["x"]], ids=["markup", "float", "null", "list"]
-)
+@pytest.mark.parametrize("replacement", [MARKUP, [MARKUP]], ids=["markup", "list"])
 def test_every_field_of_a_diagnosis_is_type_checked_and_escaped(
     diagnosis_file, tmp_path, monkeypatch, replacement
 ):
