@@ -109,7 +109,7 @@ def test_command_argument_mutated(workspace, tmp_path, command, name, mutator, v
         argv[entry.positionals[name][0]] = value
     written = [p for p in out.iterdir()] if out.exists() else []
     outcome = run_main(argv)
-    names = [value, name, name.lstrip("-")]
+    names = [value, name, name.lstrip("-"), name.lstrip("-").replace("-", "_")]
     if mutator == "link_out":
         names = [value]
     if kind is NAME:  # a name is looked up: the error names the file it looked for

@@ -52,6 +52,8 @@ def check_outputs(outputs: list[Output]) -> list[Output]:
     for output in outputs:
         if output.dest == STDOUT:
             continue
+        if os.path.isdir(output.dest):  # before any work: no other output half-made
+            raise OutputError(output.dest, "it is a folder")
         where = os.path.realpath(output.dest)
         if where in seen:
             raise VocmapError(
@@ -96,7 +98,9 @@ def emit(outputs: list[Output], render) -> None:
 def note(args: argparse.Namespace, message: str) -> None:
     """An informational line on stderr, unless ``--quiet``."""
     if not getattr(args, "quiet", False) and sys.stderr is not None:
-        print(f"vocmap: {message}", file=sys.stderr, flush=True)
+        from vocmap.core.errors import display_text  # a path may hold control characters
+
+        print(f"vocmap: {display_text(message)}", file=sys.stderr, flush=True)
 
 
 def planned_outputs(args: argparse.Namespace, shorthands: dict[str, str]) -> list[Output]:

@@ -111,6 +111,13 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     plot.set_defaults(run=run_plot)
 
 
+def _label(label: str | None) -> str | None:
+    """A --label as tables and figures show it: control characters escaped."""
+    from vocmap.core.errors import display_text
+
+    return None if label is None else display_text(label)
+
+
 def run_score(args: argparse.Namespace) -> int:
     from vocmap.cli.notices import announce_first_compile
     from vocmap.report.progress import Progress
@@ -168,11 +175,11 @@ def run_table(args: argparse.Namespace) -> int:
     outputs = check_outputs([Output(args.format or "text", args.out or "-", "--out")])
     key = options.eval_settings(args).key
     table = select_steps(
-        load_table(args.source, key, args.label), options.step_list(args.steps), args.every
+        load_table(args.source, key, _label(args.label)), options.step_list(args.steps), args.every
     )
     if args.best_per:
         table = best_per_window(table, args.best_per)
-    reference = load_table(args.compare, key, args.compare_label) if args.compare else None
+    reference = load_table(args.compare, key, _label(args.compare_label)) if args.compare else None
     emit(outputs, lambda style: render(table, style, args.digits, reference))
     return EXIT_OK
 
@@ -187,12 +194,12 @@ def run_plot(args: argparse.Namespace) -> int:
     source = Path(args.source)
     evaluation = options.eval_settings(args)
     key = evaluation.key
-    reference = load_table(args.compare, key, args.compare_label) if args.compare else None
+    reference = load_table(args.compare, key, _label(args.compare_label)) if args.compare else None
     ylabel = evaluation.axis_label
     written = []
     if source.is_file():
         out = Path(args.out or "plots")
-        table = load_table(source, key, args.label)
+        table = load_table(source, key, _label(args.label))
         written.append(
             plotting.plot_ap_over_steps(table, out / "ap_over_steps.png", reference, ylabel=ylabel)
         )
@@ -201,7 +208,7 @@ def run_plot(args: argparse.Namespace) -> int:
         run = RunFolder(source)
         out = Path(args.out) if args.out else run.root / "plots"
         history = read_history(run.history_path) if run.history_path.exists() else None
-        table = load_table(run.root, key, args.label)
+        table = load_table(run.root, key, _label(args.label))
         results = run.evaluated(key)
         step = args.step if args.step is not None else max(results)
         if step not in results:
@@ -217,5 +224,7 @@ def run_plot(args: argparse.Namespace) -> int:
             plotting.plot_ap_over_steps(table, out / "ap_over_steps.png", reference, ylabel=ylabel)
         )
         written.append(plotting.plot_pr_curves(curves, out / "pr_curves.png"))
-    write_stdout("".join(f"{path}\n" for path in written))
+    from vocmap.core.errors import display_text
+
+    write_stdout("".join(f"{display_text(str(path))}\n" for path in written))
     return EXIT_OK

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from vocmap.core.arguments import whole_number
 from vocmap.core.boxes import check_box_format, to_vector, to_voc_boxes
 from vocmap.core.detections import ClassDetections, Detections, image_index_of
 from vocmap.core.errors import InputError, VocmapError
@@ -93,7 +94,7 @@ class DetectionAccumulator:
                 f"not {duplicates!r}"
             )
         self.duplicates = duplicates
-        self.label_offset = int(label_offset)
+        self.label_offset = whole_number(label_offset, "label_offset", 0, 2**31)
         self._class_index = {name: k for k, name in enumerate(evaluator.classes)}
         self.gathered_ranks = 1
         self.reset()
