@@ -99,7 +99,9 @@ class Outcome:
     opened_secret: list[str]
 
 
-def judge(outcome: Outcome, verdict: str, names: list[str], written: list[Path]) -> None:
+def judge(
+    outcome: Outcome, verdict: str, names: list[str], written: list[Path], prefix: str = ": error: "
+) -> None:
     """Assert the contract: ``verdict`` "refuse" (exit 2, one line naming one of
     ``names``, no output) or "tolerate" (exit 0 or that refusal); either way no
     traceback, nothing raw on the terminal, the secret never opened."""
@@ -115,7 +117,7 @@ def judge(outcome: Outcome, verdict: str, names: list[str], written: list[Path])
     lines = [line for line in outcome.err.splitlines() if line.strip()]
     assert lines, "refused without a word"
     last = lines[-1]
-    assert ": error: " in last, last
+    assert prefix in last, last
     shown = [display_text(n)[:60] for n in names if n]
     assert any(s in last for s in shown) or not shown, (shown, last)
     assert outcome.out == "", outcome.out[:500]

@@ -195,7 +195,8 @@ _BASELINES: dict[str, tuple[str, ...]] = {
     ),
     "score": ("score", "{run}", *_GT, "--quiet", "--force", *_CLASSES),
     "table": ("table", "{run}", "--out", "{out}/t.txt"),
-    "plot": ("plot", "{run}", "--out", "{out}/plots"),
+    # a table CSV draws one figure (a run folder three): --step needs the run folder
+    "plot": ("plot", "{table_csv}", "--out", "{out}/plots"),
     "diagnose": ("diagnose", "{results}", *_GT, "--top", "3", "--out", "{out}/d.txt", *_CLASSES),
     "report": ("report", "{result_json}", "--out", "{out}/r.html"),
     "compare-runs": (
@@ -250,6 +251,7 @@ COMMANDS: dict[str, Command] = {
     ),
     "plot": Command(
         _BASELINES["plot"],
+        variants={"--step": ("plot", "{run}", "--out", "{out}/plots")},
         options={
             "--out": OUTPUT_FOLDER,
             "--step": COUNT,

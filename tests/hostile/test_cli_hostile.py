@@ -77,15 +77,19 @@ _SECRET: list[str] = []
 
 
 @pytest.mark.parametrize(("command", "name", "mutator", "verdict"), _params())
-def test_command_argument_mutated(workspace, tmp_path, command, name, mutator, verdict):
+def test_command_argument_mutated(
+    workspace, tmp_path, monkeypatch, command, name, mutator, verdict
+):
+    monkeypatch.chdir(tmp_path)  # a default output folder lands here, not in the checkout
     _SECRET[:] = [str(workspace.secret)]
     entry = COMMANDS[command]
     out = tmp_path / "out"
     out.mkdir()
     run = tmp_path / "run"
-    if "{run}" in entry.baseline:
+    chosen = entry.variants.get(name, entry.baseline)
+    if "{run}" in chosen:
         shutil.copytree(workspace.run, run)
-    argv = [workspace.fill(a, out, run) for a in entry.variants.get(name, entry.baseline)]
+    argv = [workspace.fill(a, out, run) for a in chosen]
     kind = option_kind(command, name) if name.startswith("-") else entry.positionals[name][1]
     scratch = tmp_path / "scratch"
     scratch.mkdir()
