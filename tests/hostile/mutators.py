@@ -91,6 +91,19 @@ def special_path(  # noqa: C901 (one branch a mutator)
     raise KeyError(name)
 
 
+def marks_for(case_id: str) -> list:
+    """The pytest marks of a case the registry knows to fail (KNOWN_FAILURES: a strict
+    xfail; KNOWN_HANGS: an xfail not run)."""
+    import pytest
+    from registry import KNOWN_FAILURES, KNOWN_HANGS
+
+    if case_id in KNOWN_HANGS:
+        return [pytest.mark.xfail(run=False, reason=KNOWN_HANGS[case_id])]
+    if case_id in KNOWN_FAILURES:
+        return [pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[case_id])]
+    return []
+
+
 @dataclass
 class Outcome:
     status: int

@@ -10,8 +10,8 @@ from functools import cache
 import pytest
 from cli_check import within_seconds
 from conftest import open_watch
-from mutators import API_VALUES, special_path
-from registry import API, KNOWN_FAILURES
+from mutators import API_VALUES, marks_for, special_path
+from registry import API
 
 import vocmap
 from vocmap.core.errors import VocmapError
@@ -114,9 +114,7 @@ def _params():
             for mutator in (*kind.refuse, *kind.tolerate):
                 verdict = "refuse" if mutator in kind.refuse else "tolerate"
                 case_id = f"api {public} {argument} {mutator}"
-                marks = []
-                if case_id in KNOWN_FAILURES:
-                    marks.append(pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[case_id]))
+                marks = marks_for(case_id)
                 out.append(
                     pytest.param(
                         entry.call, argument, kind, mutator, verdict, id=case_id, marks=marks

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from cli_check import within_seconds
 from conftest import open_watch
-from mutators import VALUES, Outcome, judge, special_path
-from registry import COMMANDS, FLAG, KNOWN_FAILURES, NAME, option_kind
+from mutators import VALUES, Outcome, judge, marks_for, special_path
+from registry import COMMANDS, FLAG, NAME, option_kind
 
 
 def _cases():
@@ -45,9 +45,7 @@ def _params():
     out = []
     for command, name, mutator, verdict in _cases():
         case_id = f"{command} {name} {mutator}"
-        marks = []
-        if case_id in KNOWN_FAILURES:
-            marks.append(pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[case_id]))
+        marks = marks_for(case_id)
         out.append(pytest.param(command, name, mutator, verdict, id=case_id, marks=marks))
     return out
 
