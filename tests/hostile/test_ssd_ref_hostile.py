@@ -102,7 +102,7 @@ def _checkpoint(kind: str, workspace, tmp_path):
         torch.save({"model": {"w": torch.zeros(1000)}, "config": {}, "step": 1}, path)
         path.write_bytes(path.read_bytes()[:300])
     elif kind == "runs_code":
-        path.write_bytes(pickle.dumps(_RunsCode(str(tmp_path / "code-ran"))))
+        path.write_bytes(pickle.dumps(_RunsCode(str(tmp_path / "code-ran")), protocol=2))
     else:
         return special_path(kind, workspace, None, None, tmp_path)
     return path
