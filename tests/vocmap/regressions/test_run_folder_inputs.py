@@ -261,3 +261,35 @@ def test_a_checkpoint_linked_from_outside_the_run_is_not_read(tmp_path, capsys):
         "outside the run folder; it is not followed (--follow-symlinks reads it)"
     )
     assert not (run / "detections" / "step_000100").exists()
+
+
+@pytest.mark.parametrize(
+    ("inner", "command"),
+    [("history.csv", "plot"), ("eval/voc07/step_000200.json", "table"), ("config.json", "score")],
+)
+def test_a_fifo_inside_a_run_folder_never_hangs(scored, tmp_path, capsys, inner, command):
+    """Issue 18: files of a run folder were read with read_bytes/open: a FIFO hung
+    (plot's history.csv). They are opened through vocmap.io.files now: refused at once
+    and named, or (a step's result, config.json) passed over as not a file."""
+    import os
+
+    from cli_check import within_seconds
+
+    voc_root, run = scored
+    (run / inner).unlink(missing_ok=True)
+    os.mkfifo(run / inner)
+    argv = {
+        "plot": ["plot", str(run), "--out", str(tmp_path / "plots"), "--step", "100"],
+        "table": ["table", str(run)],
+        "score": ["score", str(run), "--voc-root", str(voc_root), "--quiet", "--no-cache",
+                  "--classes", *CLASSES],
+    }[command]  # fmt: skip
+    capsys.readouterr()
+    with within_seconds(20):
+        status = main(argv)
+    if command == "plot":
+        assert status == 2
+        line = error_line(capsys)
+        assert line.startswith(f"{run / inner}: ") and "a FIFO" in line, line
+    else:
+        assert status == 0, capsys.readouterr().err
