@@ -38,6 +38,9 @@ class _OpenWatch:
     def _hook(self, event: str, args: tuple) -> None:
         if self.target is None or event != "open" or not args:
             return
+        flags = args[2] if len(args) > 2 else None
+        if isinstance(flags, int) and flags & getattr(os, "O_NOFOLLOW", 0):
+            return  # a link is not followed: the open fails (io.files then checks it)
         path = args[0]
         if isinstance(path, int) or path is None:
             return

@@ -85,7 +85,9 @@ INPUT_FOLDER = Kind(
 )
 #: a file or a folder (a result JSON or a run folder, devkit files or a COCO JSON).
 INPUT_EITHER = Kind(
-    "file or folder", (*_INPUT_PATH_BAD, "empty_file", "garbage", "empty_folder"), path=True
+    "file or folder",
+    (*_INPUT_PATH_BAD, "empty_file", "garbage", "empty_folder", "link_out"),
+    path=True,
 )
 #: a file the command writes.
 OUTPUT_FILE = Kind(
@@ -260,7 +262,6 @@ COMMANDS: dict[str, Command] = {
             "--compare": INPUT_EITHER,
         },
         positionals={"source": (1, INPUT_EITHER)},
-        inner={"source": "eval/voc07/step_000100.json"},
         writes=("--out",),
     ),
     "diagnose": Command(

@@ -154,7 +154,8 @@ def read_result(path: str | os.PathLike, step: int | None = None, curves: bool =
     if it is unreadable, not UTF-8 JSON, nested too deeply or not a valid result."""
     path = Path(path)
     try:
-        data = json.loads(read_input_file(path, "result file").decode("utf-8"))
+        # a link leading out of the run's eval folder is refused (as in io.files)
+        data = json.loads(read_input_file(path, "result file", folder=path.parent).decode("utf-8"))
     except UnicodeDecodeError as error:
         raise InputError(f"not a valid result: not UTF-8 (byte {error.start})", path) from None
     except json.JSONDecodeError as error:
