@@ -41,7 +41,7 @@ demo: $(VENV)/.core
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/lint-imports
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/mypy
 
 PARITY_TESTS = tests/vocmap/test_kernels_parity.py tests/vocmap/test_text_kernels_parity.py \
@@ -57,13 +57,17 @@ browser:
 	      || echo "make: could not install chromium; the HTML report's browser test will skip"; \
 	  else echo "make: no chromium and not root; the HTML report's browser test will skip"; fi; }
 
+# On every core (pytest-xdist): each test file on one worker, the shared trained run's
+# tests together (tests/conftest.py), the longest first.
+XDIST = -n auto --dist loadgroup
+
 test: lint browser
-	$(BIN)/python -m pytest -q
-	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q $(PARITY_TESTS) -p no:cacheprovider
+	$(BIN)/python -m pytest -q $(XDIST)
+	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q $(XDIST) $(PARITY_TESTS) -p no:cacheprovider
 
 # While working: no slow tests, 50 hypothesis examples a property, no lint.
 test-fast: $(VENV)/.dev
-	VOCMAP_FAST_TESTS=1 $(BIN)/python -m pytest -q -m "not slow"
+	VOCMAP_FAST_TESTS=1 $(BIN)/python -m pytest -q $(XDIST) -m "not slow"
 
 bench: $(VENV)/.dev
 	$(BIN)/python -m benchmarks.run

@@ -36,6 +36,48 @@ def pytest_report_header(config) -> str | None:
 sys.path.insert(0, str(Path(__file__).resolve().parent / "helpers"))
 
 
+#: Test files that run longest, started first under pytest-xdist (so that none of them
+#: is left running alone at the end); the shared trained run's tests go before all.
+LONG_FIRST = (
+    "tests/ssd_ref/test_training.py",
+    "tests/ssd_ref/test_end_to_end.py",
+    "tests/test_notebook.py",
+    "tests/test_wheel_install.py",
+)
+
+
+def _shares_a_fixture(item) -> bool:
+    definitions = getattr(item, "_fixtureinfo", None)
+    if definitions is None:
+        return False
+    return any(
+        d.scope in ("class", "module", "package")
+        for defs in definitions.name2fixturedefs.values()
+        for d in defs
+    )
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the groups
+def pytest_collection_modifyitems(config, items) -> None:
+    """Groups for pytest-xdist's ``--dist loadgroup`` (``make test``): the tests of a file
+    that use a module- or class-scoped fixture run on one worker (it is made once), every
+    test of the shared trained run on one worker (trained or copied once), any other
+    test wherever a worker is free; the longest start first."""
+    for item in items:
+        if "trained_run" in item.fixturenames:
+            item.add_marker(pytest.mark.xdist_group("trained_run"))
+        elif _shares_a_fixture(item):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+    def rank(item) -> int:
+        if "trained_run" in item.fixturenames:
+            return 0
+        path = item.nodeid.split("::")[0]
+        return 1 + LONG_FIRST.index(path) if path in LONG_FIRST else len(LONG_FIRST) + 1
+
+    items.sort(key=rank)  # stable: the order within a rank stays
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _private_annotation_cache(tmp_path_factory):
     """Keep the annotation cache of the tests out of the user's ~/.cache."""

@@ -72,6 +72,12 @@ class StoredModel(torch.nn.Module):
 
 
 @pytest.mark.slow
+# Lightning's own warnings, not the snippet's: its pytree helper's deprecation, and its
+# advice against the shuffled validation loader that this test shuffles on purpose.
+@pytest.mark.filterwarnings(
+    "ignore:`isinstance\\(treespec, LeafSpec\\)` is deprecated:FutureWarning"
+)
+@pytest.mark.filterwarnings("ignore:Your `val_dataloader`'s sampler has shuffling enabled")
 def test_lightning_snippet_runs_a_few_steps_on_cpu(case, cli, tmp_path):
     pytest.importorskip("lightning")
     import lightning as L

@@ -16,6 +16,15 @@ from trained_run import make_trained_run  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def trained_run(tmp_path_factory) -> Path:
-    """A trained run folder (see :func:`trained_run.make_trained_run`), made once per session."""
-    return make_trained_run(tmp_path_factory.mktemp("trained_run"))
+def trained_run(tmp_path_factory, request) -> Path:
+    """A trained run folder (see :func:`trained_run.make_trained_run`), made once: cached
+    across sessions and pytest-xdist's workers. While it trains, progress lines reach
+    the terminal (pytest's capture is suspended for each line)."""
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+
+    def say(line: str) -> None:
+        with capture.global_and_fixture_disabled():
+            sys.stderr.write(f"\n[trained run] {line}\n")
+            sys.stderr.flush()
+
+    return make_trained_run(tmp_path_factory.mktemp("trained_run"), say)

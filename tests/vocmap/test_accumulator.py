@@ -145,6 +145,72 @@ def test_a_state_of_another_image_set_or_class_list_is_refused(case):
         vocmap.Evaluator(gt).accumulator("voc").merge(broken)
 
 
+def _crafted(state: dict, name: str, how: str):
+    value = state[name]
+    if how == "nan":
+        value = value.astype(np.float64)
+        value.flat[0] = np.nan
+    elif how == "inf":
+        value = value.astype(np.float64)
+        value.flat[-1] = -np.inf
+    elif how == "fraction":
+        value = value.astype(np.float64) + 0.5
+    elif how == "text":
+        value = np.array([str(v) for v in value.ravel().tolist()])
+    elif how == "missing":
+        return {k: v for k, v in state.items() if k != name}
+    elif how == "object":
+        value = [object()] * len(value)
+    return dict(state, **{name: value})
+
+
+@pytest.mark.parametrize(
+    ("name", "how"),
+    [
+        ("scores", "nan"),
+        ("scores", "inf"),
+        ("boxes", "nan"),
+        ("boxes", "inf"),
+        ("scores", "text"),
+        ("images", "fraction"),
+        ("counts", "fraction"),
+        ("class_ids", "fraction"),
+        ("images", "text"),
+        ("boxes", "missing"),
+        ("counts", "missing"),
+        ("scores", "object"),
+        ("repeats_dropped", "negative"),
+    ],
+)
+def test_a_crafted_state_is_refused_whole(case, name, how):
+    """Issue 18: merge accepted a NaN score in a crafted state (and a fractional image
+    index was truncated). The whole state is checked; a refused state adds nothing."""
+    gt, images = case
+    evaluator = vocmap.Evaluator(gt)
+    state = fill(evaluator.accumulator("xyxy"), images[:4]).state()
+    target = fill(evaluator.accumulator("xyxy"), images[10:12])
+    before = target.state()
+    if how == "negative":
+        crafted = dict(state, repeats_dropped=-1)
+    else:
+        crafted = _crafted(state, name, how)
+    with pytest.raises(vocmap.VocmapError, match="inconsistent accumulator state"):
+        target.merge(crafted)
+    after = target.state()
+    assert after["images"].tolist() == before["images"].tolist()
+    assert target.repeats_dropped == 0
+
+
+def test_a_state_refused_halfway_adds_nothing(case):
+    gt, images = case
+    evaluator = vocmap.Evaluator(gt)
+    target = fill(evaluator.accumulator("xyxy"), images[5:6])
+    state = fill(evaluator.accumulator("xyxy"), images[:8]).state()  # image 5 again
+    with pytest.raises(vocmap.InputError, match="added twice"):
+        target.merge(state)
+    assert target.images_seen == 1
+
+
 def test_an_image_without_detections_counts_as_seen(case):
     gt, _ = case
     acc = vocmap.Evaluator(gt).accumulator("xyxy")

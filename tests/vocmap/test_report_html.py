@@ -207,3 +207,142 @@ def test_vocmap_help_lists_the_new_commands():
         text=True,
     ).stdout
     assert "diagnose" in out and "report" in out
+
+
+MARKUP = "<b>injected</b>"
+
+
+def _leaf_patterns(data, path=()):
+    """One path per leaf *pattern*: class names, bins and list positions collapsed to
+    their first instance (a diagnosis has thousands of leaves, a few dozen kinds)."""
+    seen = {}
+
+    def walk(value, path, pattern):
+        if isinstance(value, dict):
+            for index, (key, child) in enumerate(value.items()):
+                kind = key if index < 8 and key in _FIXED_KEYS else "*"
+                walk(child, (*path, key), (*pattern, kind))
+        elif isinstance(value, list):
+            for index, child in enumerate(value[:1]):
+                walk(child, (*path, index), (*pattern, "[]"))
+        else:
+            seen.setdefault(pattern, path)
+
+    walk(data, (), ())
+    return sorted(seen.values(), key=str)
+
+
+_FIXED_KEYS = {
+    "format", "version", "settings", "result", "tide", "hoiem", "sensitivity", "confusion",
+    "top_false_positives", "top_missed", "metric", "iou", "semantics", "classes", "map", "ap",
+    "npos", "detections", "tp", "fp", "ignored", "rec", "prec", "fg_iou", "bg_iou",
+    "error_types", "overall", "dap", "false_positive_dap", "false_negative_dap", "counts",
+    "ap_all_fixed", "types", "sets", "totals", "fractions", "impact", "properties", "missing",
+    "objects", "true_positives", "recall", "threshold", "rows", "columns", "image_id",
+    "class", "score", "box", "why", "why_label", "object", "overlap", "area",
+}  # fmt: skip
+
+
+def _put(data, path, value):
+    for key in path[:-1]:
+        data = data[key]
+    data[path[-1]] = value
+
+
+@pytest.mark.parametrize("replacement", [MARKUP, [MARKUP]], ids=["markup", "list"])
+def test_every_field_of_a_diagnosis_is_type_checked_and_escaped(
+    diagnosis_file, tmp_path, monkeypatch, replacement
+):
+    """Issue 18: values read from an input JSON went into the HTML unescaped (a string in
+    a count field injected markup), and a wrong-typed field was a traceback. Each kind of
+    field, replaced in turn: the report escapes it, or refuses the file in one error
+    naming it; never another exception, never raw markup in the page."""
+    from vocmap.report import html_figures
+
+    for name in ("pr_curves", "tide_bars", "hoiem_trends", "sensitivity_bars"):
+        monkeypatch.setattr(html_figures, name, lambda *a, **k: None)  # the text only
+    original = json.loads(diagnosis_file.read_text())
+    refused = 0
+    for path in _leaf_patterns(original):
+        data = json.loads(json.dumps(original))
+        _put(data, path, replacement)
+        crafted = tmp_path / "crafted.json"
+        crafted.write_text(json.dumps(data))
+        try:
+            text = write_report(load_report_inputs(crafted), tmp_path / "r.html").read_text()
+        except InputError as error:
+            assert str(error).startswith(f"{crafted}"), (path, str(error))
+            refused += 1
+            continue
+        assert "<b>" not in text, path
+    assert refused > 10  # counts, numbers and structure are checked, not only escaped
+
+
+@pytest.mark.parametrize(
+    ("where", "value"),
+    [
+        (("classes", "dog", "npos"), "<img src=x onerror=alert(1)>"),
+        (("classes", "dog", "tp"), "3"),
+        (("classes", "dog", "fp"), True),
+        (("classes", "dog", "detections"), -1),
+        (("map",), "0.5"),
+        (("iou",), "x"),
+    ],
+)
+def test_a_result_field_of_the_wrong_type_is_one_error_naming_the_file(tmp_path, where, value):
+    path = result_with_intervals(tmp_path)
+    data = json.loads(path.read_text())
+    _put(data, where, value)
+    path.write_text(json.dumps(data))
+    with pytest.raises(InputError) as raised:
+        write_report(load_report_inputs(path), tmp_path / "r.html")
+    assert str(raised.value).startswith(f"{path}: ")
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_an_unknown_tide_error_type_is_one_error(diagnosis_file, tmp_path):
+    data = json.loads(diagnosis_file.read_text())
+    data["tide"]["error_types"].append("<script>")
+    path = tmp_path / "d.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(InputError, match="not a well-formed vocmap diagnosis"):
+        write_report(load_report_inputs(path), tmp_path / "r.html")
+
+
+def test_a_class_name_with_dollars_is_drawn_as_text(tmp_path):
+    """Issue 18: `$...$` in a class name crashed matplotlib's mathtext."""
+    pytest.importorskip("matplotlib")
+    path = result_with_intervals(tmp_path, classes=("$x^$", "a$b$c"))
+    data = json.loads(path.read_text())
+    for entry in data["classes"].values():
+        entry.update(rec=[0.1, 0.5], prec=[1.0, 0.5])
+    path.write_text(json.dumps(data))
+    text = write_report(load_report_inputs(path), tmp_path / "r.html").read_text()
+    assert '<section id="pr">' in text and "$x^$" in text
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "folder-as-diagnosis"])
+def test_a_special_file_as_report_input_is_refused_at_once(tmp_path, capsys, kind):
+    """Issue 18: a FIFO input hung; /dev/zero gave a MemoryError traceback."""
+    import os
+
+    from cli_check import within_seconds
+
+    good = result_with_intervals(tmp_path)
+    if kind == "fifo":
+        special = tmp_path / "fifo.json"
+        os.mkfifo(special)
+        argv = ["report", str(special)]
+    elif kind == "dev-zero":
+        special = Path("/dev/zero")
+        argv = ["report", str(special)]
+    else:
+        special = tmp_path / "folder"
+        special.mkdir()
+        argv = ["report", str(good), "--diagnosis", str(special)]
+    with within_seconds(20):
+        status = main([*argv, "--out", str(tmp_path / "r.html")])
+    err = capsys.readouterr().err
+    assert status == 2 and len(err.strip().splitlines()) == 1, err
+    assert err.startswith(f"vocmap: error: {special}: ") and "not a regular file" in err
+    assert not (tmp_path / "r.html").exists()

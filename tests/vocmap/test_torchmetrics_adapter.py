@@ -128,3 +128,16 @@ def test_bad_updates_are_one_clear_error(case):
     mixed.update(preds_of(images[1:2]), [{k: v for k, v in targets[1].items() if k != "image_id"}])
     with pytest.raises(vocmap.InputError, match="some targets have an 'image_id'"):
         mixed.compute()
+
+
+@pytest.mark.parametrize("with_ground_truth", [True, False])
+def test_an_image_id_of_several_values_is_one_clear_error(case, with_ground_truth):
+    """Issue 18: an image_id tensor of shape (2,) gave torch's RuntimeError (targets as
+    ground truth) instead of the project's error."""
+    gt, images = case
+    metric = VocMeanAveragePrecision(gt) if with_ground_truth else VocMeanAveragePrecision()
+    target = targets_of(gt)[0]
+    for bad in (torch.tensor([1, 2]), np.array([1, 2]), torch.zeros((2, 1), dtype=torch.int64)):
+        with pytest.raises(vocmap.VocmapError, match=r"image id must be one value, not shape"):
+            metric.update(preds_of(images[:1]), [{**target, "image_id": bad}])
+    metric.update(preds_of(images[:1]), [{**target, "image_id": torch.tensor([1])}])  # one value

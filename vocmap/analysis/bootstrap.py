@@ -29,12 +29,15 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from vocmap.analysis import bootstrap_kernels as bk
+from vocmap.core.arguments import real_number, whole_number
 from vocmap.core.detections import Detections
 from vocmap.core.errors import VocmapError
 from vocmap.core.ground_truth import GroundTruth
 from vocmap.core.results import EvalResult, json_float
 
 DEFAULT_RESAMPLES = 1000
+#: The most resamples taken (their draws are resamples x images numbers in memory).
+MAX_RESAMPLES = 100_000
 DEFAULT_LEVEL = 0.95
 METHOD = "percentile"
 
@@ -101,8 +104,8 @@ def bootstrap_inputs(
 
 def resample_weights(n_images: int, resamples: int = DEFAULT_RESAMPLES, seed: int = 0):
     """(B, n_images) int32: how often each image is drawn in each resample."""
-    if resamples < 1:
-        raise VocmapError("the bootstrap needs at least one resample")
+    resamples = whole_number(resamples, "resamples", 1, MAX_RESAMPLES)
+    seed = whole_number(seed, "seed", 0)
     if n_images < 1:
         raise VocmapError("the bootstrap needs at least one image")
     draws = np.random.default_rng(seed).integers(0, n_images, size=(resamples, n_images))
@@ -174,9 +177,7 @@ class Intervals:
 
 
 def check_level(level: float) -> float:
-    if not (isinstance(level, (int, float)) and 0.0 < float(level) < 1.0):
-        raise VocmapError(f"the interval level must be in (0, 1), not {level!r}")
-    return float(level)
+    return real_number(level, "the interval level", 0.0, 1.0, low_open=True, high_open=True)
 
 
 def bootstrap(

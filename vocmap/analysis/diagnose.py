@@ -33,6 +33,7 @@ from vocmap.analysis.hoiem import HoiemAnalysis, hoiem_analysis
 from vocmap.analysis.tide import tide_devkit
 from vocmap.analysis.tide_coco import tide_coco50
 from vocmap.analysis.tide_types import TideAnalysis
+from vocmap.core.arguments import real_number, whole_number
 from vocmap.core.atomic import atomic_write_text
 from vocmap.core.detections import Detections
 from vocmap.core.errors import InputError, VocmapError
@@ -116,6 +117,11 @@ def diagnose(
         raise VocmapError(
             f"diagnose: unknown metric {metric!r}; choose from {', '.join(DIAGNOSE_METRICS)}"
         )
+    iou = real_number(iou, "iou", 0.0, 1.0, low_open=True)
+    background_iou = real_number(background_iou, "background_iou", 0.0, 1.0)
+    score_threshold = real_number(score_threshold, "score_threshold")
+    top = whole_number(top, "top", 0)
+    max_dets = whole_number(max_dets, "max_dets", 1)
     if not 0.0 <= background_iou < iou <= 1.0:
         raise VocmapError(
             f"the background overlap must be below the foreground one: {background_iou} vs {iou}"

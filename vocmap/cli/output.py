@@ -52,6 +52,8 @@ def check_outputs(outputs: list[Output]) -> list[Output]:
     for output in outputs:
         if output.dest == STDOUT:
             continue
+        if os.path.isdir(output.dest):  # before any work: no other output half-made
+            raise OutputError(output.dest, "it is a folder")
         where = os.path.realpath(output.dest)
         if where in seen:
             raise VocmapError(

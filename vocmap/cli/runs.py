@@ -39,6 +39,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     options.add_steps(score)
     for name in ("jobs", "device", "force"):
         options.add(score, name)
+    options.add(
+        score,
+        "follow_symlinks",
+        help="read checkpoints, detections and annotation files that are symbolic links "
+        "leading outside their folder (refused by default)",
+    )
     options.add_quiet(score)
     options.add_ci_options(score)
     score.set_defaults(run=run_score)
@@ -106,6 +112,7 @@ def run_score(args: argparse.Namespace) -> int:
         image_set=image_set_file.stem,
         voc_root=annotations.parent if annotations.name == "Annotations" else None,
         device=args.device,
+        follow_symlinks=args.follow_symlinks,
     )
     try:
         scored = score_run(

@@ -20,6 +20,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from vocmap.core.arguments import whole_number
 from vocmap.core.boxes import check_box_format, to_vector, to_voc_boxes
 from vocmap.core.detections import ClassDetections, Detections, image_index_of
 from vocmap.core.errors import InputError, VocmapError
@@ -104,7 +105,7 @@ class DetectionAccumulator:
                 f"not {duplicates!r}"
             )
         self.duplicates = duplicates
-        self.label_offset = int(label_offset)
+        self.label_offset = whole_number(label_offset, "label_offset", 0, 2**31)
         self._class_index = {name: k for k, name in enumerate(evaluator.classes)}
         self.gathered_ranks = 1
         self.reset()
@@ -222,22 +223,26 @@ class DetectionAccumulator:
         return self
 
     def _merge_state(self, state: Mapping[str, Any]) -> None:
+        """Check the whole state (a pickled one may be crafted), then add it at once:
+        a state that is refused leaves this accumulator as it was."""
         if not isinstance(state, Mapping) or state.get("format") != STATE_FORMAT:
             raise VocmapError("not an accumulator state (DetectionAccumulator.state())")
         if state.get("fingerprint") != self._fingerprint():
             raise VocmapError(
                 "cannot merge an accumulator state of another image set or class list"
             )
-        images = np.asarray(state["images"], dtype=np.int64)
-        counts = np.asarray(state["counts"], dtype=np.int64)
-        class_ids = np.asarray(state["class_ids"], dtype=np.int64)
-        scores = np.asarray(state["scores"], dtype=np.float64)
-        boxes = np.asarray(state["boxes"], dtype=np.float64)
+        images = _state_array(state, "images", "iu", 1)
+        counts = _state_array(state, "counts", "iu", 1)
+        class_ids = _state_array(state, "class_ids", "iu", 1)
+        scores = _state_array(state, "scores", "iuf", 1).astype(np.float64)
+        boxes = _state_array(state, "boxes", "iuf", 2).astype(np.float64)
+        repeats = state.get("repeats_dropped", 0)
+        if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 0:
+            raise VocmapError("inconsistent accumulator state: repeats_dropped")
         total = int(counts.sum()) if counts.size else 0
         n_images = self.evaluator.ground_truth.num_images
         if (
             images.shape != counts.shape
-            or images.ndim != 1
             or (counts < 0).any()
             or class_ids.shape != (total,)
             or scores.shape != (total,)
@@ -249,18 +254,25 @@ class DetectionAccumulator:
             )
         ):
             raise VocmapError("inconsistent accumulator state")
-        self.repeats_dropped += int(state.get("repeats_dropped", 0))
+        if not (np.isfinite(scores).all() and np.isfinite(boxes).all()):
+            raise VocmapError("inconsistent accumulator state: a NaN or infinite box or score")
+        kept, kept_repeats = dict(self._blocks), self.repeats_dropped
         ends = np.cumsum(counts)
         starts = ends - counts
-        for index, start, end in zip(images.tolist(), starts.tolist(), ends.tolist()):
-            self._put(
-                index,
-                _Block(
-                    class_ids[start:end].copy(),
-                    scores[start:end].copy(),
-                    np.ascontiguousarray(boxes[start:end]),
-                ),
-            )
+        try:
+            for index, start, end in zip(images.tolist(), starts.tolist(), ends.tolist()):
+                self._put(
+                    index,
+                    _Block(
+                        class_ids[start:end].astype(np.int64),
+                        scores[start:end].copy(),
+                        np.ascontiguousarray(boxes[start:end]),
+                    ),
+                )
+        except VocmapError:
+            self._blocks, self.repeats_dropped = kept, kept_repeats  # all or nothing
+            raise
+        self.repeats_dropped += int(repeats)
 
     # -- results ---------------------------------------------------------------
 
@@ -334,6 +346,21 @@ class DetectionAccumulator:
             for name, d in dets.by_class.items()
         }
         return evaluator.evaluate(Detections(moved))
+
+
+def _state_array(state: Mapping[str, Any], name: str, kinds: str, ndim: int) -> np.ndarray:
+    """``state[name]`` as an array of one of the dtype ``kinds`` and ``ndim`` dimensions."""
+    try:
+        array = np.asarray(state[name])
+    except KeyError:
+        raise VocmapError(f"inconsistent accumulator state: no {name!r}") from None
+    except (TypeError, ValueError):
+        raise VocmapError(f"inconsistent accumulator state: {name!r} is not an array") from None
+    if array.dtype.kind not in kinds or array.ndim != ndim:
+        raise VocmapError(
+            f"inconsistent accumulator state: {name!r} is {array.dtype} of shape {array.shape}"
+        )
+    return array
 
 
 def _concat(parts: list[np.ndarray], dtype: type, empty_shape: tuple[int, ...]) -> np.ndarray:

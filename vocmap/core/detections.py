@@ -158,15 +158,22 @@ def numeric_id_index(ground_truth: GroundTruth) -> dict[int, int]:
     return index
 
 
+def one_image_id(image_id: object) -> object:
+    """A 0-d or one-element tensor or NumPy value as its Python value; anything
+    else as it is. A tensor of several values is a VocmapError."""
+    if hasattr(image_id, "item") and not isinstance(image_id, str):
+        array = as_host_array(image_id)
+        if array.ndim != 0 and array.shape != (1,):
+            raise VocmapError(f"an image id must be one value, not shape {array.shape}")
+        return array.reshape(()).item()
+    return image_id
+
+
 def image_index_of(ground_truth: GroundTruth, image_id: object) -> int | None:
     """The index of one image id (a string exactly; an integer as
     :func:`numeric_id_index` reads it; a 0-d tensor or NumPy value as its value);
     None if it is not in the image set. Other types are a VocmapError."""
-    if hasattr(image_id, "item") and not isinstance(image_id, str):
-        image_id = as_host_array(image_id)
-        if image_id.ndim != 0 and image_id.shape != (1,):
-            raise VocmapError(f"an image id must be one value, not shape {image_id.shape}")
-        image_id = image_id.reshape(()).item()
+    image_id = one_image_id(image_id)
     if isinstance(image_id, str):
         return ground_truth.image_index.get(image_id)
     if isinstance(image_id, int) and not isinstance(image_id, bool):

@@ -26,7 +26,7 @@ from torchmetrics import Metric
 
 from vocmap.core.accumulator import DetectionAccumulator
 from vocmap.core.boxes import check_box_format, to_vector, to_voc_boxes
-from vocmap.core.detections import image_index_of
+from vocmap.core.detections import image_index_of, one_image_id
 from vocmap.core.errors import InputError, VocmapError
 from vocmap.core.evaluate import Evaluator, class_list
 from vocmap.core.ground_truth import GroundTruth
@@ -162,9 +162,7 @@ class VocMeanAveragePrecision(Metric):
         if not has_id:  # keys below 0 number the images in update order
             self._sequence += 1
             return float(-self._sequence)
-        value = truth["image_id"]
-        if hasattr(value, "item"):
-            value = value.reshape(()).item() if hasattr(value, "reshape") else value.item()
+        value = one_image_id(truth["image_id"])
         if isinstance(value, bool) or not isinstance(value, int):
             raise InputError(
                 f"image_id {value!r}: targets used as ground truth need integer ids "

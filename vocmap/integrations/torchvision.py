@@ -13,6 +13,7 @@ torchvision is not imported. To get the targets without decoding the images::
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -52,6 +53,10 @@ def ground_truth_from_voc_targets(
             raise InputError(f"target {number} has no 'annotation' dict")
         ids.append(_image_id(annotation, number, image_ids))
         objects = annotation.get("object", [])
+        if not isinstance(objects, (dict, list, tuple)):
+            raise InputError(
+                f"target {number}: 'object' must be a list of dicts, not {objects!r:.60}"
+            )
         for k, obj in enumerate([objects] if isinstance(objects, dict) else objects):
             where = f"image {ids[-1]!r}, object {k}"
             name, is_difficult, box = _object(obj, where)
@@ -89,7 +94,11 @@ def _object(obj: Any, where: str) -> tuple[str, bool, list[float]]:
         raise InputError(f"{where} has no 'name'")
     flag = obj.get("difficult", "0")
     flag = flag.strip() if isinstance(flag, str) else flag
-    if flag not in ("0", "1", 0, 1) or isinstance(flag, bool):
+    if (
+        isinstance(flag, bool)
+        or not isinstance(flag, (str, numbers.Integral))
+        or flag not in ("0", "1", 0, 1)
+    ):
         raise InputError(f"{where}: difficult must be 0 or 1, not {flag!r}")
     box = obj.get("bndbox")
     if not isinstance(box, dict):

@@ -31,6 +31,10 @@ parsed again and the entry replaced, never a traceback, never a wrong number:
 * the values make sense: object images in range and in image-set order, classes
   in range, names unique and printable, boxes finite.
 
+A temporary entry left by a process killed while writing (kill -9 between the
+write and the rename) is deleted by the next process that uses the cache, hit or
+miss, when provably stale (:func:`vocmap.core.atomic.remove_stale_temporaries`).
+
 The checksum is not a signature: whoever can write the cache folder can also
 write a consistent entry (as they could edit the XML files).
 """
@@ -49,7 +53,7 @@ from typing import Any
 
 import numpy as np
 
-from vocmap.core.atomic import atomic_open
+from vocmap.core.atomic import atomic_open, remove_stale_temporaries
 from vocmap.core.errors import InputError
 from vocmap.core.ground_truth import GroundTruth
 from vocmap.io.files import read_input_file, regular_file_status
@@ -66,6 +70,18 @@ _ARRAYS = {
     "truncated": (np.dtype(np.bool_), 1),
 }
 _MEMBERS = frozenset([*_ARRAYS, "class_names", "key", "image_count", "checksum"])
+
+
+#: Cache folders whose stale temporaries this process has already removed.
+_SWEPT: set[str] = set()
+
+
+def _sweep(folder: Path) -> None:
+    """Remove the stale temporaries of killed writers from ``folder``, once a process."""
+    name = os.fspath(folder)
+    if name not in _SWEPT:
+        _SWEPT.add(name)
+        remove_stale_temporaries(folder)
 
 
 class _Doubt(Exception):
@@ -134,6 +150,7 @@ def load_or_parse(
     digest.update(signatures.tobytes())
     key = digest.hexdigest()[:32]
     entry, prefix = _entry_paths(annotations_dir, image_set_file, key)
+    _sweep(entry.parent)
     try:
         return _load(entry, key, image_ids, annotations_dir)
     except _Doubt:

@@ -51,6 +51,8 @@ def file_name_problem(name: str, suffix: str = "") -> str | None:
     end, a character that is not printable (NUL, controls, U+00A0, U+FEFF), more
     than NAME_MAX bytes in UTF-8.
     """
+    if not isinstance(name, str):
+        return f"is not a string ({type(name).__name__})"
     if not name:
         return "is empty"
     if name in (".", ".."):

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vocmap.core.constants import VOC_CLASSES
 from vocmap.core.detections import ClassDetections, Detections
-from vocmap.core.errors import InputError
+from vocmap.core.errors import InputError, VocmapError
 from vocmap.core.ground_truth import GroundTruth
 from vocmap.io import text_kernels
 from vocmap.io.characters import character_name, first_odd_character
@@ -256,7 +255,11 @@ def read_result_folder(
     chooses a run). Files are parsed on up to ``threads`` threads (default: the
     number of CPUs, at most 4).
     """
-    classes = list(VOC_CLASSES if classes is None else classes)
+    from vocmap.core.evaluate import class_list  # checks each name
+
+    classes = list(class_list(classes))
+    if prefix is not None and not isinstance(prefix, str):
+        raise VocmapError(f"prefix must be a string, not {prefix!r:.60}")
     files = find_result_files(folder, classes, image_set, prefix=prefix)
     missing = [c for c, p in files.items() if p is None]
     if missing:

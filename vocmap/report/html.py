@@ -17,11 +17,12 @@ from __future__ import annotations
 import html
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from vocmap.core.atomic import atomic_write_text
 from vocmap.core.errors import InputError
+from vocmap.io.files import read_input_file
 from vocmap.report import html_sections as sections
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
@@ -38,15 +39,35 @@ class ReportInputs:
     history: dict | None = None
     step: int | None = None
     best: object | None = None  # analysis.best_checkpoint.BestCheckpoint
+    result_path: Path | None = None  # the files the result and the diagnosis came from
+    diagnosis_path: Path | None = None
 
 
-def _read_json(path: Path) -> dict:
+#: Exceptions that a section raises on an input of the wrong shape or type.
+_MALFORMED = (
+    sections.MalformedField,
+    KeyError,
+    TypeError,
+    ValueError,
+    IndexError,
+    AttributeError,
+    ZeroDivisionError,
+)
+
+
+def _read_json(path: Path, what: str) -> dict:
+    """The JSON object in the regular file ``path`` (a FIFO, a device or a folder is
+    refused at once: :func:`vocmap.io.files.read_input_file`)."""
+    raw = read_input_file(path, what)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("file not found", path) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InputError(f"not a readable JSON file ({error})", path) from None
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise InputError(f"not UTF-8 (byte 0x{raw[error.start]:02x})", path, line) from None
+    except json.JSONDecodeError as error:
+        raise InputError(f"not valid JSON ({error.msg})", path, error.lineno) from None
+    except RecursionError:
+        raise InputError("nested too deeply to read", path) from None
     if not isinstance(data, dict):
         raise InputError("expected a JSON object", path)
     return data
@@ -56,9 +77,19 @@ def _check_result(data: dict, path: Path) -> dict:
     classes = data.get("classes")
     if not isinstance(classes, dict) or "map" not in data:
         raise InputError("not a vocmap result (no 'classes' and 'map')", path)
+    if not _is_number_or_null(data["map"]):
+        raise InputError(f"'map' must be a number or null, not {data['map']!r:.40}", path)
     for name, entry in classes.items():
         if not isinstance(entry, dict) or not _is_number_or_null(entry.get("ap")):
             raise InputError(f"class {name!r} has no AP", path)
+        for key in _COUNTS:
+            value = entry.get(key)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 0
+            ):
+                raise InputError(
+                    f"class {name!r}: {key!r} must be a whole number, not {value!r:.40}", path
+                )
     ci = data.get("ci")
     if ci is not None:
         ok = isinstance(ci, dict) and isinstance(ci.get("classes", {}), dict)
@@ -77,6 +108,10 @@ def _check_result(data: dict, path: Path) -> dict:
     return data
 
 
+#: The per-class counts of a result (whole numbers >= 0 where present).
+_COUNTS = ("npos", "detections", "tp", "fp", "ignored")
+
+
 def _is_number_or_null(value) -> bool:
     return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
 
@@ -88,17 +123,30 @@ def load_report_inputs(
     source = Path(source)
     extra = None
     if diagnosis is not None:
-        extra = _read_json(Path(diagnosis))
+        extra = _read_json(Path(diagnosis), "diagnosis file")
         if extra.get("format") != "vocmap-diagnosis":
             raise InputError("not a vocmap diagnosis (vocmap diagnose --format json)", diagnosis)
         _check_result(extra.get("result") or {}, Path(diagnosis))
+    extra_path = None if diagnosis is None else Path(diagnosis)
     if source.is_dir():
-        return _load_run(source, extra)
-    data = _read_json(source)
+        return replace(_load_run(source, extra), diagnosis_path=extra_path)
+    data = _read_json(source, "file")
     if data.get("format") == "vocmap-diagnosis":
         result = _check_result(data.get("result") or {}, source)
-        return ReportInputs(source.stem, result, extra or data)
-    return ReportInputs(source.stem, _check_result(data, source), extra)
+        return ReportInputs(
+            source.stem,
+            result,
+            extra or data,
+            result_path=source,
+            diagnosis_path=extra_path or source,
+        )
+    return ReportInputs(
+        source.stem,
+        _check_result(data, source),
+        extra,
+        result_path=source,
+        diagnosis_path=extra_path,
+    )
 
 
 def _load_run(root: Path, extra: dict | None) -> ReportInputs:
@@ -111,21 +159,25 @@ def _load_run(root: Path, extra: dict | None) -> ReportInputs:
     last = table.steps[-1]
     result = _check_result(load_result(run.evaluated()[last]), run.eval_path(last))
     history = read_history(run.history_path) if run.history_path.is_file() else None
-    return ReportInputs(root.name, result, extra, table, history, last)
+    return ReportInputs(
+        root.name, result, extra, table, history, last, result_path=run.eval_path(last)
+    )
 
 
 def build_report(inputs: ReportInputs, title: str | None = None) -> str:
-    """The report's HTML text."""
+    """The report's HTML text. An input of the wrong shape or type (a string where a
+    count belongs, an unknown error type) is an InputError naming its file."""
     title = title or f"vocmap report: {inputs.label}"
     parts = []
     nav = []
-    for anchor, heading, body in sections.all_sections(inputs):
+    for anchor, heading, make, origin in sections.all_sections(inputs):
+        body = _malformed_is_input_error(make, inputs, origin)
         if body:
             nav.append(f'<a href="#{anchor}">{html.escape(heading)}</a>')
             parts.append(
                 f'<section id="{anchor}"><h2>{html.escape(heading)}</h2>\n{body}\n</section>'
             )
-    summary = sections.summary_line(inputs)
+    summary = _malformed_is_input_error(lambda: sections.summary_line(inputs), inputs, "result")
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
@@ -137,6 +189,17 @@ def build_report(inputs: ReportInputs, title: str | None = None) -> str:
         + "\n</main><footer>Written by vocmap. Self-contained: no script, no network.</footer>"
         "</body></html>\n"
     )
+
+
+def _malformed_is_input_error(make, inputs: ReportInputs, origin: str) -> str:
+    path = inputs.diagnosis_path if origin == "diagnosis" else inputs.result_path
+    try:
+        return make()
+    except _MALFORMED as error:
+        if os.environ.get("VOCMAP_DEBUG"):
+            raise
+        detail = str(error) if isinstance(error, sections.MalformedField) else repr(error)
+        raise InputError(f"not a well-formed vocmap {origin}: {detail[:200]}", path) from None
 
 
 def write_report(inputs: ReportInputs, out: str | os.PathLike, title: str | None = None) -> Path:

@@ -19,7 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from vocmap.report.plotting import plot_ap_over_steps, plot_pr_curves
+from vocmap.report.plotting import plain_text, plot_ap_over_steps, plot_pr_curves
 from vocmap.runs.tables import APTable
 
 TIDE_COLORS = {
@@ -57,6 +57,7 @@ def ap_over_steps(table: APTable, ylabel: str) -> str:
     return data_uri(plot_ap_over_steps(table, None, ylabel=ylabel), dpi=90)
 
 
+@plain_text
 def tide_bars(tide: dict) -> str:
     """Overall dAP of each error type (and the two special fixes), as fractions like
     every AP of the report (TIDE's own plots show AP points, x100)."""
@@ -97,6 +98,7 @@ def tide_bars(tide: dict) -> str:
     return data_uri(figure)
 
 
+@plain_text
 def hoiem_trends(hoiem: dict) -> str | None:
     """The paper's stacked areas: share of each FP type among the top false positives."""
     sets = [(name, t) for name, t in hoiem["sets"].items() if t["totals"]]
@@ -130,6 +132,7 @@ def hoiem_trends(hoiem: dict) -> str | None:
     return data_uri(figure)
 
 
+@plain_text
 def sensitivity_bars(sensitivity: dict) -> str | None:
     """The mean AP per bin of each property (Hoiem's sensitivity plot), as a fraction
     like every AP of the report, each bar with its number of objects (n)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from html import escape
 
 from vocmap.report import html_figures as figures
@@ -35,18 +36,50 @@ footer{color:#777;font-size:12px;padding:0 28px 20px}
 """
 
 
+class MalformedField(ValueError):
+    """A value of an input JSON has the wrong type (a string where a count belongs)."""
+
+
+def number(value, what: str = "a value") -> float:
+    """``value`` if it is a number (not a bool, not a string); else MalformedField."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise MalformedField(f"{what} must be a number, not {type(value).__name__} {value!r:.40}")
+    return value
+
+
 def fmt(value, digits: int = 4) -> str:
-    """A number for a table cell; '-' for null/NaN."""
+    """A number for a table cell; '-' for null/NaN; anything else is MalformedField."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
-    return f"{value:.{digits}f}"
+    return f"{number(value):.{digits}f}"
 
 
 def points(value, digits: int = 2) -> str:
     """An AP or an AP difference as a fraction, like every AP in the report (TIDE and
     Hoiem print AP points, x100: ``digits`` are those points' decimals, so 0.9870 is
     TIDE's 98.70); '-' for null."""
-    return "-" if value is None else f"{value:.{digits + 2}f}"
+    return "-" if value is None else f"{number(value):.{digits + 2}f}"
+
+
+def count(value, what: str = "a count") -> str:
+    """A whole number for a cell; '-' for a missing one; anything else is MalformedField."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MalformedField(f"{what} must be a whole number, not {value!r:.40}")
+    return str(value)
+
+
+def general(value) -> str:
+    """A number in ``:g`` style (an IoU, a threshold)."""
+    return f"{number(value):g}"
+
+
+def string(value) -> str:
+    """A string from the input, HTML-escaped (a number is shown as it is)."""
+    if isinstance(value, str):
+        return escape(value)
+    return escape(f"{number(value):g}")
 
 
 def table(
@@ -77,7 +110,7 @@ def image(uri: str | None, alt: str) -> str:
 def metric_label(result: dict) -> str:
     names = {"voc07": "VOC2007 11-point AP", "voc12": "VOC2010+ area AP"}
     label = names.get(str(result.get("metric")), str(result.get("metric", "AP")))
-    label += f" at IoU {result.get('iou', 0.5):g}"
+    label += f" at IoU {general(result.get('iou', 0.5))}"
     semantics = result.get("semantics", "devkit")
     if semantics != "devkit":
         label += f", {semantics} semantics"
@@ -136,9 +169,9 @@ def class_table(inputs) -> str:
         if ci:
             lo_hi = intervals.get(name)
             cells.append("-" if not lo_hi else f"[{fmt(lo_hi[0])}, {fmt(lo_hi[1])}]")
+        cells += [count(e.get(k), k) for k in ("npos", "detections", "tp", "fp")]
         npos, tp = e.get("npos"), e.get("tp")
-        recall = tp / npos if isinstance(npos, int) and npos and isinstance(tp, int) else None
-        cells += [str(e.get(k, "-")) for k in ("npos", "detections", "tp", "fp")]
+        recall = tp / npos if npos and tp is not None else None
         cells.append(fmt(recall))
         rows.append(cells)
     label, scope = map_words(r)
@@ -176,13 +209,14 @@ def tide_section(d: dict) -> str:
         for n, b in [*tide["classes"].items(), ("mean", tide["overall"])]
     ]
     counts = [
-        [escape(n), *(str(b["counts"][t]) for t in types)]
+        [escape(n), *(count(b["counts"][t], f"count of {t}") for t in types)]
         for n, b in [*tide["classes"].items(), ("total", tide["overall"])]
     ]
     return (
         f'<p class="note">AP gained by fixing each error type alone (dAP, a fraction like '
         f"every AP in this report: TIDE prints it x100), on {on}; "
-        f"foreground IoU {tide['fg_iou']:g}, background {tide['bg_iou']:g}. With every type "
+        f"foreground IoU {general(tide['fg_iou'])}, background {general(tide['bg_iou'])}. "
+        "With every type "
         f"fixed at once the mean becomes {points(tide['overall']['ap_all_fixed'])}.</p>"
         + image(figures.tide_bars(tide), "dAP per error type")
         + table(["class", "AP", *(f"d{t}" for t in types), "dFP", "dFN"], rows, True)
@@ -197,13 +231,13 @@ def hoiem_section(d: dict) -> str:
     types = h["types"]
     rows = []
     for name, t in h["classes"].items():
-        total = sum(t["counts"].values())
+        total = sum(int(count(t["counts"][k], f"count of {k}")) for k in types)
         shares = [f"{100 * t['counts'][k] / total:.0f}%" if total else "-" for k in types]
         impact = h["impact"][name]
         rows.append(
             [
                 escape(name),
-                str(total),
+                count(total),
                 *shares,
                 points(impact["ap"], 1),
                 *(points(impact[f"without_{k}"], 1) for k in types),
@@ -226,18 +260,16 @@ def sensitivity_section(d: dict) -> str:
             o = per_class["overall"]
             rows.append(
                 [
-                    escape(prop),
-                    escape(label),
-                    str(o["objects"]),
+                    string(prop),
+                    string(label),
+                    count(o["objects"], "objects"),
                     fmt(o["recall"], 3),
                     points(o["ap"], 1),
                 ]
             )
     missing = ""
     if s["missing"]:
-        missing = (
-            f'<p class="note">Not in this ground truth: {escape(", ".join(s["missing"]))}.</p>'
-        )
+        missing = f'<p class="note">Not in this ground truth: {", ".join(string(m) for m in s["missing"])}.</p>'
     return (
         '<p class="note">AP (mean over classes) and recall of each bin: only its objects count, '
         "the class's other objects are treated like difficult ones. n: the bin's objects "
@@ -250,21 +282,21 @@ def sensitivity_section(d: dict) -> str:
 
 def confusion_section(d: dict) -> str:
     c = d["confusion"]
-    peak = max((v for row in c["counts"] for v in row), default=0) or 1
+    peak = max((int(count(v)) for row in c["counts"] for v in row), default=0) or 1
     head = "<th>true \\ predicted</th>" + "".join(
-        f'<th style="writing-mode:vertical-rl">{escape(n)}</th>' for n in c["columns"]
+        f'<th style="writing-mode:vertical-rl">{string(n)}</th>' for n in c["columns"]
     )
     body = []
     for name, row in zip(c["rows"], c["counts"]):
         cells = "".join(
-            f'<td style="background:rgba(78,121,167,{0.08 + 0.8 * v / peak:.2f})">{v}</td>'
+            f'<td style="background:rgba(78,121,167,{0.08 + 0.8 * v / peak:.2f})">{count(v)}</td>'
             if v
             else "<td></td>"
             for v in row
         )
-        body.append(f"<tr><td>{escape(name)}</td>{cells}</tr>")
+        body.append(f"<tr><td>{string(name)}</td>{cells}</tr>")
     return (
-        f'<p class="note">Detections scoring at least {c["threshold"]:g}: a false positive '
+        f'<p class="note">Detections scoring at least {general(c["threshold"])}: a false positive '
         "overlapping another class's object by the IoU goes to that class's row, any other to "
         "background; objects no kept detection found are in the missed column.</p>"
         f'<div class="scroll"><table>{head}{"".join(body)}</table></div>'
@@ -272,32 +304,32 @@ def confusion_section(d: dict) -> str:
 
 
 def _box(values) -> str:
-    return " ".join(f"{v:g}" for v in values)
+    return " ".join(general(v) for v in values)
 
 
 def errors_section(d: dict) -> str:
     fps = [
         [
-            escape(e["image_id"]),
-            escape(e["class"]),
-            f"{e['score']:.4g}",
+            string(e["image_id"]),
+            string(e["class"]),
+            f"{number(e['score']):.4g}",
             _box(e["box"]),
-            escape(e["why_label"]),
+            string(e["why_label"]),
             ""
             if e["object"] is None
-            else escape(e["object"]["class"]) + " " + _box(e["object"]["box"]),
+            else string(e["object"]["class"]) + " " + _box(e["object"]["box"]),
             fmt(e["overlap"], 2),
         ]
         for e in d["top_false_positives"]
     ]
     missed = [
         [
-            escape(e["image_id"]),
-            escape(e["class"]),
+            string(e["image_id"]),
+            string(e["class"]),
             _box(e["box"]),
-            f"{e['area']:g}",
-            escape(e["why_label"]),
-            "" if e["score"] is None else f"{e['score']:.4g}",
+            general(e["area"]),
+            string(e["why_label"]),
+            "" if e["score"] is None else f"{number(e['score']):.4g}",
         ]
         for e in d["top_missed"]
     ]
@@ -378,21 +410,23 @@ def best_section(inputs) -> str:
     return note + table(header, rows) + (f"<ul>{verdicts}</ul>" if verdicts else "")
 
 
-def all_sections(inputs) -> list[tuple[str, str, str]]:
+def all_sections(inputs) -> list[tuple[str, str, Callable[[], str], str]]:
+    """(anchor, heading, a function making the body, which input it shows: "result"
+    or "diagnosis")."""
     d = inputs.diagnosis
     result = inputs.result
-    out = [
-        ("classes", "Per-class AP", class_table(inputs)),
-        ("steps", "AP over training steps", run_section(inputs)),
-        ("best", "The best checkpoint", best_section(inputs)),
-        ("pr", "Precision-recall curves", pr_section(result)),
+    out: list[tuple[str, str, Callable[[], str], str]] = [
+        ("classes", "Per-class AP", lambda: class_table(inputs), "result"),
+        ("steps", "AP over training steps", lambda: run_section(inputs), "result"),
+        ("best", "The best checkpoint", lambda: best_section(inputs), "result"),
+        ("pr", "Precision-recall curves", lambda: pr_section(result), "result"),
     ]
     if d is not None:
         out += [
-            ("tide", "Error types (TIDE)", tide_section(d)),
-            ("hoiem", "False positives (Hoiem et al.)", hoiem_section(d)),
-            ("properties", "Object properties", sensitivity_section(d)),
-            ("confusion", "Confusion matrix", confusion_section(d)),
-            ("errors", "Top errors", errors_section(d)),
+            ("tide", "Error types (TIDE)", lambda: tide_section(d), "diagnosis"),
+            ("hoiem", "False positives (Hoiem et al.)", lambda: hoiem_section(d), "diagnosis"),
+            ("properties", "Object properties", lambda: sensitivity_section(d), "diagnosis"),
+            ("confusion", "Confusion matrix", lambda: confusion_section(d), "diagnosis"),
+            ("errors", "Top errors", lambda: errors_section(d), "diagnosis"),
         ]
     return out

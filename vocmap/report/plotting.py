@@ -13,6 +13,7 @@ and tests).
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from pathlib import Path
@@ -27,6 +28,18 @@ import numpy as np
 from vocmap.core.atomic import atomic_open
 from vocmap.runs.history import lr_drops
 from vocmap.runs.tables import APTable
+
+
+def plain_text(function):
+    """Draw every label as given: a ``$`` in a class name or step label is text, not
+    matplotlib's mathtext (``$x^$`` would stop the drawing with a ValueError)."""
+
+    @functools.wraps(function)
+    def wrapped(*args, **kwargs):
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return function(*args, **kwargs)
+
+    return wrapped
 
 
 def _save(figure, path: str | os.PathLike | None):
@@ -51,6 +64,7 @@ def _smooth(values: np.ndarray, points: int) -> np.ndarray:
         return sums / counts
 
 
+@plain_text
 def plot_loss_history(
     history: dict[str, np.ndarray], path: str | os.PathLike | None, title: str = "Loss history"
 ) -> Path:
@@ -272,6 +286,7 @@ def _band(line_style: dict) -> dict:
     return {"color": line_style["color"]}
 
 
+@plain_text
 def plot_ap_over_steps(
     table: APTable,
     path: str | os.PathLike | None,
@@ -390,6 +405,7 @@ def plot_ap_over_steps(
     return _save(figure, path)
 
 
+@plain_text
 def plot_pr_curves(result: dict, path: str | os.PathLike | None, title: str | None = None) -> Path:
     """One panel per class: precision against recall, the 11-point samples marked."""
     from vocmap.core.kernels import MATLAB_RECALL_THRESHOLDS

@@ -23,6 +23,12 @@ def format_result(result: EvalResult, style: str = "text", digits: int = 4) -> s
 
     ``style`` is "text" (aligned columns under a title line) or "markdown".
     """
+    from vocmap.core.arguments import whole_number
+    from vocmap.core.errors import VocmapError
+
+    if not isinstance(style, str) or style not in ("text", "markdown"):
+        raise VocmapError(f"style must be 'text' or 'markdown', not {style!r:.60}")
+    digits = whole_number(digits, "digits", 0, 17)
     header = ["class", "AP", "gts", "dets", "TP", "FP", "recall"]
     rows = [
         [

@@ -30,6 +30,7 @@ from pathlib import Path
 from vocmap.core.atomic import HOST_TAG, process_alive
 from vocmap.core.atomic import remove_stale_temporaries as atomic_temporaries
 from vocmap.core.errors import InputError, VocmapError
+from vocmap.io.files import read_input_file
 
 STEP_PATTERN = re.compile(r"^step_(\d{6,})$")
 #: Anything that reads as a step but is not written the canonical way (``step_99``).
@@ -156,14 +157,7 @@ def _by_step(folder: Path, keep) -> dict[int, Path]:
 
 def read_text(path: Path, what: str) -> str:
     """A text file's content (UTF-8, BOM allowed); InputError with the line of a bad byte."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{what} not found", path) from None
-    except IsADirectoryError:
-        raise InputError(f"{what} expected, found a folder", path) from None
-    except OSError as error:
-        raise InputError(f"cannot read {what} ({error.strerror})", path) from None
+    data = read_input_file(path, what)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:

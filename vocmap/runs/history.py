@@ -60,11 +60,10 @@ class HistoryLog:
 def read_history_rows(path: str | os.PathLike) -> list[dict[str, str]]:
     """The rows of a history.csv written by :class:`HistoryLog`, as its exact cells
     (strings; "" = not computed). The columns must be :data:`HISTORY_COLUMNS`."""
-    with open(path, encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        if tuple(reader.fieldnames or ()) != HISTORY_COLUMNS:
-            raise InputError(f"unexpected columns {reader.fieldnames}", path, 1)
-        return list(reader)
+    reader = csv.DictReader(io.StringIO(read_text(Path(path), "history file"), newline=""))
+    if tuple(reader.fieldnames or ()) != HISTORY_COLUMNS:
+        raise InputError(f"unexpected columns {reader.fieldnames}", path, 1)
+    return list(reader)
 
 
 def read_history(path: str | os.PathLike) -> dict[str, np.ndarray]:

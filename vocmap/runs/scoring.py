@@ -52,10 +52,27 @@ class ScoreSettings:
     image_set: str = "test"
     voc_root: Path | None = None  # images for detection
     device: str | None = None
+    follow_symlinks: bool = False  # read checkpoints and detections linked from outside the run
 
     @property
     def key(self) -> str:
         return self.evaluation.key
+
+
+def check_inside_run(run: RunFolder, path: Path, what: str, settings: ScoreSettings) -> None:
+    """Refuse ``path`` when it resolves outside the run folder (a symbolic link leading
+    out, of the file or of a folder on its way), unless ``settings.follow_symlinks``:
+    the policy of result files (:mod:`vocmap.io.files`)."""
+    if settings.follow_symlinks:
+        return
+    base = os.path.realpath(run.root)
+    target = os.path.realpath(path)
+    if target != base and not target.startswith(base.rstrip(os.sep) + os.sep):
+        raise InputError(
+            f"{what} is a symbolic link that leads outside the run folder; it is not "
+            "followed (--follow-symlinks reads it)",
+            path,
+        )
 
 
 def detect_step(run: RunFolder, step: int, settings: ScoreSettings) -> Path:
@@ -67,6 +84,7 @@ def detect_step(run: RunFolder, step: int, settings: ScoreSettings) -> Path:
     checkpoint = run.checkpoints().get(step)
     if checkpoint is None:
         raise InputError(f"step {step} has neither detections nor a checkpoint", run.root)
+    check_inside_run(run, checkpoint, "checkpoint", settings)
     if settings.voc_root is None:
         raise InputError("detecting needs the images: give --voc-root (or $VOC_ROOT)")
     if checkpoint.stat().st_size == 0:
@@ -115,11 +133,13 @@ def evaluate_step(
 ) -> float:
     """Evaluate one step's detections and write its result file; return the mAP."""
     started = time.perf_counter()
+    check_inside_run(run, run.detection_dir(step), "detections folder", settings)
     detections = read_detections(
         run.detection_dir(step),
         evaluator.ground_truth,
         evaluator.classes,
         image_set=settings.image_set,
+        follow_symlinks=settings.follow_symlinks,
     )
     result = evaluator.evaluate(detections)
     data = result.to_dict(curves=True)

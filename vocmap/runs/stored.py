@@ -26,6 +26,7 @@ from vocmap.core.atomic import atomic_write_text
 from vocmap.core.errors import InputError
 from vocmap.core.ground_truth import GroundTruth
 from vocmap.core.settings import EvalSettings
+from vocmap.io.files import read_input_file
 
 PROVENANCE_FORMAT = 1
 
@@ -153,9 +154,8 @@ def read_result(path: str | os.PathLike, step: int | None = None, curves: bool =
     if it is unreadable, not UTF-8 JSON, nested too deeply or not a valid result."""
     path = Path(path)
     try:
-        data = json.loads(path.read_bytes().decode("utf-8"))
-    except OSError as error:
-        raise InputError(f"cannot read it ({error.strerror})", path) from None
+        # a link leading out of the run's eval folder is refused (as in io.files)
+        data = json.loads(read_input_file(path, "result file", folder=path.parent).decode("utf-8"))
     except UnicodeDecodeError as error:
         raise InputError(f"not a valid result: not UTF-8 (byte {error.start})", path) from None
     except json.JSONDecodeError as error:
@@ -196,8 +196,8 @@ class CheckedResults:
         self.entries: dict[str, dict] = {}
         self.changed = False
         try:
-            data = json.loads(self.path.read_bytes().decode("utf-8"))
-        except (OSError, ValueError, RecursionError):
+            data = json.loads(read_input_file(self.path, "stored provenance").decode("utf-8"))
+        except (InputError, ValueError, RecursionError):
             return
         if isinstance(data, dict) and data.get("format") == PROVENANCE_FORMAT:
             entries = data.get("results")

@@ -199,3 +199,64 @@ def test_a_non_file_at_the_entry_path_neither_hangs_nor_breaks(tmp_path, cache, 
     assert dog_result(capsys, *case) == RIGHT
     assert dog_result(capsys, *case) == RIGHT
     assert kind != "symlink" or (tmp_path / "elsewhere.npz").read_bytes() == b"not an entry"
+
+
+KILLED_DURING_RENAME = """
+import os, sys, time
+sys.path.insert(0, {repo!r})
+from vocmap.io import cache
+cache.RACY_SECONDS = 0.0
+def stuck(source, target):  # the kill lands between the write and the rename
+    print("renaming", flush=True)
+    time.sleep(60)
+os.replace = stuck
+import vocmap
+vocmap.read_voc({voc_root!r}, "test")
+"""
+
+
+def test_a_temporary_entry_of_a_process_killed_in_the_rename_is_removed(
+    tmp_path, cache, case, capsys
+):
+    """Issue 18: a kill -9 during the entry's rename left its temporary forever (the next
+    run found its entry, hit the cache and never wrote that name again)."""
+    import signal
+    import subprocess
+    import sys
+
+    from fixture_paths import REPO
+
+    voc_root, results = case
+    script = KILLED_DURING_RENAME.format(repo=str(REPO), voc_root=str(voc_root))
+    env = {**os.environ, "VOCMAP_CACHE_DIR": str(cache)}
+    writer = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert writer.stdout.readline() == "renaming\n"
+        assert len(temporaries(cache)) == 1  # written, not yet renamed
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+        writer.stdout.close()
+    assert len(temporaries(cache)) == 1 and list(cache.glob("*.npz")) == []
+    annotation_cache._SWEPT.clear()  # as a new process
+    assert dog_result(capsys, voc_root, results) == RIGHT  # parses, stores the entry
+    assert temporaries(cache) == []
+    # A cache hit sweeps too: plant another killed writer's temporary, then hit.
+    stale = cache / temporaries_name(cache)
+    stale.write_bytes(b"half an entry")
+    annotation_cache._SWEPT.clear()
+    assert dog_result(capsys, voc_root, results) == RIGHT
+    assert not stale.exists() and len(list(cache.glob("*.npz"))) == 1
+
+
+def temporaries_name(cache_dir) -> str:
+    """A temporary's name for the cache's entry, as a writer that is gone would leave it."""
+    import subprocess
+
+    from vocmap.core.atomic import HOST_TAG
+
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return f".{the_entry(cache_dir).name}.{HOST_TAG}-{child.pid}-0123abcd.tmp"

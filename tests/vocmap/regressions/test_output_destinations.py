@@ -233,6 +233,4 @@ def test_an_unreadable_input_is_one_line_naming_it(tmp_path):
     run = run_vocmap(["table", str(table)], restrict=True)
     table.chmod(0o644)
     assert run.returncode == 2
-    assert one_error_line(run.stderr) == (
-        f"vocmap: error: {table}: cannot read AP table (Permission denied)"
-    )
+    assert one_error_line(run.stderr) == (f"vocmap: error: {table}: AP table: permission denied")

@@ -212,3 +212,84 @@ def test_score_with_a_malformed_world_size_says_so_in_one_line(scored, capsys, m
     assert line.startswith("WORLD_SIZE is ") and "not a number of processes" in line
     assert "\x1b" not in line
     assert sorted(p.name for p in folder.root.rglob("*")) == before
+
+
+@pytest.mark.parametrize("link", ["step folder", "detections folder"])
+def test_detections_linked_from_outside_the_run_are_refused_without_follow_symlinks(
+    tmp_path, capsys, link
+):
+    """Issue 18: a detections folder that is a link leading out of the run folder was
+    read and scored. Now refused as result files are, unless --follow-symlinks."""
+    import shutil
+
+    voc_root, run = make_run(tmp_path, steps=(100,), images=20)
+    outside = tmp_path / "elsewhere"
+    if link == "step folder":
+        shutil.move(run / "detections" / "step_000100", outside)
+        (run / "detections" / "step_000100").symlink_to(outside)
+        shown = run / "detections" / "step_000100"
+    else:
+        shutil.move(run / "detections", outside)
+        (run / "detections").symlink_to(outside)
+        shown = run / "detections" / "step_000100"
+    argv = ["score", str(run), "--voc-root", str(voc_root), "--quiet", "--no-cache"]
+    capsys.readouterr()
+    assert main(argv) == 2
+    line = error_line(capsys)
+    assert line.startswith(f"{shown}: detections folder is a symbolic link that leads outside")
+    assert "--follow-symlinks" in line
+    assert not RunFolder(run).eval_dir().exists() or not any(RunFolder(run).eval_dir().iterdir())
+    assert main([*argv, "--follow-symlinks"]) == 0
+    assert RunFolder(run).eval_path(100).is_file()
+
+
+def test_a_checkpoint_linked_from_outside_the_run_is_not_read(tmp_path, capsys):
+    """Issue 18: a checkpoint that is a link leading out of the run folder was read."""
+    voc_root, run = make_run(tmp_path, steps=(100,), images=20)
+    import shutil
+
+    shutil.rmtree(run / "detections")
+    secret = tmp_path / "secret.pt"
+    secret.write_bytes(b"not for vocmap to read")
+    (run / "checkpoints").mkdir()
+    (run / "checkpoints" / "step_000100.pt").symlink_to(secret)
+    capsys.readouterr()
+    assert main(["score", str(run), "--voc-root", str(voc_root), "--quiet", "--no-cache"]) == 2
+    line = error_line(capsys)
+    assert line == (
+        f"{run / 'checkpoints' / 'step_000100.pt'}: checkpoint is a symbolic link that leads "
+        "outside the run folder; it is not followed (--follow-symlinks reads it)"
+    )
+    assert not (run / "detections" / "step_000100").exists()
+
+
+@pytest.mark.parametrize(
+    ("inner", "command"),
+    [("history.csv", "plot"), ("eval/voc07/step_000200.json", "table"), ("config.json", "score")],
+)
+def test_a_fifo_inside_a_run_folder_never_hangs(scored, tmp_path, capsys, inner, command):
+    """Issue 18: files of a run folder were read with read_bytes/open: a FIFO hung
+    (plot's history.csv). They are opened through vocmap.io.files now: refused at once
+    and named, or (a step's result, config.json) passed over as not a file."""
+    import os
+
+    from cli_check import within_seconds
+
+    voc_root, run = scored
+    (run / inner).unlink(missing_ok=True)
+    os.mkfifo(run / inner)
+    argv = {
+        "plot": ["plot", str(run), "--out", str(tmp_path / "plots"), "--step", "100"],
+        "table": ["table", str(run)],
+        "score": ["score", str(run), "--voc-root", str(voc_root), "--quiet", "--no-cache",
+                  "--classes", *CLASSES],
+    }[command]  # fmt: skip
+    capsys.readouterr()
+    with within_seconds(20):
+        status = main(argv)
+    if command == "plot":
+        assert status == 2
+        line = error_line(capsys)
+        assert line.startswith(f"{run / inner}: ") and "a FIFO" in line, line
+    else:
+        assert status == 0, capsys.readouterr().err
