@@ -15,7 +15,7 @@ import errno
 import os
 import sys
 
-from vocmap.cli import diagnose, evaluate, runs, stats
+from vocmap.cli import check, diagnose, evaluate, runs, stats
 from vocmap.cli.values import Parser
 
 EXIT_OK = 0
@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_commands(commands)
     diagnose.add_commands(commands)
     stats.add_commands(commands)
+    check.add_commands(commands)
     return parser
 
 

@@ -24,6 +24,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "detections", metavar="DETECTIONS", help="folder of result files, or a results .json"
     )
     options.add_ground_truth(diagnose)
+    options.add_yolo(diagnose)
     options.add_classes(diagnose)
     group = options.add_settings(
         diagnose,
@@ -57,6 +58,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     options.add(report, "diagnosis")
     options.add(report, "out", required=True, help="the HTML file to write; - for stdout")
     options.add(report, "title")
+    options.add(report, "images")
     best.add_best_options(report, switch=False)
     options.add_quiet(report)
     report.set_defaults(run=run_report)
@@ -106,10 +108,29 @@ def run_report(args: argparse.Namespace) -> int:
 
     check_outputs([Output("html", args.out, "--out")])
     inputs = load_report_inputs(args.source, args.diagnosis)
-    inputs = dataclasses.replace(inputs, best=best.for_report(args))
+    inputs = dataclasses.replace(inputs, best=best.for_report(args), images=_images(args, inputs))
     if args.out == STDOUT:
         write_stdout(build_report(inputs, args.title))
         return EXIT_OK
     path = write_report(inputs, args.out, title=args.title)
     note(args, f"wrote {path}")
     return EXIT_OK
+
+
+def _images(args: argparse.Namespace, inputs):
+    """``--images``, checked: a folder, and a diagnosis to draw the errors of."""
+    from pathlib import Path
+
+    from vocmap.core.errors import InputError, VocmapError
+
+    if args.images is None:
+        return None
+    if inputs.diagnosis is None:
+        raise VocmapError(
+            "--images draws a diagnosis' top errors: report a diagnosis .json (vocmap "
+            "diagnose --format json), or add one with --diagnosis"
+        )
+    folder = Path(args.images)
+    if not folder.is_dir():
+        raise InputError("images folder not found (--images)", folder)
+    return folder

@@ -32,6 +32,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "class's result file from stdin",
     )
     options.add_ground_truth(evaluate)
+    options.add_yolo(evaluate)
     options.add_classes(evaluate)
     options.add_settings(evaluate)
     options.add_unknown_images(evaluate)
@@ -67,6 +68,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "AP50, explained step by step",
     )
     options.add_ground_truth(compare)
+    options.add_yolo(compare)
     options.add_classes(compare)
     options.add_settings(compare, metrics=("voc07", "voc12"), semantics=False)
     options.add_unknown_images(compare)

@@ -28,7 +28,9 @@ if TYPE_CHECKING:
     from vocmap.core.detections import Detections
     from vocmap.core.ground_truth import GroundTruth
     from vocmap.core.settings import EvalSettings
+    from vocmap.io.inputs import Inputs
     from vocmap.io.sources import GroundTruthSource
+    from vocmap.io.yolo import YoloData
 
 #: The preset rule sets (kept here as names so ``--help`` needs no import of numpy).
 SEMANTICS_NAMES = ("devkit", "py-faster-rcnn", "mmdet", "ssd_keras", "chainercv")
@@ -130,6 +132,58 @@ OPTIONS: dict[str, Option] = {
             "choices": ("id", "file_stem"),
             "help": "with --ground-truth: an image is named by its 'id' (default), or by its "
             "file_name's stem (000001), as devkit result files name it",
+        },
+    ),
+    # YOLO-format data (evaluate, compare, diagnose, check)
+    "yolo_labels": Option(
+        ("--yolo-labels",),
+        {
+            "type": path_value,
+            "metavar": "DIR",
+            "help": "YOLO ground truth: a folder of <image id>.txt label files (class cx cy w h, "
+            "normalised) instead of VOC XML",
+        },
+    ),
+    "yolo_classes": Option(
+        ("--yolo-classes",),
+        {
+            "type": path_value,
+            "metavar": "FILE",
+            "help": "with --yolo-labels: the class list, a data.yaml (names:) or a file of one "
+            "name a line",
+        },
+    ),
+    "yolo_images": Option(
+        ("--yolo-images",),
+        {
+            "type": path_value,
+            "metavar": "DIR",
+            "help": "with --yolo-labels: the images (their headers give the sizes; default: the "
+            "labels path with its last 'labels' made 'images', as ultralytics has it)",
+        },
+    ),
+    "yolo_missing_labels": Option(
+        ("--yolo-missing-labels",),
+        {
+            "choices": ("error", "empty"),
+            "help": "with --yolo-labels: an image without a label file is an error (default) "
+            "or an image without objects (empty), as ultralytics reads it",
+        },
+    ),
+    "yolo_predictions": Option(
+        ("--yolo-predictions",),
+        {
+            "action": "store_true",
+            "help": "DETECTIONS is a folder of ultralytics prediction files (save_txt with "
+            "save_conf: class cx cy w h conf); needs --yolo-labels",
+        },
+    ),
+    "images": Option(
+        ("--images",),
+        {
+            "type": path_value,
+            "metavar": "DIR",
+            "help": "the images (VOC's JPEGImages): draw the top errors on them in the report",
         },
     ),
     "no_cache": Option(
@@ -482,6 +536,20 @@ def add_ground_truth(parser: argparse.ArgumentParser) -> None:
         add(group, name)
 
 
+_YOLO = ("yolo_labels", "yolo_classes", "yolo_images", "yolo_missing_labels", "yolo_predictions")
+
+
+def add_yolo(parser: argparse.ArgumentParser) -> None:
+    """YOLO-format ground truth and predictions (:mod:`vocmap.io.yolo`)."""
+    group = parser.add_argument_group(
+        "YOLO data",
+        "Ground truth as labels/<id>.txt with the images' sizes from their headers; "
+        "predictions as ultralytics writes them.",
+    )
+    for name in _YOLO:
+        add(group, name)
+
+
 def add_classes(parser: argparse.ArgumentParser) -> None:
     add(parser, "classes")
 
@@ -698,6 +766,41 @@ def reading(args: argparse.Namespace) -> dict:
     }
 
 
+def yolo_wanted(args: argparse.Namespace) -> bool:
+    """True when the options name YOLO data; their combinations are checked."""
+    given = [
+        f"--{n.replace('_', '-')}" for n in _YOLO if getattr(args, n, None) not in (None, False)
+    ]
+    if not given:
+        return False
+    if getattr(args, "yolo_labels", None) is None:
+        raise VocmapError(f"{given[0]} goes with --yolo-labels (the YOLO ground truth)")
+    if args.yolo_classes is None:
+        raise VocmapError("--yolo-labels needs --yolo-classes (data.yaml or a names file)")
+    other = ("voc_root", "annotations", "image_set_file", "image_set", "ground_truth")
+    clash = [f"--{n.replace('_', '-')}" for n in other if getattr(args, n, None) is not None]
+    if clash:
+        raise VocmapError(f"--yolo-labels names the ground truth: not with {clash[0]}")
+    return True
+
+
+def read_yolo(args: argparse.Namespace) -> tuple[YoloData, Inputs]:
+    """YOLO ground truth and the detections (YOLO predictions with ``--yolo-predictions``,
+    else result files or a results JSON): :func:`vocmap.io.inputs.read_yolo_inputs`."""
+    from vocmap.io.inputs import read_yolo_inputs
+
+    return read_yolo_inputs(
+        args.detections,
+        args.yolo_labels,
+        args.yolo_classes,
+        images_folder=args.yolo_images,
+        missing_labels=args.yolo_missing_labels or "error",
+        predictions=args.yolo_predictions,
+        classes=class_list(args.classes),
+        **reading(args),
+    )
+
+
 def read_inputs(args: argparse.Namespace) -> tuple[GroundTruth, tuple[str, ...], Detections]:
     """The ground truth, the classes and the detections a command's options name
     (:func:`vocmap.io.inputs.read_inputs`); the classes inferred and the records
@@ -706,6 +809,10 @@ def read_inputs(args: argparse.Namespace) -> tuple[GroundTruth, tuple[str, ...],
     from vocmap.cli.output import note
     from vocmap.io.inputs import read_inputs as read
 
+    if yolo_wanted(args):
+        _, yolo = read_yolo(args)
+        say_dropped(args, yolo.detections)
+        return yolo.ground_truth, yolo.classes, yolo.detections
     ground_truth, image_set_file = load_ground_truth(args)
     inputs = read(
         args.detections,

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from vocmap.core.detections import Detections
+from vocmap.core.errors import VocmapError
 from vocmap.core.evaluate import class_list
 from vocmap.core.ground_truth import GroundTruth
 from vocmap.io.read import detection_classes, read_detections
 from vocmap.io.sources import GroundTruthSource
 from vocmap.io.voc import read_annotations
+
+if TYPE_CHECKING:
+    from vocmap.io.yolo import YoloData
 
 
 class Inputs(NamedTuple):
@@ -78,3 +82,48 @@ def read_inputs(
         follow_symlinks=follow_symlinks,
     )
     return Inputs(ground_truth, checked, read, inferred)
+
+
+def read_yolo_inputs(
+    detections: str | os.PathLike,
+    labels_folder: str | os.PathLike,
+    class_file: str | os.PathLike,
+    *,
+    images_folder: str | os.PathLike | None = None,
+    missing_labels: str = "error",
+    predictions: bool = False,
+    classes: Sequence[str] | None = None,
+    prefix: str | None = None,
+    follow_symlinks: bool = False,
+    ignore_unknown_images: bool = False,
+    ignore_unknown_categories: bool = False,
+) -> tuple[YoloData, Inputs]:
+    """YOLO ground truth (:func:`vocmap.io.yolo.read_yolo_ground_truth`) and the
+    detections of ``detections``: ultralytics' prediction files with ``predictions``,
+    else a folder of result files or a results JSON (``category_id`` is the class
+    index of the class list). The classes are ``classes`` (each in the class list),
+    else the class list's."""
+    from vocmap.io.yolo import read_yolo_ground_truth, read_yolo_predictions
+
+    data = read_yolo_ground_truth(
+        labels_folder, class_file, images_folder, missing_labels=missing_labels
+    )
+    unknown = [name for name in classes or () if name not in data.classes]
+    if unknown:
+        raise VocmapError(
+            f"--classes {', '.join(unknown)}: not in the class list of {os.fspath(class_file)}"
+        )
+    checked = class_list(list(classes) if classes is not None else list(data.classes))
+    if predictions:
+        read = read_yolo_predictions(detections, data, ignore_unknown_images=ignore_unknown_images)
+    else:
+        read = read_detections(
+            detections,
+            data.ground_truth,
+            checked,
+            ignore_unknown_images=ignore_unknown_images,
+            ignore_unknown_categories=ignore_unknown_categories,
+            prefix=prefix,
+            follow_symlinks=follow_symlinks,
+        )
+    return data, Inputs(data.ground_truth, checked, read, None)

@@ -175,7 +175,10 @@ def parse_annotations(
 
 
 def read_image_sizes(
-    annotations_dir: str | os.PathLike, image_ids: list[str] | tuple[str, ...]
+    annotations_dir: str | os.PathLike,
+    image_ids: list[str] | tuple[str, ...],
+    *,
+    follow_symlinks: bool = False,
 ) -> np.ndarray | None:
     """(n_images, 2) int64 width and height from each ``<id>.xml``'s ``<size>``,
     or None when a file has no ``<size>`` (the evaluation does not need it)."""
@@ -184,7 +187,10 @@ def read_image_sizes(
     sizes = np.zeros((len(image_ids), 2), dtype=np.int64)
     for index, image_id in enumerate(image_ids):
         record = read_annotation_record(
-            os.path.join(folder, f"{image_id}.xml"), parser, folder=folder
+            os.path.join(folder, f"{image_id}.xml"),
+            parser,
+            folder=folder,
+            follow_symlinks=follow_symlinks,
         )
         if record.width is None or record.height is None:
             return None

@@ -17,6 +17,7 @@ image has no objects, as ultralytics treats it), an unreadable image header.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from dataclasses import dataclass
@@ -360,6 +361,12 @@ def read_yolo_ground_truth(
     )
     ground_truth = GroundTruth.from_arrays(
         image_ids, rows, [names[i] for i in labels], boxes, np.zeros(len(rows), dtype=bool)
+    )
+    # a results JSON's category_id is the class index (as ultralytics writes it)
+    ground_truth = dataclasses.replace(
+        ground_truth,
+        source=os.fspath(labels_folder),
+        categories=tuple(enumerate(names)),
     )
     return YoloData(ground_truth, names, widths, heights)
 

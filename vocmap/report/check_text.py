@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 from vocmap.analysis.check import CheckReport
 from vocmap.core.errors import display_text
 
@@ -28,3 +31,16 @@ def format_check(report: CheckReport) -> str:
             )
         lines.append(f"    effect: {display_text(finding.effect)}")
     return "\n".join(lines) + "\n"
+
+
+def findings_csv(report: CheckReport) -> str:
+    """CSV: ``code,count,title,correction,map,map_corrected,effect``, a row per finding."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["code", "count", "title", "correction", "map", "map_corrected", "effect"])
+    for f in report.findings:
+        corrected = "" if f.map_corrected is None else repr(f.map_corrected)
+        writer.writerow(
+            [f.code, f.count, f.title, f.correction or "", repr(report.map), corrected, f.effect]
+        )
+    return buffer.getvalue()

@@ -24,6 +24,7 @@ from vocmap.core.atomic import atomic_write_text
 from vocmap.core.errors import InputError
 from vocmap.io.files import read_input_file
 from vocmap.report import html_sections as sections
+from vocmap.report.html_thumbnails import GALLERY_STYLE
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
@@ -39,6 +40,7 @@ class ReportInputs:
     history: dict | None = None
     step: int | None = None
     best: object | None = None  # analysis.best_checkpoint.BestCheckpoint
+    images: Path | None = None  # the images the top errors are drawn on (JPEGImages)
     result_path: Path | None = None  # the files the result and the diagnosis came from
     diagnosis_path: Path | None = None
 
@@ -182,7 +184,7 @@ def build_report(inputs: ReportInputs, title: str | None = None) -> str:
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{html.escape(title)}</title>\n<style>{sections.STYLE}</style></head>\n"
+        f"<title>{html.escape(title)}</title>\n<style>{sections.STYLE}{GALLERY_STYLE}</style></head>\n"
         f'<body><header><h1>{html.escape(title)}</h1><p class="summary">{summary}</p>'
         f"<nav>{' '.join(nav)}</nav></header>\n<main>\n"
         + "\n".join(parts)

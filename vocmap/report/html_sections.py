@@ -410,6 +410,14 @@ def best_section(inputs) -> str:
     return note + table(header, rows) + (f"<ul>{verdicts}</ul>" if verdicts else "")
 
 
+def gallery_section(d: dict, images) -> str:
+    """The top errors drawn on their images (:mod:`vocmap.report.html_thumbnails`)."""
+    from vocmap.analysis.tide_types import ERROR_LABELS
+    from vocmap.report.html_thumbnails import error_gallery
+
+    return error_gallery(d, images, ERROR_LABELS)
+
+
 def all_sections(inputs) -> list[tuple[str, str, Callable[[], str], str]]:
     """(anchor, heading, a function making the body, which input it shows: "result"
     or "diagnosis")."""
@@ -429,4 +437,13 @@ def all_sections(inputs) -> list[tuple[str, str, Callable[[], str], str]]:
             ("confusion", "Confusion matrix", lambda: confusion_section(d), "diagnosis"),
             ("errors", "Top errors", lambda: errors_section(d), "diagnosis"),
         ]
+        if inputs.images is not None:
+            out.append(
+                (
+                    "gallery",
+                    "Top errors, drawn",
+                    lambda: gallery_section(d, inputs.images),
+                    "diagnosis",
+                )
+            )
     return out
