@@ -1,0 +1,586 @@
+"""Caffe SSD's training augmentation as batched torch ops (the ``batched`` pipeline).
+
+The same steps and laws as :mod:`ssd_ref.data.transforms` (the CPU path), for a
+whole batch at once:
+
+* :func:`draw_geometry` (CPU tensors, boxes only, no pixels): expansion (ratio,
+  offset), Caffe's batch samplers (every sampler's trials at once, each emitting
+  its first ``max_sample`` trials that satisfy it), one emitted crop chosen
+  uniformly, the interpolation and the flip; the boxes that survive, as the CPU
+  path's :func:`~ssd_ref.data.transforms.crop` keeps them.
+* :func:`draw_photometric` and :func:`distort`: brightness, contrast, saturation
+  and hue (OpenCV's 8-bit HSV) as per-image lookup tables, in either of Caffe's
+  two orders, on uint8 pixels (on the training device).
+* :func:`warp`: expansion with the mean, the crop and the 300x300 resize with the
+  drawn interpolation (OpenCV's coordinate rules and kernels: nearest, linear,
+  cubic, area, Lanczos-4) as two resampling matrices per image,
+  ``mean + Ry @ (image - mean) @ Rx^T``, and the flip as a reversed ``Rx``.
+
+The departure from the CPU path: no JPEG re-encoding between the steps (Caffe's
+``EncodeCVMatToDatum``); see the departures table in ssd_ref/README.md.
+
+Images are BGR uint8 ``(H, W, 3)``; boxes normalised corners ``(N, 4)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ssd_ref.config import AugmentConfig, SamplerConfig
+
+# --- photometric distortion ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Photometric:
+    """One batch's colour draws as lookup tables ``(B, 256)`` uint8 (identity where the
+    step was not drawn); ``saturate``/``hue``: whether the HSV step happens;
+    ``contrast_first``: Caffe's first order (contrast before saturation)."""
+
+    brightness: torch.Tensor
+    contrast: torch.Tensor
+    saturation: torch.Tensor
+    hue: torch.Tensor
+    saturate: torch.Tensor
+    shift_hue: torch.Tensor
+    contrast_first: torch.Tensor
+
+    def to(self, device: torch.device | str) -> Photometric:
+        return Photometric(*(getattr(self, f).to(device) for f in self.__dataclass_fields__))
+
+
+def affine_tables(apply: torch.Tensor, alpha: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
+    """OpenCV ``convertTo(alpha, beta)`` on uint8 as tables ``(B, 256)``: round half to
+    even, saturate; the identity where ``apply`` is False."""
+    values = torch.arange(256, dtype=torch.float64)
+    table = torch.clamp(torch.round(values[None] * alpha[:, None] + beta[:, None]), 0, 255)
+    table = torch.where(apply[:, None], table, values[None])
+    return table.to(torch.uint8)
+
+
+def _uniform(generator: torch.Generator, count: int, low: float, high: float) -> torch.Tensor:
+    return low + (high - low) * torch.rand(count, generator=generator, dtype=torch.float64)
+
+
+def draw_photometric(generator: torch.Generator, count: int, cfg: AugmentConfig) -> Photometric:
+    """Caffe ApplyDistort's draws for ``count`` images (CPU tensors)."""
+
+    def coin(prob: float) -> torch.Tensor:
+        return torch.rand(count, generator=generator, dtype=torch.float64) < prob
+
+    zero, one = torch.zeros(count, dtype=torch.float64), torch.ones(count, dtype=torch.float64)
+    bright = coin(cfg.brightness_prob)
+    delta = _uniform(generator, count, -cfg.brightness_delta, cfg.brightness_delta)
+    contrast_first = torch.rand(count, generator=generator, dtype=torch.float64) > 0.5
+    contrast = coin(cfg.contrast_prob)
+    contrast_alpha = _uniform(generator, count, cfg.contrast_lower, cfg.contrast_upper)
+    saturate = coin(cfg.saturation_prob)
+    saturation_alpha = _uniform(generator, count, cfg.saturation_lower, cfg.saturation_upper)
+    hue = coin(cfg.hue_prob)
+    hue_delta = _uniform(generator, count, -cfg.hue_delta, cfg.hue_delta)
+    return Photometric(
+        brightness=affine_tables(bright, one, delta),
+        contrast=affine_tables(contrast, contrast_alpha, zero),
+        saturation=affine_tables(saturate, saturation_alpha, zero),
+        hue=affine_tables(hue, one, hue_delta),
+        saturate=saturate,
+        shift_hue=hue,
+        contrast_first=contrast_first,
+    )
+
+
+def _lookup(images: torch.Tensor, tables: torch.Tensor) -> torch.Tensor:
+    """``images (B, ...)`` uint8 through per-image ``tables (B, 256)``."""
+    flat = images.reshape(images.shape[0], -1).long()
+    return torch.gather(tables, 1, flat).reshape(images.shape)
+
+
+_HSV_SHIFT = 12
+
+
+def _division_tables(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """OpenCV's ``sdiv_table`` and ``hdiv_table180`` (RGB2HSV_b, 12-bit fixed point)."""
+    i = np.arange(256, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        sdiv = np.where(i > 0, np.rint((255 << _HSV_SHIFT) / np.maximum(i, 1)), 0)
+        hdiv = np.where(i > 0, np.rint((180 << _HSV_SHIFT) / (6.0 * np.maximum(i, 1))), 0)
+    return (
+        torch.from_numpy(sdiv.astype(np.int64)).to(device),
+        torch.from_numpy(hdiv.astype(np.int64)).to(device),
+    )
+
+
+def bgr_to_hsv(images: torch.Tensor) -> torch.Tensor:
+    """OpenCV ``COLOR_BGR2HSV`` on uint8 ``(..., 3)``: H in 0..179, S and V in 0..255."""
+    sdiv, hdiv = _division_tables(images.device)
+    bgr = images.long()
+    b, g, r = bgr[..., 0], bgr[..., 1], bgr[..., 2]
+    v = torch.maximum(torch.maximum(b, g), r)
+    diff = v - torch.minimum(torch.minimum(b, g), r)
+    half = 1 << (_HSV_SHIFT - 1)
+    s = (diff * sdiv[v] + half) >> _HSV_SHIFT
+    h = torch.where(v == r, g - b, torch.where(v == g, b - r + 2 * diff, r - g + 4 * diff))
+    h = (h * hdiv[diff] + half) >> _HSV_SHIFT
+    h = torch.where(h < 0, h + 180, h)
+    return torch.stack([h, s, v], dim=-1).to(torch.uint8)
+
+
+_SECTORS = ((1, 3, 0), (1, 0, 2), (3, 0, 1), (0, 2, 1), (0, 1, 3), (2, 1, 0))
+
+
+def hsv_to_bgr(hsv: torch.Tensor) -> torch.Tensor:
+    """OpenCV ``COLOR_HSV2BGR`` on uint8 ``(..., 3)`` (float32 arithmetic, as OpenCV's)."""
+    h = hsv[..., 0].float() * (6.0 / 180.0)
+    s = hsv[..., 1].float() * (1.0 / 255.0)
+    v = hsv[..., 2].float() * (1.0 / 255.0)
+    h = torch.remainder(h, 6.0)
+    sector = torch.floor(h).long().clamp(0, 5)
+    h = h - sector.float()
+    tab = torch.stack([v, v * (1 - s), v * (1 - s * h), v * (1 - s * (1 - h))], dim=-1)
+    order = torch.tensor(_SECTORS, device=hsv.device)[sector]  # (..., 3)
+    bgr = torch.gather(tab, -1, order)
+    bgr = torch.where((s == 0)[..., None], v[..., None].expand_as(bgr), bgr)
+    return torch.clamp(torch.round(bgr * 255.0), 0, 255).to(torch.uint8)
+
+
+def _hsv_step(images: torch.Tensor, tables: torch.Tensor, channel: int, on: torch.Tensor):
+    """One HSV channel through ``tables`` for the images where ``on``; the others as they were."""
+    if not bool(on.any()):
+        return images
+    hsv = bgr_to_hsv(images)
+    changed = _lookup(hsv[..., channel].contiguous(), tables)
+    hsv = torch.cat([hsv[..., :channel], changed[..., None], hsv[..., channel + 1 :]], dim=-1)
+    out = hsv_to_bgr(hsv)
+    keep = on.view(-1, *([1] * (images.dim() - 1)))
+    return torch.where(keep, out, images)
+
+
+def distort(images: torch.Tensor, draws: Photometric) -> torch.Tensor:
+    """Caffe's photometric distortion of ``images (B, H, W, 3)`` uint8 with ``draws``
+    (on the images' device): brightness, then contrast-saturation-hue or
+    saturation-hue-contrast."""
+    first = draws.contrast_first.view(-1, 1, 1, 1)
+    images = _lookup(images, draws.brightness)
+    images = torch.where(first, _lookup(images, draws.contrast), images)
+    images = _hsv_step(images, draws.saturation, 1, draws.saturate)
+    images = _hsv_step(images, draws.hue, 0, draws.shift_hue)
+    return torch.where(first, images, _lookup(images, draws.contrast))
+
+
+# --- geometry: expansion, batch samplers, crop, flip ------------------------------
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """One batch's geometric draws (CPU tensors, ``B`` rows).
+
+    ``offset (B, 2)``: the image's top-left ``(x, y)`` in the expanded canvas;
+    ``crop (B, 4)``: the crop in canvas pixels ``(x0, y0, width, height)``;
+    ``interpolation (B,)``: an index into ``AugmentConfig.interpolations``;
+    ``flip (B,)``; ``boxes``/``labels``: what each image keeps, in the output frame.
+    """
+
+    offset: torch.Tensor
+    crop: torch.Tensor
+    interpolation: torch.Tensor
+    flip: torch.Tensor
+    boxes: list[torch.Tensor]
+    labels: list[torch.Tensor]
+
+
+def jaccard(crops: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
+    """IoU of ``crops (B, T, 4)`` with ``boxes (B, N, 4)`` -> ``(B, T, N)`` (no "+1")."""
+    top_left = torch.maximum(crops[:, :, None, :2], boxes[:, None, :, :2])
+    bottom_right = torch.minimum(crops[:, :, None, 2:], boxes[:, None, :, 2:])
+    inter_wh = (bottom_right - top_left).clamp(min=0)
+    inter = inter_wh[..., 0] * inter_wh[..., 1]
+    crop_wh = (crops[..., 2:] - crops[..., :2]).clamp(min=0)
+    box_wh = (boxes[..., 2:] - boxes[..., :2]).clamp(min=0)
+    union = (
+        (crop_wh[..., 0] * crop_wh[..., 1])[:, :, None]
+        + (box_wh[..., 0] * box_wh[..., 1])[:, None, :]
+        - inter
+    )
+    return torch.where(union > 0, inter / union.clamp(min=1e-12), torch.zeros_like(inter))
+
+
+def sample_trials(generator: torch.Generator, sampler: SamplerConfig, count: int) -> torch.Tensor:
+    """``(count, max_trials, 4)`` draws of Caffe SampleBBox (see
+    :func:`ssd_ref.data.transforms.sample_boxes`)."""
+    shape = (count, sampler.max_trials)
+
+    def uniform(low: float, high: float) -> torch.Tensor:
+        return low + (high - low) * torch.rand(shape, generator=generator, dtype=torch.float64)
+
+    scale = uniform(sampler.min_scale, sampler.max_scale)
+    aspect = uniform(sampler.min_aspect_ratio, sampler.max_aspect_ratio)
+    aspect = torch.minimum(torch.maximum(aspect, scale**2), 1.0 / scale**2)
+    width = torch.clamp(scale * torch.sqrt(aspect), max=1.0)
+    height = torch.clamp(scale / torch.sqrt(aspect), max=1.0)
+    x0 = uniform(0.0, 1.0) * (1.0 - width)
+    y0 = uniform(0.0, 1.0) * (1.0 - height)
+    return torch.stack([x0, y0, x0 + width, y0 + height], dim=-1)
+
+
+def emitted_crops(
+    generator: torch.Generator,
+    samplers: tuple[SamplerConfig, ...],
+    boxes: torch.Tensor,
+    valid: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Caffe GenerateBatchSamples for a batch: ``boxes (B, N, 4)`` float64 padded,
+    ``valid (B, N)``. Returns every sampler's trials ``(B, T, 4)`` (all samplers'
+    concatenated) and which were emitted ``(B, T)``: per sampler, the first
+    ``max_sample`` trials that satisfy it (Caffe stops drawing there)."""
+    count = boxes.shape[0]
+    trials, emitted = [], []
+    for sampler in samplers:
+        drawn = sample_trials(generator, sampler, count)
+        if sampler.min_jaccard_overlap is None and sampler.max_jaccard_overlap is None:
+            ok = torch.ones(drawn.shape[:2], dtype=torch.bool)
+        else:
+            overlaps = jaccard(drawn, boxes)
+            meets = valid[:, None, :].expand_as(overlaps).clone()
+            if sampler.min_jaccard_overlap is not None:
+                meets &= overlaps >= sampler.min_jaccard_overlap
+            if sampler.max_jaccard_overlap is not None:
+                meets &= overlaps <= sampler.max_jaccard_overlap
+            ok = meets.any(dim=2)
+        rank = torch.cumsum(ok.long(), dim=1)
+        trials.append(drawn)
+        emitted.append(ok & (rank <= sampler.max_sample))
+    if not trials:
+        return torch.zeros(count, 0, 4, dtype=torch.float64), torch.zeros(count, 0, dtype=bool)
+    return torch.cat(trials, dim=1), torch.cat(emitted, dim=1)
+
+
+def _pad_boxes(boxes: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    most = max([len(b) for b in boxes] + [1])
+    padded = torch.zeros(len(boxes), most, 4, dtype=torch.float64)
+    valid = torch.zeros(len(boxes), most, dtype=torch.bool)
+    for i, b in enumerate(boxes):
+        padded[i, : len(b)] = b.double()
+        valid[i, : len(b)] = True
+    return padded, valid
+
+
+def draw_geometry(
+    generator: torch.Generator,
+    sizes: torch.Tensor,
+    boxes: list[torch.Tensor],
+    labels: list[torch.Tensor],
+    cfg: AugmentConfig,
+) -> Geometry:
+    """Expansion, crop, interpolation and flip for images of ``sizes (B, 2)`` (height,
+    width) with normalised ``boxes`` (float32, per image) and ``labels``."""
+    count = sizes.shape[0]
+    height, width = sizes[:, 0].double(), sizes[:, 1].double()
+    # Caffe ExpandImage (transforms.expand): not expanded when u > prob.
+    expanded = torch.rand(count, generator=generator, dtype=torch.float64) <= cfg.expand_prob
+    if abs(cfg.max_expand_ratio - 1.0) < 1e-2:
+        expanded[:] = False
+    ratio = _uniform(generator, count, 1.0, cfg.max_expand_ratio)
+    canvas_h = torch.where(expanded, torch.floor(height * ratio), height)
+    canvas_w = torch.where(expanded, torch.floor(width * ratio), width)
+    top = torch.floor(
+        torch.rand(count, generator=generator, dtype=torch.float64) * (canvas_h - height)
+    )
+    left = torch.floor(
+        torch.rand(count, generator=generator, dtype=torch.float64) * (canvas_w - width)
+    )
+    top, left = torch.where(expanded, top, 0.0), torch.where(expanded, left, 0.0)
+
+    canvas_boxes = []
+    for i, b in enumerate(boxes):
+        scale = torch.stack([width[i], height[i], width[i], height[i]])
+        shift = torch.stack([left[i], top[i], left[i], top[i]])
+        size = torch.stack([canvas_w[i], canvas_h[i], canvas_w[i], canvas_h[i]])
+        mapped = ((b.double() * scale + shift) / size).float()
+        canvas_boxes.append(torch.where(expanded[i], mapped, b.float()))
+    padded, valid = _pad_boxes(canvas_boxes)
+
+    trials, emitted = emitted_crops(generator, cfg.samplers, padded, valid)
+    found = emitted.sum(dim=1)
+    pick = torch.floor(torch.rand(count, generator=generator, dtype=torch.float64) * found).long()
+    chosen_slot = (torch.cumsum(emitted.long(), dim=1) == (pick + 1)[:, None]) & emitted
+    cropped = found > 0
+    index = (
+        torch.argmax(chosen_slot.long(), dim=1)
+        if trials.shape[1]
+        else torch.zeros(count, dtype=torch.long)
+    )
+    crop_box = (
+        trials[torch.arange(count), index]
+        if trials.shape[1]
+        else torch.zeros(count, 4, dtype=torch.float64)
+    )
+    crop_box = torch.where(cropped[:, None], crop_box, torch.tensor([0.0, 0.0, 1.0, 1.0]))
+
+    # transforms.crop: truncated to whole pixels.
+    c = crop_box.clamp(0, 1)
+    x0 = torch.floor(c[:, 0] * canvas_w)
+    y0 = torch.floor(c[:, 1] * canvas_h)
+    crop_w = torch.clamp(
+        torch.minimum(torch.floor((c[:, 2] - c[:, 0]) * canvas_w), canvas_w - x0), min=1
+    )
+    crop_h = torch.clamp(
+        torch.minimum(torch.floor((c[:, 3] - c[:, 1]) * canvas_h), canvas_h - y0), min=1
+    )
+    taken = torch.stack(
+        [x0 / canvas_w, y0 / canvas_h, (x0 + crop_w) / canvas_w, (y0 + crop_h) / canvas_h], dim=1
+    )
+
+    interpolation = torch.floor(
+        torch.rand(count, generator=generator, dtype=torch.float64) * len(cfg.interpolations)
+    ).long()
+    flip = torch.rand(count, generator=generator, dtype=torch.float64) < cfg.flip_prob
+
+    out_boxes, out_labels = [], []
+    for i, b in enumerate(canvas_boxes):
+        kept_labels = labels[i]
+        if bool(cropped[i]):
+            d = b.double()
+            t = taken[i]
+            centres = (d[:, :2] + d[:, 2:]) / 2.0
+            inside = ((centres >= t[:2]) & (centres <= t[2:])).all(dim=1)
+            size = t[2:] - t[:2]
+            projected = ((d - torch.cat([t[:2], t[:2]])) / torch.cat([size, size])).clamp(0, 1)
+            keep = inside & (projected[:, 2:] > projected[:, :2]).all(dim=1)
+            b, kept_labels = projected[keep].float(), kept_labels[keep]
+        if bool(flip[i]):
+            b = torch.stack([1.0 - b[:, 2], b[:, 1], 1.0 - b[:, 0], b[:, 3]], dim=1)
+        out_boxes.append(b)
+        out_labels.append(kept_labels)
+    return Geometry(
+        offset=torch.stack([left, top], dim=1).long(),
+        crop=torch.stack([x0, y0, crop_w, crop_h], dim=1).long(),
+        interpolation=interpolation,
+        flip=flip,
+        boxes=out_boxes,
+        labels=out_labels,
+    )
+
+
+def image_regions(geometry: Geometry, sizes: torch.Tensor) -> torch.Tensor:
+    """The part of each image the crop sees, ``(B, 4)`` ``(x, y, width, height)`` in image
+    pixels (width or height 0: the crop lies in the mean fill). Only these pixels
+    need to reach the device."""
+    left, top = geometry.offset[:, 0], geometry.offset[:, 1]
+    x0 = (geometry.crop[:, 0] - left).clamp(min=0)
+    y0 = (geometry.crop[:, 1] - top).clamp(min=0)
+    x1 = torch.minimum(geometry.crop[:, 0] + geometry.crop[:, 2] - left, sizes[:, 1])
+    y1 = torch.minimum(geometry.crop[:, 1] + geometry.crop[:, 3] - top, sizes[:, 0])
+    x0, y0 = torch.minimum(x0, x1.clamp(min=0)), torch.minimum(y0, y1.clamp(min=0))
+    return torch.stack([x0, y0, (x1 - x0).clamp(min=0), (y1 - y0).clamp(min=0)], dim=1)
+
+
+# --- the warp: resampling matrices after OpenCV's resize ---------------------------
+
+_S45 = 0.70710678118654752440084436210485
+_LANCZOS_CS = torch.tensor(
+    [[1, 0], [-_S45, -_S45], [0, 1], [_S45, -_S45], [-1, 0], [_S45, _S45], [0, -1], [-_S45, _S45]],
+    dtype=torch.float64,
+)
+
+
+def _cubic(fx: torch.Tensor) -> torch.Tensor:
+    a = -0.75
+    c0 = ((a * (fx + 1) - 5 * a) * (fx + 1) + 8 * a) * (fx + 1) - 4 * a
+    c1 = ((a + 2) * fx - (a + 3)) * fx * fx + 1
+    c2 = ((a + 2) * (1 - fx) - (a + 3)) * (1 - fx) * (1 - fx) + 1
+    return torch.stack([c0, c1, c2, 1 - c0 - c1 - c2], dim=-1)
+
+
+def _lanczos4(fx: torch.Tensor) -> torch.Tensor:
+    taps = torch.arange(8, dtype=torch.float64, device=fx.device)
+    y = -(fx[..., None] + 3 - taps) * math.pi * 0.25
+    y0 = -(fx + 3) * math.pi * 0.25
+    cs = _LANCZOS_CS.to(fx.device)
+    numerator = cs[:, 0] * torch.sin(y0)[..., None] + cs[:, 1] * torch.cos(y0)[..., None]
+    coeffs = numerator / torch.where(y == 0, torch.ones_like(y), y * y)
+    coeffs = coeffs / coeffs.sum(dim=-1, keepdim=True)
+    exact = torch.zeros(8, dtype=torch.float64, device=fx.device)
+    exact[3] = 1.0
+    return torch.where((fx < 1.1920929e-07)[..., None], exact, coeffs)
+
+
+def axis_weights(
+    length: torch.Tensor, size: int, method: str, area_down: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """OpenCV resize along one axis, from ``length (B,)`` source pixels to ``size``:
+    tap indices ``(B, size, K)`` (clamped to the source, as OpenCV replicates the
+    border) and weights ``(B, size, K)``. ``area_down (B,)``: OpenCV's box-filter
+    INTER_AREA (both axes shrink); otherwise INTER_AREA is its bilinear variant."""
+    src = length.double()[:, None]
+    scale = src / size
+    dst = torch.arange(size, dtype=torch.float64)[None, :]
+    last = (length - 1)[:, None]
+    if method == "nearest":
+        index = torch.minimum(torch.floor(dst * scale).long(), last)
+        return index[..., None], torch.ones(index.shape + (1,), dtype=torch.float64)
+    if method == "area" and bool(area_down.any()):
+        box_index, box_weight = _area_weights(src, scale, dst, last)
+        lin_index, lin_weight = axis_weights(length, size, "area", torch.zeros_like(area_down))
+        k = box_index.shape[-1]
+        lin_index = torch.nn.functional.pad(lin_index, (0, k - 2), value=0)
+        lin_weight = torch.nn.functional.pad(lin_weight, (0, k - 2), value=0.0)
+        down = area_down[:, None, None]
+        return torch.where(down, box_index, lin_index), torch.where(down, box_weight, lin_weight)
+    if method == "area":
+        sx = torch.floor(dst * scale)
+        fx = (dst + 1) - (sx + 1) * (size / src)
+        fx = torch.where(fx <= 0, torch.zeros_like(fx), fx - torch.floor(fx))
+    else:
+        fx = ((dst + 0.5) * scale - 0.5).float().double()  # OpenCV computes it as a float
+        sx = torch.floor(fx)
+        fx = fx - sx
+    sx = sx.long()
+    if method in ("linear", "area"):
+        low, high = sx < 0, sx >= last
+        fx = torch.where(low | high, torch.zeros_like(fx), fx)
+        sx = torch.where(low, torch.zeros_like(sx), torch.where(high, last.expand_as(sx), sx))
+        weights = torch.stack([1 - fx, fx], dim=-1)
+        offsets = torch.arange(2)
+    elif method == "cubic":
+        weights, offsets = _cubic(fx), torch.arange(-1, 3)
+    elif method == "lanczos4":
+        weights, offsets = _lanczos4(fx), torch.arange(-3, 5)
+    else:
+        raise ValueError(f"unknown interpolation {method!r}")
+    index = torch.minimum((sx[..., None] + offsets).clamp(min=0), last[..., None])
+    return index, weights
+
+
+def _area_weights(src, scale, dst, last):
+    """OpenCV's resizeArea: each output pixel averages the source interval it covers."""
+    taps = int(math.ceil(float(scale.max()))) + 2
+    start = dst * scale
+    end = start + scale
+    first = torch.floor(start)
+    index = first[..., None] + torch.arange(taps, dtype=torch.float64)
+    overlap = torch.minimum(index + 1, end[..., None]) - torch.maximum(index, start[..., None])
+    overlap = overlap.clamp(min=0)
+    inside = index <= (src - 1)[..., None]
+    weights = torch.where(inside, overlap, torch.zeros_like(overlap))
+    weights = weights / weights.sum(dim=-1, keepdim=True)
+    return torch.minimum(index.long(), last[..., None]), weights
+
+
+def resample_matrices(
+    geometry: Geometry,
+    regions: torch.Tensor,
+    names: tuple[str, ...],
+    size: int,
+    region_shape: tuple[int, int],
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``Ry (B, size, Hr)`` and ``Rx (B, size, Wr)`` (float32, CPU) mapping each image's
+    region (``regions``: :func:`image_regions`) to the output; the weight of canvas
+    pixels outside the image (mean fill) is left out. ``Rx`` of a flipped image is
+    reversed."""
+    count = regions.shape[0]
+    crop = geometry.crop
+    area_down = (crop[:, 2] >= size) & (crop[:, 3] >= size)
+    matrices = []
+    for axis, (origin, length, start, extent) in enumerate(
+        ((1, 3, 1, region_shape[0]), (0, 2, 0, region_shape[1]))
+    ):
+        out = torch.zeros(count, size, extent, dtype=torch.float64)
+        for method_index, name in enumerate(names):
+            rows = (geometry.interpolation == method_index).nonzero().flatten()
+            if rows.numel() == 0:
+                continue
+            index, weights = axis_weights(crop[rows, length], size, name, area_down[rows])
+            # crop pixel -> image pixel -> region pixel
+            image_pixel = (
+                index + (crop[rows, origin] - geometry.offset[rows, origin])[:, None, None]
+            )
+            region_pixel = image_pixel - regions[rows, start][:, None, None]
+            inside = (region_pixel >= 0) & (region_pixel < regions[rows, length][:, None, None])
+            weights = torch.where(inside, weights, torch.zeros_like(weights))
+            region_pixel = region_pixel.clamp(0, max(extent - 1, 0))
+            block = torch.zeros(rows.numel(), size, extent, dtype=torch.float64)
+            if extent:
+                block.scatter_add_(2, region_pixel, weights)
+            out[rows] = block
+        if axis == 1:
+            out = torch.where(geometry.flip[:, None, None], out.flip(1), out)
+        matrices.append(out.float())
+    return matrices[0], matrices[1]
+
+
+def warp(
+    regions: torch.Tensor,
+    ry: torch.Tensor,
+    rx: torch.Tensor,
+    mean_bgr: tuple[float, float, float],
+) -> torch.Tensor:
+    """``regions (B, Hr, Wr, 3)`` uint8 (any device) -> ``(B, S, S, 3)`` uint8:
+    ``mean + Ry @ (region - mean) @ Rx^T`` per channel, rounded and saturated."""
+    device = regions.device
+    mean = torch.tensor([round(m) for m in mean_bgr], dtype=torch.float32, device=device)
+    centred = regions.float() - mean
+    planes = centred.permute(0, 3, 1, 2)  # (B, 3, Hr, Wr)
+    ry, rx = ry.to(device, non_blocking=True), rx.to(device, non_blocking=True)
+    out = torch.matmul(torch.matmul(ry[:, None], planes), rx[:, None].transpose(-1, -2))
+    out = out.permute(0, 2, 3, 1) + mean
+    return torch.clamp(torch.round(out), 0, 255).to(torch.uint8)
+
+
+# --- the whole augmentation --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Augmented:
+    """A batch out of :func:`augment_batch`: ``images (B, S, S, 3)`` uint8 on the device,
+    per image ``boxes (N, 4)`` normalised float32 and ``labels (N,)`` (CPU)."""
+
+    images: torch.Tensor
+    boxes: list[torch.Tensor]
+    labels: list[torch.Tensor]
+
+
+def gather_regions(images: list[np.ndarray], regions: torch.Tensor) -> torch.Tensor:
+    """The regions' pixels, zero-padded to the largest: ``(B, Hr, Wr, 3)`` uint8 (CPU)."""
+    height = max(1, int(regions[:, 3].max())) if len(images) else 1
+    width = max(1, int(regions[:, 2].max())) if len(images) else 1
+    out = torch.zeros(len(images), height, width, 3, dtype=torch.uint8)
+    for i, (image, (x, y, w, h)) in enumerate(zip(images, regions.tolist(), strict=True)):
+        out[i, :h, :w] = torch.from_numpy(np.ascontiguousarray(image[y : y + h, x : x + w]))
+    return out
+
+
+def augment_batch(
+    images: list[np.ndarray],
+    boxes: list[np.ndarray],
+    labels: list[np.ndarray],
+    generator: torch.Generator,
+    cfg: AugmentConfig,
+    size: int,
+    mean_bgr: tuple[float, float, float],
+    device: torch.device | str = "cpu",
+) -> Augmented:
+    """Caffe's training augmentation of a batch: ``images`` BGR uint8 ``(H, W, 3)`` of
+    any sizes, normalised ``boxes (N, 4)``, ``labels (N,)``; every draw from
+    ``generator`` (a CPU generator: the same batch on any device)."""
+    sizes = torch.tensor([image.shape[:2] for image in images], dtype=torch.long).reshape(-1, 2)
+    draws = draw_photometric(generator, len(images), cfg)
+    geometry = draw_geometry(
+        generator,
+        sizes,
+        [torch.from_numpy(np.asarray(b, dtype=np.float32).reshape(-1, 4)) for b in boxes],
+        [torch.from_numpy(np.asarray(lab, dtype=np.int64)) for lab in labels],
+        cfg,
+    )
+    regions = image_regions(geometry, sizes)
+    pixels = gather_regions(images, regions)
+    ry, rx = resample_matrices(
+        geometry, regions, cfg.interpolations, size, tuple(pixels.shape[1:3])
+    )
+    if torch.device(device).type == "cuda":
+        pixels = pixels.pin_memory()
+    pixels = distort(pixels.to(device, non_blocking=True), draws.to(device))
+    return Augmented(warp(pixels, ry, rx, mean_bgr), geometry.boxes, geometry.labels)
