@@ -421,7 +421,7 @@ def axis_weights(
     last = (length - 1)[:, None]
     if method == "nearest":
         index = torch.minimum(torch.floor(dst * scale).long(), last)
-        return index[..., None], torch.ones(index.shape + (1,), dtype=torch.float64)
+        return index[..., None], torch.ones((*index.shape, 1), dtype=torch.float64)
     if method == "area" and bool(area_down.any()):
         box_index, box_weight = _area_weights(src, scale, dst, last)
         lin_index, lin_weight = axis_weights(length, size, "area", torch.zeros_like(area_down))
@@ -457,7 +457,7 @@ def axis_weights(
 
 def _area_weights(src, scale, dst, last):
     """OpenCV's resizeArea: each output pixel averages the source interval it covers."""
-    taps = int(math.ceil(float(scale.max()))) + 2
+    taps = math.ceil(float(scale.max())) + 2
     start = dst * scale
     end = start + scale
     first = torch.floor(start)
