@@ -9,8 +9,9 @@ whole batch at once:
   uniformly, the interpolation and the flip; the boxes that survive, as the CPU
   path's :func:`~ssd_ref.data.transforms.crop` keeps them.
 * :func:`draw_photometric` and :func:`distort`: brightness, contrast, saturation
-  and hue (OpenCV's 8-bit HSV) as per-image lookup tables, in either of Caffe's
-  two orders, on uint8 pixels (on the training device).
+  and hue as per-image lookup tables, in either of Caffe's two orders, on uint8
+  pixels (on the training device); OpenCV's 8-bit HSV conversions are tables of
+  all 2^24 colours made by OpenCV (:func:`hsv_tables`, 96 MB per device).
 * :func:`warp`: expansion with the mean, the crop and the 300x300 resize with the
   drawn interpolation (OpenCV's coordinate rules and kernels: nearest, linear,
   cubic, area, Lanczos-4) as two resampling matrices per image,
@@ -96,79 +97,67 @@ def draw_photometric(generator: torch.Generator, count: int, cfg: AugmentConfig)
 def _lookup(images: torch.Tensor, tables: torch.Tensor) -> torch.Tensor:
     """``images (B, ...)`` uint8 through per-image ``tables (B, 256)``."""
     flat = images.reshape(images.shape[0], -1).long()
-    return torch.gather(tables, 1, flat).reshape(images.shape)
+    return torch.gather(tables, 1, flat).reshape(images.shape).to(torch.uint8)
 
 
-_HSV_SHIFT = 12
+#: OpenCV's 8-bit BGR<->HSV conversions as tables over all 2^24 colours, per device.
+_HSV_TABLES: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
 
 
-def _division_tables(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """OpenCV's ``sdiv_table`` and ``hdiv_table180`` (RGB2HSV_b, 12-bit fixed point)."""
-    i = np.arange(256, dtype=np.float64)
-    with np.errstate(divide="ignore"):
-        sdiv = np.where(i > 0, np.rint((255 << _HSV_SHIFT) / np.maximum(i, 1)), 0)
-        hdiv = np.where(i > 0, np.rint((180 << _HSV_SHIFT) / (6.0 * np.maximum(i, 1))), 0)
-    return (
-        torch.from_numpy(sdiv.astype(np.int64)).to(device),
-        torch.from_numpy(hdiv.astype(np.int64)).to(device),
-    )
+def hsv_tables(device: torch.device | str) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(bgr_to_hsv, hsv_to_bgr)``, each ``(2^24, 3)`` uint8 indexed by
+    ``c0 << 16 | c1 << 8 | c2``: made once by OpenCV itself (``cvtColor`` on every
+    colour), so the batched path converts exactly as the CPU path does."""
+    key = str(torch.device(device))
+    if key not in _HSV_TABLES:
+        import cv2
+
+        every = np.arange(1 << 24, dtype=np.uint32)
+        colours = np.stack([every >> 16, (every >> 8) & 255, every & 255], axis=1)
+        colours = colours.astype(np.uint8).reshape(4096, 4096, 3)
+        forward = cv2.cvtColor(colours, cv2.COLOR_BGR2HSV).reshape(-1, 3)
+        backward = cv2.cvtColor(colours, cv2.COLOR_HSV2BGR).reshape(-1, 3)
+        _HSV_TABLES[key] = (
+            torch.from_numpy(forward).to(device),
+            torch.from_numpy(backward).to(device),
+        )
+    return _HSV_TABLES[key]
 
 
-def bgr_to_hsv(images: torch.Tensor) -> torch.Tensor:
-    """OpenCV ``COLOR_BGR2HSV`` on uint8 ``(..., 3)``: H in 0..179, S and V in 0..255."""
-    sdiv, hdiv = _division_tables(images.device)
-    bgr = images.long()
-    b, g, r = bgr[..., 0], bgr[..., 1], bgr[..., 2]
-    v = torch.maximum(torch.maximum(b, g), r)
-    diff = v - torch.minimum(torch.minimum(b, g), r)
-    half = 1 << (_HSV_SHIFT - 1)
-    s = (diff * sdiv[v] + half) >> _HSV_SHIFT
-    h = torch.where(v == r, g - b, torch.where(v == g, b - r + 2 * diff, r - g + 4 * diff))
-    h = (h * hdiv[diff] + half) >> _HSV_SHIFT
-    h = torch.where(h < 0, h + 180, h)
-    return torch.stack([h, s, v], dim=-1).to(torch.uint8)
-
-
-_SECTORS = ((1, 3, 0), (1, 0, 2), (3, 0, 1), (0, 2, 1), (0, 1, 3), (2, 1, 0))
-
-
-def hsv_to_bgr(hsv: torch.Tensor) -> torch.Tensor:
-    """OpenCV ``COLOR_HSV2BGR`` on uint8 ``(..., 3)`` (float32 arithmetic, as OpenCV's)."""
-    h = hsv[..., 0].float() * (6.0 / 180.0)
-    s = hsv[..., 1].float() * (1.0 / 255.0)
-    v = hsv[..., 2].float() * (1.0 / 255.0)
-    h = torch.remainder(h, 6.0)
-    sector = torch.floor(h).long().clamp(0, 5)
-    h = h - sector.float()
-    tab = torch.stack([v, v * (1 - s), v * (1 - s * h), v * (1 - s * (1 - h))], dim=-1)
-    order = torch.tensor(_SECTORS, device=hsv.device)[sector]  # (..., 3)
-    bgr = torch.gather(tab, -1, order)
-    bgr = torch.where((s == 0)[..., None], v[..., None].expand_as(bgr), bgr)
-    return torch.clamp(torch.round(bgr * 255.0), 0, 255).to(torch.uint8)
+def _convert(images: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+    """Pixels ``(..., 3)`` uint8 through a 2^24-colour table."""
+    c = images.int()
+    index = (c[..., 0] << 16) | (c[..., 1] << 8) | c[..., 2]
+    return table[index.reshape(-1).long()].reshape(images.shape)
 
 
 def _hsv_step(images: torch.Tensor, tables: torch.Tensor, channel: int, on: torch.Tensor):
-    """One HSV channel through ``tables`` for the images where ``on``; the others as they were."""
-    if not bool(on.any()):
+    """One HSV channel through ``tables`` for the images where ``on`` (Caffe converts
+    to HSV and back only then); the others as they were."""
+    rows = on.nonzero().flatten()
+    if rows.numel() == 0:
         return images
-    hsv = bgr_to_hsv(images)
-    changed = _lookup(hsv[..., channel].contiguous(), tables)
+    to_hsv, to_bgr = hsv_tables(images.device)
+    hsv = _convert(images[rows], to_hsv)
+    changed = _lookup(hsv[..., channel].contiguous(), tables[rows])
     hsv = torch.cat([hsv[..., :channel], changed[..., None], hsv[..., channel + 1 :]], dim=-1)
-    out = hsv_to_bgr(hsv)
-    keep = on.view(-1, *([1] * (images.dim() - 1)))
-    return torch.where(keep, out, images)
+    out = images.clone()
+    out[rows] = _convert(hsv, to_bgr)
+    return out
 
 
 def distort(images: torch.Tensor, draws: Photometric) -> torch.Tensor:
     """Caffe's photometric distortion of ``images (B, H, W, 3)`` uint8 with ``draws``
     (on the images' device): brightness, then contrast-saturation-hue or
     saturation-hue-contrast."""
-    first = draws.contrast_first.view(-1, 1, 1, 1)
+    identity = torch.arange(256, dtype=torch.uint8, device=images.device)
+    first = draws.contrast_first[:, None]
+    # contrast in place 1 or 4: the table there, the identity in the other place
     images = _lookup(images, draws.brightness)
-    images = torch.where(first, _lookup(images, draws.contrast), images)
+    images = _lookup(images, torch.where(first, draws.contrast, identity))
     images = _hsv_step(images, draws.saturation, 1, draws.saturate)
     images = _hsv_step(images, draws.hue, 0, draws.shift_hue)
-    return torch.where(first, images, _lookup(images, draws.contrast))
+    return _lookup(images, torch.where(first, identity, draws.contrast))
 
 
 # --- geometry: expansion, batch samplers, crop, flip ------------------------------
