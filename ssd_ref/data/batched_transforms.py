@@ -536,25 +536,38 @@ def gather_regions(images: list[np.ndarray], regions: torch.Tensor) -> torch.Ten
     """The regions' pixels, zero-padded to the largest: ``(B, Hr, Wr, 3)`` uint8 (CPU)."""
     height = max(1, int(regions[:, 3].max())) if len(images) else 1
     width = max(1, int(regions[:, 2].max())) if len(images) else 1
-    out = torch.zeros(len(images), height, width, 3, dtype=torch.uint8)
+    out = np.zeros((len(images), height, width, 3), dtype=np.uint8)
     for i, (image, (x, y, w, h)) in enumerate(zip(images, regions.tolist(), strict=True)):
-        out[i, :h, :w] = torch.from_numpy(np.ascontiguousarray(image[y : y + h, x : x + w]))
-    return out
+        out[i, :h, :w] = image[y : y + h, x : x + w]
+    return torch.from_numpy(out)
 
 
-def augment_batch(
+@dataclass(frozen=True)
+class Planned:
+    """A batch's host-side half (:func:`plan_batch`): the pixels the crops see
+    ``(B, Hr, Wr, 3)`` uint8 (CPU), the colour draws, the resampling matrices and
+    the boxes and labels each image keeps."""
+
+    pixels: torch.Tensor
+    draws: Photometric
+    ry: torch.Tensor
+    rx: torch.Tensor
+    boxes: list[torch.Tensor]
+    labels: list[torch.Tensor]
+
+
+def plan_batch(
     images: list[np.ndarray],
     boxes: list[np.ndarray],
     labels: list[np.ndarray],
     generator: torch.Generator,
     cfg: AugmentConfig,
     size: int,
-    mean_bgr: tuple[float, float, float],
-    device: torch.device | str = "cpu",
-) -> Augmented:
-    """Caffe's training augmentation of a batch: ``images`` BGR uint8 ``(H, W, 3)`` of
-    any sizes, normalised ``boxes (N, 4)``, ``labels (N,)``; every draw from
-    ``generator`` (a CPU generator: the same batch on any device)."""
+    pin: bool = False,
+) -> Planned:
+    """Every draw of a batch (from ``generator``, a CPU generator: the same batch on any
+    device) and the pixels it needs: ``images`` BGR uint8 ``(H, W, 3)`` of any sizes,
+    normalised ``boxes (N, 4)``, ``labels (N,)``. No per-pixel work but a copy."""
     sizes = torch.tensor([image.shape[:2] for image in images], dtype=torch.long).reshape(-1, 2)
     draws = draw_photometric(generator, len(images), cfg)
     geometry = draw_geometry(
@@ -569,7 +582,32 @@ def augment_batch(
     ry, rx = resample_matrices(
         geometry, regions, cfg.interpolations, size, tuple(pixels.shape[1:3])
     )
-    if torch.device(device).type == "cuda":
-        pixels = pixels.pin_memory()
-    pixels = distort(pixels.to(device, non_blocking=True), draws.to(device))
-    return Augmented(warp(pixels, ry, rx, mean_bgr), geometry.boxes, geometry.labels)
+    if pin:
+        pixels, ry, rx = pixels.pin_memory(), ry.pin_memory(), rx.pin_memory()
+    return Planned(pixels, draws, ry, rx, geometry.boxes, geometry.labels)
+
+
+def render_batch(
+    planned: Planned, mean_bgr: tuple[float, float, float], device: torch.device | str
+) -> torch.Tensor:
+    """The per-pixel half on ``device``: distortion, expansion, crop, warp and flip ->
+    ``(B, S, S, 3)`` uint8."""
+    pixels = planned.pixels.to(device, non_blocking=True)
+    pixels = distort(pixels, planned.draws.to(device))
+    return warp(pixels, planned.ry, planned.rx, mean_bgr)
+
+
+def augment_batch(
+    images: list[np.ndarray],
+    boxes: list[np.ndarray],
+    labels: list[np.ndarray],
+    generator: torch.Generator,
+    cfg: AugmentConfig,
+    size: int,
+    mean_bgr: tuple[float, float, float],
+    device: torch.device | str = "cpu",
+) -> Augmented:
+    """Caffe's training augmentation of a batch (:func:`plan_batch`, then
+    :func:`render_batch` on ``device``)."""
+    planned = plan_batch(images, boxes, labels, generator, cfg, size)
+    return Augmented(render_batch(planned, mean_bgr, device), planned.boxes, planned.labels)

@@ -1,0 +1,133 @@
+"""The prepared image cache (resumable, refused when stale or partial) and the batched loader."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from ssd_ref.config import tiny_config
+from ssd_ref.data.batched_loader import BatchedLoader
+from ssd_ref.data.prepared import MANIFEST, open_prepared, prepare
+from ssd_ref.data.samplers import StepBatchSampler
+from ssd_ref.data.synthetic import make_synthetic_voc
+from ssd_ref.data.voc import VocDataset
+from ssd_ref.errors import ConfigError
+from ssd_ref.modeling.priors import prior_boxes
+
+SETS = (("SYNTH", "trainval"),)
+
+
+@pytest.fixture(scope="module")
+def voc_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("voc")
+    make_synthetic_voc(root, seed=0, num_trainval=8, num_test=2, size_range=(60, 90))
+    return root
+
+
+def dataset(root) -> VocDataset:
+    return VocDataset(root, SETS, tiny_config().data.classes)
+
+
+class Stop(Exception):
+    pass
+
+
+def test_cache_holds_every_image_and_annotation(voc_root, tmp_path):
+    voc = dataset(voc_root)
+    decoded, total = prepare(voc, SETS, tmp_path / "cache")
+    assert (decoded, total) == (8, 8)
+    cache = open_prepared(tmp_path / "cache", voc, SETS)
+    assert len(cache) == 8
+    for i in range(8):
+        assert np.array_equal(cache.image(i), voc.image(i))
+        a, b = cache.annotation(i), voc.annotation(i)
+        assert a.image_id == b.image_id and (a.width, a.height) == (b.width, b.height)
+        assert np.array_equal(a.boxes, b.boxes) and np.array_equal(a.labels, b.labels)
+        assert np.array_equal(a.difficult, b.difficult)
+    assert prepare(voc, SETS, tmp_path / "cache") == (0, 8)  # up to date: nothing to do
+
+
+def test_an_interrupted_prepare_is_refused_then_resumed(voc_root, tmp_path):
+    voc = dataset(voc_root)
+
+    def interrupt(done, total):
+        if done == 3:
+            raise Stop
+
+    with pytest.raises(Stop):
+        prepare(voc, SETS, tmp_path / "cache", progress=interrupt)
+    with pytest.raises(ConfigError, match=r"manifest.json: partial image cache \(3 of 8 images\)"):
+        open_prepared(tmp_path / "cache", voc, SETS)
+    seen = []
+    assert prepare(voc, SETS, tmp_path / "cache", progress=lambda d, t: seen.append(d)) == (5, 8)
+    assert seen == [4, 5, 6, 7, 8]
+    cache = open_prepared(tmp_path / "cache", voc, SETS)
+    assert all(np.array_equal(cache.image(i), voc.image(i)) for i in range(8))
+
+
+def test_a_changed_annotation_makes_the_cache_stale(voc_root, tmp_path):
+    voc = dataset(voc_root)
+    prepare(voc, SETS, tmp_path / "cache")
+    xml = voc_root / "SYNTH" / "Annotations" / f"{voc.annotation(2).image_id}.xml"
+    info = xml.stat()
+    os.utime(xml, ns=(info.st_atime_ns, info.st_mtime_ns + 10**9))
+    try:
+        with pytest.raises(ConfigError, match=r"manifest\.json: stale image cache"):
+            open_prepared(tmp_path / "cache", dataset(voc_root), SETS)
+        assert prepare(dataset(voc_root), SETS, tmp_path / "cache") == (8, 8)  # starts again
+    finally:
+        os.utime(xml, ns=(info.st_atime_ns, info.st_mtime_ns))
+
+
+def test_bad_caches_are_one_line_naming_them(voc_root, tmp_path):
+    voc = dataset(voc_root)
+    with pytest.raises(ConfigError, match="no prepared image cache here"):
+        open_prepared(tmp_path / "nothing", voc, SETS)
+    prepare(voc, SETS, tmp_path / "cache")
+    with open(tmp_path / "cache" / "images.u8", "ab") as handle:
+        handle.write(b"x")
+    with pytest.raises(ConfigError, match=r"images\.u8: not the size its manifest says"):
+        open_prepared(tmp_path / "cache", voc, SETS)
+    (tmp_path / "cache" / MANIFEST).write_text("{not json")
+    with pytest.raises(ConfigError, match=r"manifest\.json: not an image-cache manifest") as info:
+        open_prepared(tmp_path / "cache", voc, SETS)
+    assert "\n" not in str(info.value)
+
+
+def test_an_image_of_another_size_than_its_annotation_is_named(tmp_path):
+    import cv2
+
+    root = tmp_path / "voc"
+    year = make_synthetic_voc(root, seed=1, num_trainval=3, num_test=0, size_range=(40, 50))
+    path = year / "JPEGImages" / "000002.jpg"
+    cv2.imwrite(str(path), np.zeros((7, 9, 3), np.uint8))
+    with pytest.raises(ConfigError, match=r"000002.jpg: the image is 9x7, its annotation"):
+        prepare(dataset(root), SETS, tmp_path / "cache")
+
+
+def loader_batches(source, config, start, stop):
+    sampler = StepBatchSampler(len(source), 4, config.run.seed, start, stop)
+    loader = BatchedLoader(source, config, prior_boxes(config.model), sampler, torch.device("cpu"))
+    return list(loader)
+
+
+def test_batched_loader_batches_are_a_function_of_the_step(voc_root, tmp_path):
+    config = tiny_config()
+    voc = dataset(voc_root)
+    prepare(voc, SETS, tmp_path / "cache")
+    cache = open_prepared(tmp_path / "cache", voc, SETS)
+    from_cache = loader_batches(cache, config, 0, 3)
+    from_jpegs = loader_batches(voc, config, 0, 3)
+    resumed = loader_batches(cache, config, 2, 3)
+    assert len(from_cache) == 3
+    images, loc_target, labels = from_cache[0]
+    assert images.shape == (4, 300, 300, 3) and images.dtype == torch.uint8
+    assert loc_target.shape == (4, 8732, 4) and labels.shape == (4, 8732)
+    assert int((labels > 0).sum()) > 0
+    for a, b in zip(from_cache, from_jpegs, strict=True):
+        assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
+    assert all(torch.equal(x, y) for x, y in zip(resumed[0], from_cache[2], strict=True))
+    assert not torch.equal(from_cache[0][0], from_cache[1][0])
