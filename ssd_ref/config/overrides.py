@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ssd_ref.config.checks import shown
 from ssd_ref.config.presets import PRESETS
 from ssd_ref.config.schema import SSDConfig
 from ssd_ref.errors import ConfigError
@@ -25,6 +26,8 @@ def load_config(name_or_path: str | os.PathLike) -> SSDConfig:
         return SSDConfig.from_json(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: not a JSON config ({error})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not a config (its JSON is nested too deeply)") from None
     except ConfigError as error:
         raise ConfigError(f"{path}: {error}") from None
 
@@ -56,6 +59,10 @@ def saved_config(data: dict[str, Any]) -> SSDConfig:
         if isinstance(filled.get(section), dict):
             for key, value in defaults.items():
                 filled[section].setdefault(key, value)
+    model = filled.get("model")
+    if isinstance(model, dict) and "from_scratch" not in model:
+        # Before the key existed, a run without backbone weights trained from scratch.
+        model["from_scratch"] = model.get("backbone_weights") is None
     return SSDConfig.from_dict(filled)
 
 
@@ -70,13 +77,15 @@ def apply_overrides(config: SSDConfig, overrides: list[str]) -> SSDConfig:
     for item in overrides:
         key, sep, raw = item.partition("=")
         if not sep or "." not in key:
-            raise ConfigError(f"override {item!r} is not of the form section.key=value")
+            raise ConfigError(f"override {shown(item)} is not of the form section.key=value")
         section, name = key.split(".", 1)
         if section not in data or name not in data[section]:
-            raise ConfigError(f"unknown config key {key!r}")
+            raise ConfigError(f"unknown config key {shown(key)}")
         try:
             value = json.loads(raw)
         except json.JSONDecodeError:
             value = raw
+        except RecursionError:
+            raise ConfigError(f"override {key}: the value is nested too deeply") from None
         data[section][name] = value
     return SSDConfig.from_dict(data)

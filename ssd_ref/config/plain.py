@@ -7,6 +7,7 @@ import types
 import typing
 from typing import Any
 
+from ssd_ref.config.checks import shown
 from ssd_ref.errors import ConfigError
 
 
@@ -37,7 +38,7 @@ def from_plain(tp: Any, value: Any, where: str) -> Any:
 
 def _dataclass_from_plain(tp: Any, value: Any, where: str) -> Any:
     if not isinstance(value, dict):
-        raise ConfigError(f"{where}: expected an object, got {value!r}")
+        raise ConfigError(f"{where}: expected an object, got {shown(value)}")
     hints = typing.get_type_hints(tp)
     names = {f.name for f in dataclasses.fields(tp)}
     unknown = set(value) - names
@@ -48,12 +49,12 @@ def _dataclass_from_plain(tp: Any, value: Any, where: str) -> Any:
 
 def _tuple_from_plain(tp: Any, value: Any, where: str) -> tuple:
     if not isinstance(value, (list, tuple)):
-        raise ConfigError(f"{where}: expected a list, got {value!r}")
+        raise ConfigError(f"{where}: expected a list, got {shown(value)}")
     args = typing.get_args(tp)
     if len(args) == 2 and args[1] is Ellipsis:
         return tuple(from_plain(args[0], v, where) for v in value)
     if len(args) != len(value):
-        raise ConfigError(f"{where}: expected {len(args)} items, got {value!r}")
+        raise ConfigError(f"{where}: expected {len(args)} items, got {shown(value)}")
     return tuple(from_plain(a, v, where) for a, v in zip(args, value, strict=True))
 
 
@@ -76,5 +77,5 @@ def _scalar_from_plain(tp: Any, value: Any, where: str) -> Any:
         return value
     accepts, name, convert = rule
     if not accepts(value):
-        raise ConfigError(f"{where}: expected {name}, got {value!r}")
+        raise ConfigError(f"{where}: expected {name}, got {shown(value)}")
     return convert(value)

@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ssd_ref.config import checks
 from ssd_ref.config.plain import from_plain, to_plain
 from ssd_ref.errors import ConfigError
 
@@ -34,6 +35,12 @@ OPTIMIZERS: tuple[str, ...] = ("sgd", "adamw")
 
 #: Caffe's interpolation modes for the training resize (``interp_mode``).
 ALL_INTERPOLATIONS: tuple[str, ...] = ("linear", "area", "nearest", "cubic", "lanczos4")
+
+#: ``model.backbone_weights_preprocessing`` values.
+WEIGHTS_PREPROCESSINGS: tuple[str, ...] = ("auto", "torchvision", "caffe")
+
+#: ``model.backbone_init`` values.
+BACKBONE_INITS: tuple[str, ...] = ("xavier", "kaiming")
 
 
 @dataclass(frozen=True)
@@ -63,8 +70,16 @@ class ModelConfig:
     clip_priors: bool = False
     variances: tuple[float, ...] = (0.1, 0.1, 0.2, 0.2)
     l2norm_scale: float = 20.0
-    #: Local file with ImageNet VGG16 weights (torchvision layout, or already reduced).
+    #: Local file with ImageNet VGG16 weights (torchvision layout, or already reduced;
+    #: ``ssd_ref weights convert`` makes one from ``vgg16_reducedfc.pth``).
     backbone_weights: str | None = None
+    #: SHA-256 of the ``backbone_weights`` file. ``train`` fills it in (so the
+    #: run's config.json records which file it started from) and refuses a file
+    #: whose hash differs from a value given here.
+    backbone_weights_sha256: str | None = None
+    #: Train without ImageNet weights, on purpose. Without ``backbone_weights``
+    #: a new run refuses to start unless this is true (the CPU presets set it).
+    from_scratch: bool = False
     #: What input the weights in ``backbone_weights`` expect: "torchvision" (RGB in
     #: [0, 1], mean/std normalised; folded into conv1_1 on load), "caffe" (BGR 0-255
     #: minus the mean, like ssd_ref's own input) or "auto" (torchvision for the
@@ -89,6 +104,59 @@ class ModelConfig:
     #: zero in every channel: that class is then cut off for good (ssd_ref/README.md).
     stem_crelu: bool = False
 
+    def __post_init__(self) -> None:
+        checks.finite_numbers("model", self)
+        checks.at_least("model.image_size", self.image_size, 1)
+        checks.above("model.width_mult", self.width_mult, 0)
+        checks.at_least("model.min_channels", self.min_channels, 1)
+        levels = len(self.feature_maps)
+        if levels == 0:
+            raise ConfigError("model.feature_maps must not be empty")
+        for key in ("steps", "min_sizes", "max_sizes", "aspect_ratios"):
+            checks.length(f"model.{key}", getattr(self, key), levels, "one per feature map")
+        for key in ("feature_maps", "steps", "min_sizes", "max_sizes"):
+            for value in getattr(self, key):
+                checks.above(f"model.{key}", value, 0)
+        for ratios in self.aspect_ratios:
+            for ratio in ratios:
+                checks.above("model.aspect_ratios", ratio, 0)
+        checks.between("model.prior_offset", self.prior_offset, 0.0, 1.0)
+        checks.length("model.variances", self.variances, 4, "centre x, y, width, height")
+        for value in self.variances:
+            checks.above("model.variances", value, 0)
+        checks.above("model.l2norm_scale", self.l2norm_scale, 0)
+        self._check_backbone()
+
+    def _check_backbone(self) -> None:
+        if self.backbone_weights == "":
+            raise ConfigError("model.backbone_weights must be a file name or null, not ''")
+        pretrained_shape = self.width_mult == 1.0 and not self.batch_norm and not self.stem_crelu
+        if self.backbone_weights is not None and (
+            not pretrained_shape or self.input_std_bgr is not None
+        ):
+            raise ConfigError(
+                "model.backbone_weights (ImageNet VGG16) need width_mult 1.0, no batch_norm, "
+                "no stem_crelu and no input_std_bgr"
+            )
+        if self.backbone_weights is not None and self.from_scratch:
+            raise ConfigError(
+                "model.from_scratch is true but model.backbone_weights is set: choose one"
+            )
+        sha = self.backbone_weights_sha256
+        if sha is not None and (len(sha) != 64 or set(sha) - set("0123456789abcdef")):
+            raise ConfigError(
+                f"model.backbone_weights_sha256 must be 64 lowercase hex digits, not {checks.shown(sha)}"
+            )
+        checks.one_of(
+            "model.backbone_weights_preprocessing",
+            self.backbone_weights_preprocessing,
+            WEIGHTS_PREPROCESSINGS,
+        )
+        checks.one_of("model.backbone_init", self.backbone_init, BACKBONE_INITS)
+        if self.input_std_bgr is not None:
+            for value in self.input_std_bgr:
+                checks.above("model.input_std_bgr", value, 0)
+
 
 @dataclass(frozen=True)
 class SamplerConfig:
@@ -102,6 +170,23 @@ class SamplerConfig:
     max_jaccard_overlap: float | None = None
     max_trials: int = 1
     max_sample: int = 1
+
+    def __post_init__(self) -> None:
+        checks.finite_numbers("augment.samplers[]", self)
+        key = "augment.samplers[]."
+        checks.between(key + "min_scale", self.min_scale, 0.0, 1.0)
+        checks.between(key + "max_scale", self.max_scale, 0.0, 1.0)
+        checks.above(key + "min_scale", self.min_scale, 0)
+        checks.ordered(key + "max_scale", key + "min_scale", self.min_scale, self.max_scale)
+        checks.above(key + "min_aspect_ratio", self.min_aspect_ratio, 0)
+        checks.ordered(
+            key + "max_aspect_ratio", key + "min_aspect_ratio",
+            self.min_aspect_ratio, self.max_aspect_ratio,
+        )  # fmt: skip
+        for name in ("min_jaccard_overlap", "max_jaccard_overlap"):
+            checks.between(key + name, getattr(self, name), 0.0, 1.0, optional=True)
+        checks.at_least(key + "max_trials", self.max_trials, 1)
+        checks.at_least(key + "max_sample", self.max_sample, 1)
 
 
 def _caffe_samplers() -> tuple[SamplerConfig, ...]:
@@ -139,6 +224,16 @@ class AugmentConfig:
     jpeg_quality: int | None = 95
 
     def __post_init__(self) -> None:
+        checks.finite_numbers("augment", self)
+        for name in ("brightness", "contrast", "saturation", "hue", "expand", "flip"):
+            checks.between(f"augment.{name}_prob", getattr(self, f"{name}_prob"), 0.0, 1.0)
+        checks.between("augment.brightness_delta", self.brightness_delta, 0.0, 255.0)
+        checks.between("augment.hue_delta", self.hue_delta, 0.0, 180.0)
+        for name in ("contrast", "saturation"):
+            lower, upper = getattr(self, f"{name}_lower"), getattr(self, f"{name}_upper")
+            checks.at_least(f"augment.{name}_lower", lower, 0.0)
+            checks.ordered(f"augment.{name}_upper", f"augment.{name}_lower", lower, upper)
+        checks.at_least("augment.max_expand_ratio", self.max_expand_ratio, 1.0)
         if self.jpeg_quality is not None and not 1 <= self.jpeg_quality <= 100:
             raise ConfigError(
                 f"augment.jpeg_quality must be 1..100 or null, not {self.jpeg_quality}"
@@ -175,6 +270,24 @@ class DataConfig:
     epoch_order: str = "fixed"
 
     def __post_init__(self) -> None:
+        checks.finite_numbers("data", self)
+        if not self.classes:
+            raise ConfigError("data.classes must name at least one class")
+        for name in self.classes:
+            if not name or not name.isprintable() or any(c.isspace() or c in "/\\" for c in name):
+                raise ConfigError(
+                    f"data.classes: {checks.shown(name)} is not a usable class name "
+                    "(it names a result file: no spaces, slashes or control characters)"
+                )
+        repeated = sorted({c for c in self.classes if self.classes.count(c) > 1})
+        if repeated:
+            raise ConfigError(f"data.classes names {repeated} more than once")
+        if self.voc_root == "":
+            raise ConfigError("data.voc_root must be a folder or null, not ''")
+        if not self.train_sets:
+            raise ConfigError("data.train_sets must name at least one (year folder, image set)")
+        checks.at_least("data.val_max_images", self.val_max_images, 1, optional=True)
+        checks.at_least("data.num_workers", self.num_workers, 0)
         if self.epoch_order not in EPOCH_ORDERS:
             raise ConfigError(
                 f"data.epoch_order must be one of {list(EPOCH_ORDERS)}, not {self.epoch_order!r}"
@@ -206,6 +319,23 @@ class SolverConfig:
             raise ConfigError(
                 f"solver.optimizer must be one of {list(OPTIMIZERS)}, not {self.optimizer!r}"
             )
+        checks.finite_numbers("solver", self)
+        checks.at_least("solver.batch_size", self.batch_size, 1)
+        checks.above("solver.base_lr", self.base_lr, 0)
+        checks.between("solver.momentum", self.momentum, 0.0, 1.0)
+        for name in ("weight_decay", "bias_lr_factor", "bias_weight_decay"):
+            checks.at_least(f"solver.{name}", getattr(self, name), 0.0)
+        checks.above("solver.gamma", self.gamma, 0)
+        checks.at_least("solver.max_iter", self.max_iter, 1)
+        if any(m < 1 for m in self.milestones) or list(self.milestones) != sorted(
+            set(self.milestones)
+        ):
+            raise ConfigError(
+                f"solver.milestones must be increasing steps >= 1, not {list(self.milestones)}"
+            )
+        checks.at_least("solver.warmup_iters", self.warmup_iters, 0)
+        checks.between("solver.warmup_factor", self.warmup_factor, 0.0, 1.0)
+        checks.above("solver.warmup_factor", self.warmup_factor, 0)
 
 
 @dataclass(frozen=True)
@@ -217,6 +347,14 @@ class LossConfig:
     neg_overlap: float = 0.5
     loc_weight: float = 1.0
 
+    def __post_init__(self) -> None:
+        checks.finite_numbers("loss", self)
+        checks.between("loss.overlap_threshold", self.overlap_threshold, 0.0, 1.0)
+        checks.above("loss.overlap_threshold", self.overlap_threshold, 0)
+        checks.at_least("loss.neg_pos_ratio", self.neg_pos_ratio, 0.0)
+        checks.between("loss.neg_overlap", self.neg_overlap, 0.0, 1.0)
+        checks.at_least("loss.loc_weight", self.loc_weight, 0.0)
+
 
 @dataclass(frozen=True)
 class DetectConfig:
@@ -226,6 +364,14 @@ class DetectConfig:
     nms_threshold: float = 0.45
     top_k: int = 400
     keep_top_k: int = 200
+
+    def __post_init__(self) -> None:
+        checks.finite_numbers("detect", self)
+        checks.between("detect.conf_threshold", self.conf_threshold, 0.0, 1.0)
+        checks.between("detect.nms_threshold", self.nms_threshold, 0.0, 1.0)
+        checks.above("detect.nms_threshold", self.nms_threshold, 0)
+        checks.at_least("detect.top_k", self.top_k, 1)
+        checks.at_least("detect.keep_top_k", self.keep_top_k, 1)
 
 
 @dataclass(frozen=True)
@@ -254,6 +400,13 @@ class RunConfig:
     #: Also write every history.csv row to RUN/tensorboard/ (needs the
     #: ``tensorboard`` extra; imported only when this is on).
     tensorboard: bool = False
+
+    def __post_init__(self) -> None:
+        checks.between("run.seed", self.seed, 0, 2**32 - 1)
+        checks.at_least("run.log_every", self.log_every, 1)
+        checks.at_least("run.checkpoint_every", self.checkpoint_every, 1)
+        checks.at_least("run.val_every", self.val_every, 0)
+        checks.at_least("run.max_consecutive_nonfinite", self.max_consecutive_nonfinite, 1)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING
 from ssd_ref.config import SSDConfig, saved_config
 from ssd_ref.errors import RunFolderError
 from ssd_ref.utils.checkpoint import (
+    RESUME_KEYS,
     capture_rng_state,
+    checkpoint_config,
     checkpoint_path,
     latest_checkpoint,
     load_checkpoint,
@@ -68,8 +70,8 @@ def run_config(
                 f"{run_dir} already holds checkpoints; resume it or use another folder"
             )
         return config, None
-    checkpoint = load_checkpoint(path)
-    saved = saved_config(checkpoint["config"])
+    checkpoint = load_checkpoint(path, required=RESUME_KEYS)
+    saved = checkpoint_config(checkpoint, path)
     if config is not None and config != saved:
         logger.warning(
             "resuming %s: the run keeps its saved config (the one given is ignored)", path

@@ -16,6 +16,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from ssd_ref.config import SSDConfig
 from ssd_ref.engine.batches import autocast_context, to_network_input
+from ssd_ref.errors import CheckpointError
 from ssd_ref.modeling.loss import LossParts, LossSums, multibox_loss, normalise
 from ssd_ref.modeling.ssd import build_model
 from ssd_ref.solver import build_optimizer, build_scheduler
@@ -77,9 +78,15 @@ def build_network(
     optimizer = build_optimizer(model, config.solver)
     scheduler = build_scheduler(optimizer, config.solver)
     if checkpoint is not None:
-        model.load_state_dict(checkpoint["model"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        scheduler.load_state_dict(checkpoint["scheduler"])
+        try:
+            model.load_state_dict(checkpoint["model"])
+            optimizer.load_state_dict(checkpoint["optimizer"])
+            scheduler.load_state_dict(checkpoint["scheduler"])
+        except (RuntimeError, TypeError, ValueError, KeyError, AttributeError) as error:
+            first = (str(error).strip().splitlines() or [""])[0][:120]
+            raise CheckpointError(
+                f"the checkpoint's training state does not fit its config ({first})"
+            ) from None
     forward: torch.nn.Module = model
     if info.enabled:
         forward = DistributedDataParallel(

@@ -54,8 +54,15 @@ from ssd_ref.engine.validation import validation_loss
 from ssd_ref.errors import ConfigError
 from ssd_ref.modeling.priors import prior_boxes
 from ssd_ref.utils.checkpoint import checkpoint_path, restore_rng_state
-from ssd_ref.utils.distributed import DistInfo, barrier, broadcast_buffers, init_distributed
+from ssd_ref.utils.distributed import (
+    DistInfo,
+    barrier,
+    broadcast_buffers,
+    init_distributed,
+    local_rank,
+)
 from ssd_ref.utils.stopping import StopSignals
+from ssd_ref.weights import backbone_for_new_run
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -245,7 +252,9 @@ def train(
     """
     run_dir = Path(run_dir)
     config, checkpoint = run_config(config, run_dir, resume)
-    device = resolve_device(device, int(os.environ.get("LOCAL_RANK", "0")))
+    if checkpoint is None:  # a new run: weights, or from scratch on purpose
+        config = backbone_for_new_run(config)
+    device = resolve_device(device, local_rank())
     with opencv_serial(), StopSignals() as signals, numeric_settings(config.run, device):
         state = set_up(config, checkpoint, run_dir, device, stop_at)
         try:
