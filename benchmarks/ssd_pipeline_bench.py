@@ -31,7 +31,7 @@ from ssd_ref.data.samplers import StepBatchSampler
 from ssd_ref.data.synthetic import make_synthetic_voc
 from ssd_ref.data.transforms import jpeg_roundtrip, train_transform
 from ssd_ref.data.voc import VocDataset
-from ssd_ref.engine.trainer import build_network, train_step
+from ssd_ref.engine.step import build_network, train_step
 from ssd_ref.modeling.priors import prior_boxes
 from ssd_ref.utils.distributed import DistInfo
 

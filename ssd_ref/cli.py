@@ -56,10 +56,9 @@ def _with(section, **changes):
 
 
 def _detect(args: argparse.Namespace) -> int:
-    import os
 
     from ssd_ref.inference import detect_checkpoint
-    from ssd_ref.utils.distributed import shutdown
+    from ssd_ref.utils.distributed import process_rank, shutdown
 
     if args.batch_size < 1 or args.num_workers < 0:
         raise _usage("--batch-size must be >= 1 and --num-workers >= 0")
@@ -77,7 +76,7 @@ def _detect(args: argparse.Namespace) -> int:
         )
     finally:
         shutdown()
-    if int(os.environ.get("RANK", "0")) == 0:
+    if process_rank() == 0:
         print(out)
     return 0
 

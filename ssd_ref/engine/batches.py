@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import torch
 
 from ssd_ref.config import RunConfig, SSDConfig
+from ssd_ref.errors import DeviceError
 
 
 def to_network_input(
@@ -31,12 +32,31 @@ def to_network_input(
 
 
 def resolve_device(device: str | torch.device | None, local_rank: int = 0) -> torch.device:
-    """``None`` -> CUDA (this rank's GPU) when available, else CPU."""
+    """``None`` -> CUDA (this rank's GPU) when available, else CPU. A device this
+    machine does not have is a :class:`DeviceError` (one line), not torch's assertion."""
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(device)
-    if device.type == "cuda" and device.index is None:
-        device = torch.device("cuda", local_rank)
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise DeviceError(
+            f"--device {str(device)[:40]!r}: not a device (cpu, cuda, cuda:N)"
+        ) from None
+    if device.type not in ("cpu", "cuda"):
+        raise DeviceError(f"--device {device}: ssd_ref runs on cpu or cuda")
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise DeviceError(
+                f"--device {device}: CUDA is not available here (torch {torch.__version__}, "
+                f"{'built without CUDA' if torch.version.cuda is None else 'no GPU found'}); "
+                "use --device cpu"
+            )
+        if device.index is None:
+            device = torch.device("cuda", local_rank)
+        if device.index >= torch.cuda.device_count():
+            raise DeviceError(
+                f"--device {device}: this machine has {torch.cuda.device_count()} GPU(s)"
+            )
     return device
 
 

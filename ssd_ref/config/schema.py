@@ -1,28 +1,22 @@
-"""The training configuration: dataclasses, the Caffe reference values, a tiny CPU variant.
+"""The training configuration's schema: one frozen dataclass per section.
 
 Everything a run depends on lives in one :class:`SSDConfig`, which round-trips
-through JSON (``to_dict`` / ``from_dict``) so that a run folder's
-``config.json`` and every checkpoint carry the exact settings that produced them.
-
-``reference_config()`` is the Caffe ``ssd_pascal.py`` SSD300 set-up, fp32 end
-to end; ``fast_config()`` is the same run with bf16 autocast, channels_last,
-TF32 and ``torch.compile`` on a GPU; ``tiny_config()`` keeps the 300x300 input,
-the six feature maps and the 8,732 priors but shrinks every channel count, for
-the synthetic data set on a CPU. Every departure of a preset from Caffe is in
-the table of ssd_ref/README.md.
+through JSON (``to_dict`` / ``from_dict``, see :mod:`ssd_ref.config.plain`) so
+that a run folder's ``config.json`` and every checkpoint carry the exact
+settings that produced them. The defaults are the Caffe ``ssd_pascal.py``
+SSD300 values; the presets are in :mod:`ssd_ref.config.presets`, loading and
+``--override`` in :mod:`ssd_ref.config.overrides`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import types
-import typing
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from ssd_ref.config import checks
+from ssd_ref.config.plain import from_plain, to_plain
 from ssd_ref.errors import ConfigError
 
 # The 20 VOC classes in the devkit's order, one list for both packages; label 0
@@ -41,6 +35,12 @@ OPTIMIZERS: tuple[str, ...] = ("sgd", "adamw")
 
 #: Caffe's interpolation modes for the training resize (``interp_mode``).
 ALL_INTERPOLATIONS: tuple[str, ...] = ("linear", "area", "nearest", "cubic", "lanczos4")
+
+#: ``model.backbone_weights_preprocessing`` values.
+WEIGHTS_PREPROCESSINGS: tuple[str, ...] = ("auto", "torchvision", "caffe")
+
+#: ``model.backbone_init`` values.
+BACKBONE_INITS: tuple[str, ...] = ("xavier", "kaiming")
 
 
 @dataclass(frozen=True)
@@ -70,8 +70,16 @@ class ModelConfig:
     clip_priors: bool = False
     variances: tuple[float, ...] = (0.1, 0.1, 0.2, 0.2)
     l2norm_scale: float = 20.0
-    #: Local file with ImageNet VGG16 weights (torchvision layout, or already reduced).
+    #: Local file with ImageNet VGG16 weights (torchvision layout, or already reduced;
+    #: ``ssd_ref weights convert`` makes one from ``vgg16_reducedfc.pth``).
     backbone_weights: str | None = None
+    #: SHA-256 of the ``backbone_weights`` file. ``train`` fills it in (so the
+    #: run's config.json records which file it started from) and refuses a file
+    #: whose hash differs from a value given here.
+    backbone_weights_sha256: str | None = None
+    #: Train without ImageNet weights, on purpose. Without ``backbone_weights``
+    #: a new run refuses to start unless this is true (the CPU presets set it).
+    from_scratch: bool = False
     #: What input the weights in ``backbone_weights`` expect: "torchvision" (RGB in
     #: [0, 1], mean/std normalised; folded into conv1_1 on load), "caffe" (BGR 0-255
     #: minus the mean, like ssd_ref's own input) or "auto" (torchvision for the
@@ -96,6 +104,59 @@ class ModelConfig:
     #: zero in every channel: that class is then cut off for good (ssd_ref/README.md).
     stem_crelu: bool = False
 
+    def __post_init__(self) -> None:
+        checks.finite_numbers("model", self)
+        checks.at_least("model.image_size", self.image_size, 1)
+        checks.above("model.width_mult", self.width_mult, 0)
+        checks.at_least("model.min_channels", self.min_channels, 1)
+        levels = len(self.feature_maps)
+        if levels == 0:
+            raise ConfigError("model.feature_maps must not be empty")
+        for key in ("steps", "min_sizes", "max_sizes", "aspect_ratios"):
+            checks.length(f"model.{key}", getattr(self, key), levels, "one per feature map")
+        for key in ("feature_maps", "steps", "min_sizes", "max_sizes"):
+            for value in getattr(self, key):
+                checks.above(f"model.{key}", value, 0)
+        for ratios in self.aspect_ratios:
+            for ratio in ratios:
+                checks.above("model.aspect_ratios", ratio, 0)
+        checks.between("model.prior_offset", self.prior_offset, 0.0, 1.0)
+        checks.length("model.variances", self.variances, 4, "centre x, y, width, height")
+        for value in self.variances:
+            checks.above("model.variances", value, 0)
+        checks.above("model.l2norm_scale", self.l2norm_scale, 0)
+        self._check_backbone()
+
+    def _check_backbone(self) -> None:
+        if self.backbone_weights == "":
+            raise ConfigError("model.backbone_weights must be a file name or null, not ''")
+        pretrained_shape = self.width_mult == 1.0 and not self.batch_norm and not self.stem_crelu
+        if self.backbone_weights is not None and (
+            not pretrained_shape or self.input_std_bgr is not None
+        ):
+            raise ConfigError(
+                "model.backbone_weights (ImageNet VGG16) need width_mult 1.0, no batch_norm, "
+                "no stem_crelu and no input_std_bgr"
+            )
+        if self.backbone_weights is not None and self.from_scratch:
+            raise ConfigError(
+                "model.from_scratch is true but model.backbone_weights is set: choose one"
+            )
+        sha = self.backbone_weights_sha256
+        if sha is not None and (len(sha) != 64 or set(sha) - set("0123456789abcdef")):
+            raise ConfigError(
+                f"model.backbone_weights_sha256 must be 64 lowercase hex digits, not {checks.shown(sha)}"
+            )
+        checks.one_of(
+            "model.backbone_weights_preprocessing",
+            self.backbone_weights_preprocessing,
+            WEIGHTS_PREPROCESSINGS,
+        )
+        checks.one_of("model.backbone_init", self.backbone_init, BACKBONE_INITS)
+        if self.input_std_bgr is not None:
+            for value in self.input_std_bgr:
+                checks.above("model.input_std_bgr", value, 0)
+
 
 @dataclass(frozen=True)
 class SamplerConfig:
@@ -109,6 +170,23 @@ class SamplerConfig:
     max_jaccard_overlap: float | None = None
     max_trials: int = 1
     max_sample: int = 1
+
+    def __post_init__(self) -> None:
+        checks.finite_numbers("augment.samplers[]", self)
+        key = "augment.samplers[]."
+        checks.between(key + "min_scale", self.min_scale, 0.0, 1.0)
+        checks.between(key + "max_scale", self.max_scale, 0.0, 1.0)
+        checks.above(key + "min_scale", self.min_scale, 0)
+        checks.ordered(key + "max_scale", key + "min_scale", self.min_scale, self.max_scale)
+        checks.above(key + "min_aspect_ratio", self.min_aspect_ratio, 0)
+        checks.ordered(
+            key + "max_aspect_ratio", key + "min_aspect_ratio",
+            self.min_aspect_ratio, self.max_aspect_ratio,
+        )  # fmt: skip
+        for name in ("min_jaccard_overlap", "max_jaccard_overlap"):
+            checks.between(key + name, getattr(self, name), 0.0, 1.0, optional=True)
+        checks.at_least(key + "max_trials", self.max_trials, 1)
+        checks.at_least(key + "max_sample", self.max_sample, 1)
 
 
 def _caffe_samplers() -> tuple[SamplerConfig, ...]:
@@ -146,6 +224,16 @@ class AugmentConfig:
     jpeg_quality: int | None = 95
 
     def __post_init__(self) -> None:
+        checks.finite_numbers("augment", self)
+        for name in ("brightness", "contrast", "saturation", "hue", "expand", "flip"):
+            checks.between(f"augment.{name}_prob", getattr(self, f"{name}_prob"), 0.0, 1.0)
+        checks.between("augment.brightness_delta", self.brightness_delta, 0.0, 255.0)
+        checks.between("augment.hue_delta", self.hue_delta, 0.0, 180.0)
+        for name in ("contrast", "saturation"):
+            lower, upper = getattr(self, f"{name}_lower"), getattr(self, f"{name}_upper")
+            checks.at_least(f"augment.{name}_lower", lower, 0.0)
+            checks.ordered(f"augment.{name}_upper", f"augment.{name}_lower", lower, upper)
+        checks.at_least("augment.max_expand_ratio", self.max_expand_ratio, 1.0)
         if self.jpeg_quality is not None and not 1 <= self.jpeg_quality <= 100:
             raise ConfigError(
                 f"augment.jpeg_quality must be 1..100 or null, not {self.jpeg_quality}"
@@ -182,6 +270,24 @@ class DataConfig:
     epoch_order: str = "fixed"
 
     def __post_init__(self) -> None:
+        checks.finite_numbers("data", self)
+        if not self.classes:
+            raise ConfigError("data.classes must name at least one class")
+        for name in self.classes:
+            if not name or not name.isprintable() or any(c.isspace() or c in "/\\" for c in name):
+                raise ConfigError(
+                    f"data.classes: {checks.shown(name)} is not a usable class name "
+                    "(it names a result file: no spaces, slashes or control characters)"
+                )
+        repeated = sorted({c for c in self.classes if self.classes.count(c) > 1})
+        if repeated:
+            raise ConfigError(f"data.classes names {repeated} more than once")
+        if self.voc_root == "":
+            raise ConfigError("data.voc_root must be a folder or null, not ''")
+        if not self.train_sets:
+            raise ConfigError("data.train_sets must name at least one (year folder, image set)")
+        checks.at_least("data.val_max_images", self.val_max_images, 1, optional=True)
+        checks.at_least("data.num_workers", self.num_workers, 0)
         if self.epoch_order not in EPOCH_ORDERS:
             raise ConfigError(
                 f"data.epoch_order must be one of {list(EPOCH_ORDERS)}, not {self.epoch_order!r}"
@@ -213,6 +319,23 @@ class SolverConfig:
             raise ConfigError(
                 f"solver.optimizer must be one of {list(OPTIMIZERS)}, not {self.optimizer!r}"
             )
+        checks.finite_numbers("solver", self)
+        checks.at_least("solver.batch_size", self.batch_size, 1)
+        checks.above("solver.base_lr", self.base_lr, 0)
+        checks.between("solver.momentum", self.momentum, 0.0, 1.0)
+        for name in ("weight_decay", "bias_lr_factor", "bias_weight_decay"):
+            checks.at_least(f"solver.{name}", getattr(self, name), 0.0)
+        checks.above("solver.gamma", self.gamma, 0)
+        checks.at_least("solver.max_iter", self.max_iter, 1)
+        if any(m < 1 for m in self.milestones) or list(self.milestones) != sorted(
+            set(self.milestones)
+        ):
+            raise ConfigError(
+                f"solver.milestones must be increasing steps >= 1, not {list(self.milestones)}"
+            )
+        checks.at_least("solver.warmup_iters", self.warmup_iters, 0)
+        checks.between("solver.warmup_factor", self.warmup_factor, 0.0, 1.0)
+        checks.above("solver.warmup_factor", self.warmup_factor, 0)
 
 
 @dataclass(frozen=True)
@@ -224,6 +347,14 @@ class LossConfig:
     neg_overlap: float = 0.5
     loc_weight: float = 1.0
 
+    def __post_init__(self) -> None:
+        checks.finite_numbers("loss", self)
+        checks.between("loss.overlap_threshold", self.overlap_threshold, 0.0, 1.0)
+        checks.above("loss.overlap_threshold", self.overlap_threshold, 0)
+        checks.at_least("loss.neg_pos_ratio", self.neg_pos_ratio, 0.0)
+        checks.between("loss.neg_overlap", self.neg_overlap, 0.0, 1.0)
+        checks.at_least("loss.loc_weight", self.loc_weight, 0.0)
+
 
 @dataclass(frozen=True)
 class DetectConfig:
@@ -233,6 +364,14 @@ class DetectConfig:
     nms_threshold: float = 0.45
     top_k: int = 400
     keep_top_k: int = 200
+
+    def __post_init__(self) -> None:
+        checks.finite_numbers("detect", self)
+        checks.between("detect.conf_threshold", self.conf_threshold, 0.0, 1.0)
+        checks.between("detect.nms_threshold", self.nms_threshold, 0.0, 1.0)
+        checks.above("detect.nms_threshold", self.nms_threshold, 0)
+        checks.at_least("detect.top_k", self.top_k, 1)
+        checks.at_least("detect.keep_top_k", self.keep_top_k, 1)
 
 
 @dataclass(frozen=True)
@@ -262,6 +401,13 @@ class RunConfig:
     #: ``tensorboard`` extra; imported only when this is on).
     tensorboard: bool = False
 
+    def __post_init__(self) -> None:
+        checks.between("run.seed", self.seed, 0, 2**32 - 1)
+        checks.at_least("run.log_every", self.log_every, 1)
+        checks.at_least("run.checkpoint_every", self.checkpoint_every, 1)
+        checks.at_least("run.val_every", self.val_every, 0)
+        checks.at_least("run.max_consecutive_nonfinite", self.max_consecutive_nonfinite, 1)
+
 
 @dataclass(frozen=True)
 class SSDConfig:
@@ -281,11 +427,11 @@ class SSDConfig:
         return len(self.data.classes) + 1
 
     def to_dict(self) -> dict[str, Any]:
-        return _to_plain(self)
+        return to_plain(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SSDConfig:
-        return _from_plain(cls, data, "config")
+        return from_plain(cls, data, "config")
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n"
@@ -296,254 +442,3 @@ class SSDConfig:
 
     def replace(self, **sections: Any) -> SSDConfig:
         return dataclasses.replace(self, **sections)
-
-
-def reference_config() -> SSDConfig:
-    """Caffe ``ssd_pascal.py``: SSD300 on VOC2007+2012 trainval, validated on VOC2007 test.
-
-    fp32 end to end (no bf16, no TF32), Caffe's float32 priors, JPEG
-    re-encoding at Caffe's three points, the same shuffled order every epoch.
-    """
-    return SSDConfig()
-
-
-def fast_config() -> SSDConfig:
-    """The reference run made for speed on a GPU: bf16 autocast, TF32, channels_last,
-    torch.compile. Same data, schedule and loss; the numbers are not Caffe's fp32 ones
-    (see the departures table in ssd_ref/README.md)."""
-    reference = reference_config()
-    return reference.replace(
-        run=dataclasses.replace(
-            reference.run, bf16=True, allow_tf32=True, channels_last=True, compile=True
-        )
-    )
-
-
-def tiny_config() -> SSDConfig:
-    """SSD300 geometry with 1/16 of the channels, for the synthetic set on a CPU.
-
-    The priors, matching, loss, crop samplers and post-processing are the
-    reference ones. Training from scratch (no ImageNet weights) in 400 CPU steps
-    needs (measured on the synthetic set, see ssd_ref/README.md):
-
-    * BatchNorm in the backbone (but block 1) and extras, Kaiming init, and a
-      learning rate of 0.02 after a short warm-up: without BatchNorm the mAP
-      after 400 steps is 0.003;
-    * an L2Norm scale of 5, not 20: Caffe's 20 brings conv4_3 up to the size of
-      pretrained VGG's fc7 features; BatchNorm'd features are of unit size, and
-      with 20 the class scores blow up (the loss on 8 fixed images climbs back
-      to 20 by step 65; with 5 it falls to 0.3);
-    * lighter augmentation: no hue jitter (+-18 is half the spacing between the
-      synthetic classes' hues, so it makes neighbouring classes' colours
-      overlap) and expansion up to 2x instead of 4x (objects a 1/16-width model
-      cannot yet see).
-    """
-    return SSDConfig(
-        model=ModelConfig(
-            width_mult=0.0625,
-            backbone_init="kaiming",
-            batch_norm=True,
-            l2norm_scale=5.0,
-        ),
-        data=DataConfig(
-            classes=SYNTHETIC_CLASSES,
-            train_sets=(("SYNTH", "trainval"),),
-            val_sets=(("SYNTH", "test"),),
-            val_max_images=32,
-            num_workers=0,
-            pin_memory=False,
-            epoch_order="reshuffle",
-        ),
-        augment=AugmentConfig(hue_prob=0.0, max_expand_ratio=2.0, jpeg_quality=None),
-        solver=SolverConfig(
-            batch_size=16,
-            base_lr=0.02,
-            milestones=(320,),
-            max_iter=400,
-            warmup_iters=50,
-        ),
-        run=RunConfig(
-            log_every=10,
-            checkpoint_every=100,
-            val_every=100,
-            channels_last=True,
-        ),
-    )
-
-
-#: ImageNet's per-channel standard deviation (B, G, R) in 0-255 units, rounded
-#: (torchvision's 57.375, 57.12, 58.395); the synthetic images' is 50, 46, 46.
-IMAGENET_STD_BGR: tuple[float, float, float] = (57.4, 57.1, 58.4)
-
-
-def small_config() -> SSDConfig:
-    """The tiny model made robust to the seed: the same 400 CPU steps and sizes, plus
-
-    * unit-scale input (``model.input_std_bgr``): from scratch, 0-255 input gives
-      conv1_1 a far larger effective learning rate than the rest of the network;
-    * CReLU in block 1 (``model.stem_crelu``): with 4 filters, plain ReLUs can map
-      a class's colour to zero in every channel at initialisation, and that class
-      is then never learned (tiny: AP 0.002-0.01 for two or three classes on some
-      seeds);
-    * AdamW at 0.004 (``solver.optimizer``): per-parameter step sizes, so a
-      class whose features switch on late still catches up before step 400
-      (at 0.002 one run of 15 stayed at 0.725, cat and person lagging).
-
-    Measured over 3 data seeds x 5 training seeds in ssd_ref/README.md.
-    """
-    tiny = tiny_config()
-    return dataclasses.replace(
-        tiny,
-        model=dataclasses.replace(tiny.model, input_std_bgr=IMAGENET_STD_BGR, stem_crelu=True),
-        solver=dataclasses.replace(tiny.solver, optimizer="adamw", base_lr=0.004),
-    )
-
-
-PRESETS = {
-    "reference": reference_config,
-    "fast": fast_config,
-    "tiny": tiny_config,
-    "small": small_config,
-}
-
-
-def load_config(name_or_path: str | os.PathLike) -> SSDConfig:
-    """A preset name (see :data:`PRESETS`) or a JSON file written by ``to_json``."""
-    if str(name_or_path) in PRESETS:
-        return PRESETS[str(name_or_path)]()
-    path = Path(name_or_path)
-    if not path.is_file():
-        raise ConfigError(
-            f"{str(name_or_path)!r} is neither a preset ({', '.join(PRESETS)}) nor a config file"
-        )
-    try:
-        return SSDConfig.from_json(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: not a JSON config ({error})") from None
-    except ConfigError as error:
-        raise ConfigError(f"{path}: {error}") from None
-
-
-#: Settings added after runs had been saved, with the behaviour those runs had:
-#: a saved config (checkpoint, config.json) that lacks a key gets this value, so
-#: an old run resumes and detects as it trained.
-LEGACY_DEFAULTS: dict[str, dict[str, Any]] = {
-    "data": {"epoch_order": "reshuffle"},
-    "augment": {"jpeg_quality": None},
-    "run": {
-        "bf16": True,
-        "channels_last": True,
-        "allow_tf32": True,
-        "cudnn_benchmark": False,
-        "tensorboard": False,
-    },
-}
-
-
-def saved_config(data: dict[str, Any]) -> SSDConfig:
-    """The config a run saved (a checkpoint's ``config``, ``config.json``), see
-    :data:`LEGACY_DEFAULTS`."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"a saved config must be an object, not {type(data).__name__}")
-    filled = {section: dict(values) if isinstance(values, dict) else values
-              for section, values in data.items()}  # fmt: skip
-    for section, defaults in LEGACY_DEFAULTS.items():
-        if isinstance(filled.get(section), dict):
-            for key, value in defaults.items():
-                filled[section].setdefault(key, value)
-    return SSDConfig.from_dict(filled)
-
-
-def apply_overrides(config: SSDConfig, overrides: list[str]) -> SSDConfig:
-    """Apply ``section.key=value`` overrides; the value is parsed as JSON when it can be.
-
-    >>> apply_overrides(tiny_config(), ["solver.max_iter=10"]).solver.max_iter
-    10
-    """
-    data = config.to_dict()
-    for item in overrides:
-        key, sep, raw = item.partition("=")
-        if not sep or "." not in key:
-            raise ConfigError(f"override {item!r} is not of the form section.key=value")
-        section, name = key.split(".", 1)
-        if section not in data or name not in data[section]:
-            raise ConfigError(f"unknown config key {key!r}")
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        data[section][name] = value
-    return SSDConfig.from_dict(data)
-
-
-# --- JSON <-> dataclass plumbing -------------------------------------------------
-
-
-def _to_plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value):
-        return {f.name: _to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, (tuple, list)):
-        return [_to_plain(v) for v in value]
-    return value
-
-
-def _from_plain(tp: Any, value: Any, where: str) -> Any:
-    """Rebuild a value of type ``tp`` from JSON data, checking keys as it goes."""
-    origin = typing.get_origin(tp)
-    if dataclasses.is_dataclass(tp):
-        return _dataclass_from_plain(tp, value, where)
-    if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(tp)
-        if value is None and type(None) in args:
-            return None
-        (inner,) = [a for a in args if a is not type(None)]
-        return _from_plain(inner, value, where)
-    if origin is tuple:
-        return _tuple_from_plain(tp, value, where)
-    return _scalar_from_plain(tp, value, where)
-
-
-def _dataclass_from_plain(tp: Any, value: Any, where: str) -> Any:
-    if not isinstance(value, dict):
-        raise ConfigError(f"{where}: expected an object, got {value!r}")
-    hints = typing.get_type_hints(tp)
-    names = {f.name for f in dataclasses.fields(tp)}
-    unknown = set(value) - names
-    if unknown:
-        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
-    return tp(**{k: _from_plain(hints[k], v, f"{where}.{k}") for k, v in value.items()})
-
-
-def _tuple_from_plain(tp: Any, value: Any, where: str) -> tuple:
-    if not isinstance(value, (list, tuple)):
-        raise ConfigError(f"{where}: expected a list, got {value!r}")
-    args = typing.get_args(tp)
-    if len(args) == 2 and args[1] is Ellipsis:
-        return tuple(_from_plain(args[0], v, where) for v in value)
-    if len(args) != len(value):
-        raise ConfigError(f"{where}: expected {len(args)} items, got {value!r}")
-    return tuple(_from_plain(a, v, where) for a, v in zip(args, value, strict=True))
-
-
-#: Plain JSON types: (accepts the value, what the message calls it, conversion).
-_SCALARS: dict[type, tuple[Any, str, Any]] = {
-    float: (
-        lambda v: not isinstance(v, bool) and isinstance(v, (int, float)),
-        "a number",
-        float,
-    ),
-    int: (lambda v: not isinstance(v, bool) and isinstance(v, int), "an integer", int),
-    bool: (lambda v: isinstance(v, bool), "true/false", bool),
-    str: (lambda v: isinstance(v, str), "a string", str),
-}
-
-
-def _scalar_from_plain(tp: Any, value: Any, where: str) -> Any:
-    rule = _SCALARS.get(tp)
-    if rule is None:
-        return value
-    accepts, name, convert = rule
-    if not accepts(value):
-        raise ConfigError(f"{where}: expected {name}, got {value!r}")
-    return convert(value)
-    return value
