@@ -1,4 +1,4 @@
-"""``ssd_ref``: train | detect | make-synthetic | convert-vgg | print-config.
+"""``ssd_ref``: train | detect | prepare | make-synthetic | convert-vgg | print-config.
 
 Heavy imports (torch, OpenCV) happen inside the commands, so ``--help`` is quick.
 """
@@ -30,8 +30,11 @@ def _train(args: argparse.Namespace) -> int:
             )
     elif args.resume is None:
         raise _usage("--config is required for a new run (or --resume to continue one)")
-    elif args.override or args.voc_root:
-        print("ssd_ref: a resumed run keeps its saved config; --override/--voc-root ignored")
+    elif args.override or args.voc_root or args.eval_every is not None:
+        print("ssd_ref: a resumed run keeps its saved config; --override/--voc-root/--eval-every "
+              "ignored")  # fmt: skip
+    if config is not None and args.eval_every is not None:
+        config = config.replace(run=_with(config.run, eval_every=_eval_every(args, config)))
     try:
         result = train(
             config, run_dir, resume=args.resume, device=args.device, stop_at=args.stop_at
@@ -46,6 +49,41 @@ def _train(args: argparse.Namespace) -> int:
         print(f"ssd_ref: {error}{resume}", file=sys.stderr)
         return 128 + int(getattr(signal, error.signal_name, signal.SIGTERM))
     print(f"trained to step {result.step}; last checkpoint {result.last_checkpoint}")
+    return 0
+
+
+def _eval_every(args: argparse.Namespace, config) -> int:
+    """``--eval-every``: 0 turns it off (said once); more than the run is an error."""
+    every, steps = args.eval_every, config.solver.max_iter
+    if every < 0:
+        raise _usage(f"--eval-every needs a step count >= 0, not {every}")
+    if every > steps:
+        raise _usage(f"--eval-every {every} is more than the run's {steps} steps "
+                     "(solver.max_iter): no mAP would be computed; give 0 for none")  # fmt: skip
+    if every == 0:
+        print("ssd_ref: --eval-every 0: no mAP during training")
+    return every
+
+
+def _prepare(args: argparse.Namespace) -> int:
+    from ssd_ref.config import apply_overrides, load_config
+    from ssd_ref.data.prepared import prepare
+    from ssd_ref.data.voc import VocDataset
+    from ssd_ref.utils.progress import Progress
+
+    config = apply_overrides(load_config(args.config), args.override or [])
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise _usage(f"--out {out}: a file, not a folder")
+    voc = VocDataset(Path(args.voc_root), config.data.train_sets, config.data.classes)
+    shown = Progress(len(voc), "prepare", "images", enabled=not args.quiet)
+    try:
+        decoded, total = prepare(voc, config.data.train_sets, out,
+                                 progress=lambda done, _: shown.update(done))  # fmt: skip
+    finally:
+        shown.close()
+    print(f"{out}: {total} images ready ({decoded} decoded now); train with "
+          f"--override data.pipeline=batched --override data.prepared={out}")  # fmt: skip
     return 0
 
 
@@ -142,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--override", action="append", metavar="SECTION.KEY=VALUE")
     train.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     train.add_argument("--stop-at", type=int, help="stop after this step (schedule unchanged)")
+    train.add_argument("--eval-every", type=int, metavar="STEPS",
+                       help="VOC07 mAP on the test set every STEPS steps into RUN/eval/voc07/ "
+                       "(run.eval_every; the reference preset: 10000; 0: none)")  # fmt: skip
     train.set_defaults(func=_train)
 
     detect = commands.add_parser("detect", help="write devkit result files for an image set")
@@ -161,6 +202,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     detect.add_argument("--quiet", action="store_true", help="no progress display")
     detect.set_defaults(func=_detect)
+
+    prep = commands.add_parser(
+        "prepare", help="decode the training images once into a cache (data.pipeline=batched)"
+    )
+    prep.add_argument("--config", required=True, help="a preset or a config JSON file")
+    prep.add_argument("--voc-root", required=True, help="VOCdevkit folder holding the year folders")
+    prep.add_argument("--out", required=True, help="cache folder (resumed if partial)")
+    prep.add_argument("--override", action="append", metavar="SECTION.KEY=VALUE")
+    prep.add_argument("--quiet", action="store_true", help="no progress display")
+    prep.set_defaults(func=_prepare)
 
     export = commands.add_parser(
         "export-tensorboard", help="write a run's history.csv as TensorBoard scalars"

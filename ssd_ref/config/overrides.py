@@ -44,6 +44,7 @@ LEGACY_DEFAULTS: dict[str, dict[str, Any]] = {
         "allow_tf32": True,
         "cudnn_benchmark": False,
         "tensorboard": False,
+        "eval_every": 0,
     },
 }
 

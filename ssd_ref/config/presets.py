@@ -94,6 +94,7 @@ def tiny_config() -> SSDConfig:
             log_every=10,
             checkpoint_every=100,
             val_every=100,
+            eval_every=0,
             channels_last=True,
         ),
     )

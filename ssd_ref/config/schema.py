@@ -27,6 +27,9 @@ from vocmap.core.constants import VOC_CLASSES
 #: files and vocmap's tables look like VOC).
 SYNTHETIC_CLASSES: tuple[str, ...] = ("bottle", "car", "cat", "dog", "person")
 
+#: ``data.pipeline`` values.
+PIPELINES: tuple[str, ...] = ("cpu", "batched")
+
 #: ``data.epoch_order`` values.
 EPOCH_ORDERS: tuple[str, ...] = ("fixed", "reshuffle")
 
@@ -258,16 +261,23 @@ class DataConfig:
     val_max_images: int | None = None
     use_difficult: bool = True
     pixel_mean_bgr: tuple[float, float, float] = (104.0, 117.0, 123.0)
-    #: Loader processes per training process. A worker makes about 65 training
-    #: images/s with Caffe's augmentation and JPEG re-encoding (about 135
-    #: without the re-encoding; matching included; BENCHMARKS.md), so 1,500
-    #: images/s on one GPU needs about 23 (and as many free CPU cores).
-    num_workers: int = 24
+    #: Loader processes per training process (the ``cpu`` pipeline). A worker
+    #: makes about 65 training images/s with Caffe's augmentation and JPEG
+    #: re-encoding (about 135 without; BENCHMARKS.md). None: the cores this
+    #: process may run on, less one for the training loop (at least 1).
+    num_workers: int | None = None
     pin_memory: bool = True
     #: "fixed": one shuffled order, repeated every epoch (Caffe reads its
     #: shuffled LMDB in the same order each time); "reshuffle": a new
     #: permutation each epoch.
     epoch_order: str = "fixed"
+    #: "cpu": Caffe's augmentation per image in DataLoader workers (JPEG
+    #: re-encoding included); "batched": whole batches on the training device
+    #: (ssd_ref/data/batched_transforms.py; no JPEG re-encoding).
+    pipeline: str = "cpu"
+    #: The ``batched`` pipeline's image cache (``ssd_ref prepare``); None: decode
+    #: the JPEGs while training.
+    prepared: str | None = None
 
     def __post_init__(self) -> None:
         checks.finite_numbers("data", self)
@@ -287,7 +297,12 @@ class DataConfig:
         if not self.train_sets:
             raise ConfigError("data.train_sets must name at least one (year folder, image set)")
         checks.at_least("data.val_max_images", self.val_max_images, 1, optional=True)
-        checks.at_least("data.num_workers", self.num_workers, 0)
+        checks.at_least("data.num_workers", self.num_workers, 0, optional=True)
+        if self.pipeline not in PIPELINES:
+            shown = checks.shown(self.pipeline)
+            raise ConfigError(f"data.pipeline must be one of {list(PIPELINES)}, not {shown}")
+        if self.prepared == "":
+            raise ConfigError("data.prepared must be a folder or null, not ''")
         if self.epoch_order not in EPOCH_ORDERS:
             raise ConfigError(
                 f"data.epoch_order must be one of {list(EPOCH_ORDERS)}, not {self.epoch_order!r}"
@@ -382,6 +397,9 @@ class RunConfig:
     log_every: int = 20
     checkpoint_every: int = 10_000
     val_every: int = 2_000
+    #: mAP on the first of ``data.val_sets`` every this many steps (Caffe's
+    #: ``test_interval``), stored in RUN/eval/voc07/ for ``vocmap table``; 0: off.
+    eval_every: int = 10_000
     max_consecutive_nonfinite: int = 20
     #: bf16 autocast (CUDA only; the loss and L2Norm stay float32). Caffe: fp32.
     bf16: bool = False
@@ -406,6 +424,7 @@ class RunConfig:
         checks.at_least("run.log_every", self.log_every, 1)
         checks.at_least("run.checkpoint_every", self.checkpoint_every, 1)
         checks.at_least("run.val_every", self.val_every, 0)
+        checks.at_least("run.eval_every", self.eval_every, 0)
         checks.at_least("run.max_consecutive_nonfinite", self.max_consecutive_nonfinite, 1)
 
 

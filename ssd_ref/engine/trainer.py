@@ -29,11 +29,13 @@ import torch
 from torch.utils.data import DataLoader
 
 from ssd_ref.config import SSDConfig
+from ssd_ref.data.batched_loader import BatchedLoader
 from ssd_ref.data.datasets import TrainDataset, ValDataset, opencv_serial
 from ssd_ref.data.voc import VocDataset
 from ssd_ref.engine.batches import numeric_settings, resolve_device
+from ssd_ref.engine.evaluation import TrainingEvaluation
 from ssd_ref.engine.interval_log import IntervalLog
-from ssd_ref.engine.loaders import train_loader, validation_loader
+from ssd_ref.engine.loaders import batched_train_loader, train_loader, validation_loader
 from ssd_ref.engine.run_folder import (
     CHECKPOINT_FORMAT,
     checkpoint_if_clean,
@@ -124,13 +126,15 @@ class RunState:
     device: torch.device
     info: DistInfo
     network: Network
-    loader: DataLoader
+    loader: DataLoader | BatchedLoader
     val_loader: DataLoader | None
     start: int
     stop: int
     skipped: int
     last_checkpoint: Path | None
     interval: IntervalLog
+    #: mAP every ``run.eval_every`` steps (None: off).
+    evaluation: TrainingEvaluation | None = None
 
 
 def set_up(
@@ -164,7 +168,12 @@ def set_up(
     root = Path(config.data.voc_root)
     pin = config.data.pin_memory and device.type == "cuda"
     train_voc = VocDataset(root, config.data.train_sets, config.data.classes)
-    loader = train_loader(config, TrainDataset(train_voc, config, priors), start, stop, info, pin)
+    if config.data.pipeline == "batched":
+        loader = batched_train_loader(config, train_voc, priors, start, stop, info, device)
+    else:
+        loader = train_loader(
+            config, TrainDataset(train_voc, config, priors), start, stop, info, pin
+        )
     val_loader = None
     if config.data.val_sets and config.run.val_every > 0:
         val_voc = VocDataset(
@@ -172,13 +181,21 @@ def set_up(
         )
         val_loader = validation_loader(config, ValDataset(val_voc, config, priors), info, pin)
 
+    evaluation = None
+    if config.run.eval_every > 0 and config.data.val_sets:
+        if config.run.eval_every > config.solver.max_iter:
+            logger.warning("run.eval_every %d is more than the run's %d steps: no mAP during "
+                           "training", config.run.eval_every, config.solver.max_iter)  # fmt: skip
+        else:
+            evaluation = TrainingEvaluation(config, run_dir, info)
+
     interval = IntervalLog(run_dir, config, info, device, start, stop)
     if checkpoint is not None and info.is_main and "interval" in checkpoint:
         interval.restore(checkpoint["interval"])
     last = checkpoint_path(run_dir, start) if checkpoint is not None else None
     return RunState(
         config, run_dir, device, info, network, loader, val_loader, start, stop, skipped, last,
-        interval,
+        interval, evaluation,
     )  # fmt: skip
 
 
@@ -211,6 +228,9 @@ def run_loop(state: RunState, signals: StopSignals) -> TrainResult:
         if state.val_loader is not None and step % run.val_every == 0:
             broadcast_buffers(network.model)
             val = validation_loss(network.model, state.val_loader, config, state.device)
+        if state.evaluation is not None and step % run.eval_every == 0:
+            broadcast_buffers(network.model)
+            state.evaluation(network.model, step, state.device)
         failing = consecutive >= run.max_consecutive_nonfinite
         logged = step % run.log_every == 0 or val is not None or step == state.stop or failing
         if logged:

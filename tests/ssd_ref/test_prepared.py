@@ -131,3 +131,69 @@ def test_batched_loader_batches_are_a_function_of_the_step(voc_root, tmp_path):
         assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
     assert all(torch.equal(x, y) for x, y in zip(resumed[0], from_cache[2], strict=True))
     assert not torch.equal(from_cache[0][0], from_cache[1][0])
+
+
+def test_training_with_the_batched_pipeline_and_map_every_two_steps(voc_root, tmp_path):
+    from ssd_ref.config import apply_overrides
+    from ssd_ref.engine.trainer import train
+    from vocmap.runs.stored import read_result
+
+    make_synthetic_voc(voc_root, seed=0, num_trainval=8, num_test=2, size_range=(60, 90))
+    voc = dataset(voc_root)
+    prepare(voc, SETS, tmp_path / "cache")
+    config = apply_overrides(tiny_config(), [
+        "solver.max_iter=4", "solver.batch_size=2", "solver.warmup_iters=0",
+        "solver.milestones=[3]", "run.val_every=0", "run.eval_every=2", "run.log_every=2",
+        "run.checkpoint_every=4", "data.pipeline=\"batched\"", "detect.top_k=10",
+        "detect.keep_top_k=10", f"data.prepared=\"{tmp_path / 'cache'}\"",
+        f"data.voc_root=\"{voc_root}\"",
+    ])  # fmt: skip
+    result = train(config, tmp_path / "run", device="cpu")
+    assert result.step == 4
+    for step in (2, 4):
+        stored = read_result(tmp_path / "run" / "eval" / "voc07" / f"step_{step:06d}.json", step)
+        assert stored["provenance"]["image_set"] == "test"
+    assert (tmp_path / "run" / "detections" / "step_000002").is_dir()
+
+
+def run_cli(*argv):
+    import contextlib
+    import io
+    import types
+
+    from ssd_ref.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(argv))
+    return types.SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
+
+
+def test_prepare_and_eval_every_bad_input_is_one_line(voc_root, tmp_path):
+    (tmp_path / "file").write_text("x")
+    cases = [
+        (["prepare", "--config", "tiny", "--voc-root", str(voc_root), "--out",
+          str(tmp_path / "file")], "a file, not a folder"),
+        (["prepare", "--config", "tiny", "--voc-root", str(tmp_path / "none"), "--out",
+          str(tmp_path / "c")], "none"),
+        (["prepare", "--config", "nope", "--voc-root", str(voc_root), "--out",
+          str(tmp_path / "c")], "neither a preset"),
+        (["train", "--config", "tiny", "--voc-root", str(voc_root), "--out",
+          str(tmp_path / "r"), "--eval-every", "401"], "more than the run's 400 steps"),
+        (["train", "--config", "tiny", "--voc-root", str(voc_root), "--out",
+          str(tmp_path / "r"), "--eval-every", "-1"], "--eval-every needs a step count >= 0"),
+        (["train", "--config", "tiny", "--voc-root", str(voc_root), "--out", str(tmp_path / "r"),
+          "--override", "data.pipeline=\"gpu\""], "data.pipeline must be one of"),
+        (["train", "--config", "tiny", "--voc-root", str(voc_root), "--out", str(tmp_path / "r"),
+          "--override", "data.pipeline=\"batched\"", "--override",
+          f"data.prepared=\"{tmp_path / 'missing'}\""], "no prepared image cache here"),
+    ]  # fmt: skip
+    for argv, expected in cases:
+        run = run_cli(*argv)
+        assert run.returncode == 2, (argv, run.stderr)
+        lines = run.stderr.strip().splitlines()
+        assert len(lines) == 1 and expected in lines[0], (argv, run.stderr)
+    prepared = run_cli("prepare", "--config", "tiny", "--voc-root", str(voc_root), "--out",
+                       str(tmp_path / "c"), "--quiet")  # fmt: skip
+    assert prepared.returncode == 0, prepared.stderr
+    assert "8 images ready (8 decoded now)" in prepared.stdout
