@@ -29,7 +29,7 @@ from ssd_ref.data.batched_transforms import Planned, plan_batch, render_batch
 from ssd_ref.data.datasets import load_sample
 from ssd_ref.data.samplers import StepBatchSampler
 from ssd_ref.data.voc import Annotation
-from ssd_ref.modeling.box_utils import build_targets
+from ssd_ref.modeling.box_utils import box_area, encode
 
 
 class ImageSource(Protocol):
@@ -48,16 +48,81 @@ def batch_generator(seed: int, batch: list[tuple[int, int]]) -> torch.Generator:
     return torch.Generator().manual_seed(int(state) & ((1 << 63) - 1))
 
 
+def batch_targets(
+    boxes: list[torch.Tensor],
+    labels: list[torch.Tensor],
+    priors: torch.Tensor,
+    config: SSDConfig,
+    device: torch.device | str,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`~ssd_ref.modeling.box_utils.build_targets` for a whole batch on ``device``:
+    ``loc_target (B, P, 4)``, ``labels (B, P)``, equal to it image by image.
+
+    Caffe's bipartite matching runs as at most ``G`` (the most boxes of an image)
+    batched rounds: each image takes its largest IoU left (the first in prior-major
+    order on ties), pairs it and strikes its prior and box.
+    """
+    count, most = len(boxes), max([len(b) for b in boxes] + [1])
+    gt = torch.zeros(count, most, 4, dtype=torch.float32)
+    gt_labels = torch.zeros(count, most, dtype=torch.long)
+    valid = torch.zeros(count, most, dtype=torch.bool)
+    for i, (b, lab) in enumerate(zip(boxes, labels, strict=True)):
+        gt[i, : len(b)], gt_labels[i, : len(b)], valid[i, : len(b)] = b, lab, True
+    gt, gt_labels, valid = gt.to(device), gt_labels.to(device), valid.to(device)
+    priors = priors.to(device)
+    # box_iou, batched: (B, G, P)
+    top_left = torch.maximum(gt[:, :, None, :2], priors[None, None, :, :2])
+    bottom_right = torch.minimum(gt[:, :, None, 2:], priors[None, None, :, 2:])
+    inter_wh = (bottom_right - top_left).clamp(min=0)
+    inter = inter_wh[..., 0] * inter_wh[..., 1]
+    union = box_area(gt)[:, :, None] + box_area(priors)[None, None, :] - inter
+    overlaps = torch.where(union > 0, inter / union.clamp(min=1e-12), torch.zeros_like(inter))
+    masked = overlaps.masked_fill(~valid[:, :, None], -1.0)
+    best_overlap, best_gt = masked.max(dim=1)
+    any_gt = valid.any(dim=1)[:, None]
+    best_overlap = torch.where(any_gt, best_overlap, torch.zeros_like(best_overlap))
+
+    work = masked.transpose(1, 2).contiguous()  # (B, P, G), prior-major
+    work[work <= 1e-6] = -1.0
+    gt_index = torch.full(best_gt.shape, -1, dtype=torch.long, device=gt.device)
+    rows = torch.arange(count, device=gt.device)
+    for _ in range(most):
+        flat = work.view(count, -1)
+        position = flat.argmax(dim=1)  # the first maximum
+        value = flat.gather(1, position[:, None])[:, 0]
+        ok = value >= 0
+        prior, box = position // most, position % most
+        gt_index[rows[ok], prior[ok]] = box[ok]
+        work[rows[ok], prior[ok], :] = -1.0
+        work[rows[ok], :, box[ok]] = -1.0
+    threshold = config.loss.overlap_threshold
+    unmatched = gt_index < 0
+    per_prediction = unmatched & (best_overlap >= threshold) & any_gt
+    gt_index = torch.where(per_prediction, best_gt, gt_index)
+    positive = gt_index >= 0
+    target_labels = torch.zeros_like(gt_index)
+    target_labels[(~positive) & (best_overlap >= config.loss.neg_overlap)] = -1
+    safe = gt_index.clamp(min=0)
+    matched_boxes = torch.gather(gt, 1, safe[..., None].expand(-1, -1, 4))
+    matched_labels = torch.gather(gt_labels, 1, safe)
+    target_labels = torch.where(positive, matched_labels + 1, target_labels)
+    # encode only where positive (a padded or degenerate box elsewhere would give a log of 0)
+    filler = priors[None].expand_as(matched_boxes)
+    codes = encode(torch.where(positive[..., None], matched_boxes, filler), priors,
+                   config.model.variances).float()  # fmt: skip
+    loc_target = torch.where(positive[..., None], codes, torch.zeros_like(codes))
+    return loc_target, target_labels
+
+
 def plan_step(
     source: ImageSource,
     batch: list[tuple[int, int]],
     config: SSDConfig,
-    priors: torch.Tensor,
     pin: bool = False,
-) -> tuple[Planned, torch.Tensor, torch.Tensor]:
-    """The host-side half of one step's batch and its per-prior targets."""
+) -> Planned:
+    """The host-side half of one step's batch."""
     samples = [load_sample(source, item, config.data.use_difficult) for _, item in batch]
-    planned = plan_batch(
+    return plan_batch(
         [s.image for s in samples],
         [s.boxes for s in samples],
         [s.labels for s in samples],
@@ -66,16 +131,6 @@ def plan_step(
         config.model.image_size,
         pin=pin,
     )
-    targets = [
-        build_targets(boxes, labels, priors, config.model.variances,
-                      config.loss.overlap_threshold, config.loss.neg_overlap)
-        for boxes, labels in zip(planned.boxes, planned.labels, strict=True)
-    ]  # fmt: skip
-    loc_target = torch.stack([t[0] for t in targets])
-    labels = torch.stack([t[1] for t in targets])
-    if pin:
-        loc_target, labels = loc_target.pin_memory(), labels.pin_memory()
-    return planned, loc_target, labels
 
 
 class BatchedLoader:
@@ -102,7 +157,7 @@ class BatchedLoader:
     def __len__(self) -> int:
         return len(self.batch_sampler)
 
-    def _planned(self) -> Iterator[tuple[Planned, torch.Tensor, torch.Tensor]]:
+    def _planned(self) -> Iterator[Planned]:
         pin = self.device.type == "cuda"
         slots: queue.Queue = queue.Queue(self.prefetch)
         stop = threading.Event()
@@ -120,7 +175,7 @@ class BatchedLoader:
         def work() -> None:
             try:
                 for batch in self.batch_sampler:
-                    if not offer(plan_step(self.source, batch, self.config, self.priors, pin)):
+                    if not offer(plan_step(self.source, batch, self.config, pin)):
                         return
                 offer(done)
             except BaseException as error:  # handed to the consumer, raised there
@@ -142,10 +197,9 @@ class BatchedLoader:
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
         mean = self.config.data.pixel_mean_bgr
-        for planned, loc_target, labels in self._planned():
+        for planned in self._planned():
             images = render_batch(planned, mean, self.device)
-            yield (
-                images,
-                loc_target.to(self.device, non_blocking=True),
-                labels.to(self.device, non_blocking=True),
+            loc_target, labels = batch_targets(
+                planned.boxes, planned.labels, self.priors, self.config, self.device
             )
+            yield images, loc_target, labels

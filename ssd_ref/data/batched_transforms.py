@@ -459,6 +459,71 @@ def _area_weights(src, scale, dst, last):
     return torch.minimum(index.long(), last[..., None]), weights
 
 
+@dataclass(frozen=True)
+class Taps:
+    """One axis of a batch's resampling: output pixel ``o`` of image ``b`` is
+    ``sum_k weight[b, o, k] * region[index[b, o, k]]`` (``(B, S, K)`` each, CPU);
+    taps on the mean fill have weight 0. ``extent``: the regions' padded length."""
+
+    index: torch.Tensor
+    weight: torch.Tensor
+    extent: int
+
+    def dense(self, device: torch.device | str) -> torch.Tensor:
+        """The ``(B, S, extent)`` float32 matrix, built on ``device``."""
+        index = self.index.to(device, non_blocking=True)
+        weight = self.weight.to(device, non_blocking=True)
+        out = torch.zeros(*index.shape[:2], self.extent, dtype=torch.float32, device=device)
+        return out.scatter_add_(2, index, weight)
+
+    def pin_memory(self) -> Taps:
+        return Taps(self.index.pin_memory(), self.weight.pin_memory(), self.extent)
+
+
+def resample_taps(
+    geometry: Geometry,
+    regions: torch.Tensor,
+    names: tuple[str, ...],
+    size: int,
+    region_shape: tuple[int, int],
+) -> tuple[Taps, Taps]:
+    """The y and x :class:`Taps` mapping each image's region (``regions``:
+    :func:`image_regions`) to the ``size x size`` output; x is reversed for a
+    flipped image."""
+    count = regions.shape[0]
+    crop = geometry.crop
+    area_down = (crop[:, 2] >= size) & (crop[:, 3] >= size)
+    axes = []
+    for axis, (origin, length, extent) in enumerate(
+        ((1, 3, region_shape[0]), (0, 2, region_shape[1]))
+    ):
+        parts = []
+        for method_index, name in enumerate(names):
+            rows = (geometry.interpolation == method_index).nonzero().flatten()
+            if rows.numel() == 0:
+                continue
+            index, weights = axis_weights(crop[rows, length], size, name, area_down[rows])
+            # crop pixel -> image pixel -> region pixel
+            shift = crop[rows, origin] - geometry.offset[rows, origin] - regions[rows, origin]
+            region_pixel = index + shift[:, None, None]
+            inside = (region_pixel >= 0) & (region_pixel < regions[rows, length][:, None, None])
+            weights = torch.where(inside, weights, torch.zeros_like(weights))
+            parts.append((rows, region_pixel.clamp(0, max(extent - 1, 0)), weights))
+        taps = max([p[1].shape[2] for p in parts] + [1])
+        index = torch.zeros(count, size, taps, dtype=torch.long)
+        weight = torch.zeros(count, size, taps, dtype=torch.float32)
+        for rows, region_pixel, weights in parts:
+            k = region_pixel.shape[2]
+            index[rows, :, :k] = region_pixel
+            weight[rows, :, :k] = weights.float()
+        if axis == 1:
+            flip = geometry.flip[:, None, None]
+            index = torch.where(flip, index.flip(1), index)
+            weight = torch.where(flip, weight.flip(1), weight)
+        axes.append(Taps(index, weight, max(extent, 1)))
+    return axes[0], axes[1]
+
+
 def resample_matrices(
     geometry: Geometry,
     regions: torch.Tensor,
@@ -466,39 +531,10 @@ def resample_matrices(
     size: int,
     region_shape: tuple[int, int],
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``Ry (B, size, Hr)`` and ``Rx (B, size, Wr)`` (float32, CPU) mapping each image's
-    region (``regions``: :func:`image_regions`) to the output; the weight of canvas
-    pixels outside the image (mean fill) is left out. ``Rx`` of a flipped image is
-    reversed."""
-    count = regions.shape[0]
-    crop = geometry.crop
-    area_down = (crop[:, 2] >= size) & (crop[:, 3] >= size)
-    matrices = []
-    for axis, (origin, length, start, extent) in enumerate(
-        ((1, 3, 1, region_shape[0]), (0, 2, 0, region_shape[1]))
-    ):
-        out = torch.zeros(count, size, extent, dtype=torch.float64)
-        for method_index, name in enumerate(names):
-            rows = (geometry.interpolation == method_index).nonzero().flatten()
-            if rows.numel() == 0:
-                continue
-            index, weights = axis_weights(crop[rows, length], size, name, area_down[rows])
-            # crop pixel -> image pixel -> region pixel
-            image_pixel = (
-                index + (crop[rows, origin] - geometry.offset[rows, origin])[:, None, None]
-            )
-            region_pixel = image_pixel - regions[rows, start][:, None, None]
-            inside = (region_pixel >= 0) & (region_pixel < regions[rows, length][:, None, None])
-            weights = torch.where(inside, weights, torch.zeros_like(weights))
-            region_pixel = region_pixel.clamp(0, max(extent - 1, 0))
-            block = torch.zeros(rows.numel(), size, extent, dtype=torch.float64)
-            if extent:
-                block.scatter_add_(2, region_pixel, weights)
-            out[rows] = block
-        if axis == 1:
-            out = torch.where(geometry.flip[:, None, None], out.flip(1), out)
-        matrices.append(out.float())
-    return matrices[0], matrices[1]
+    """``Ry (B, size, Hr)`` and ``Rx (B, size, Wr)`` (float32, CPU): :func:`resample_taps`
+    as dense matrices."""
+    y, x = resample_taps(geometry, regions, names, size, region_shape)
+    return y.dense("cpu"), x.dense("cpu")
 
 
 def warp(
@@ -550,8 +586,8 @@ class Planned:
 
     pixels: torch.Tensor
     draws: Photometric
-    ry: torch.Tensor
-    rx: torch.Tensor
+    ry: Taps
+    rx: Taps
     boxes: list[torch.Tensor]
     labels: list[torch.Tensor]
 
@@ -579,9 +615,7 @@ def plan_batch(
     )
     regions = image_regions(geometry, sizes)
     pixels = gather_regions(images, regions)
-    ry, rx = resample_matrices(
-        geometry, regions, cfg.interpolations, size, tuple(pixels.shape[1:3])
-    )
+    ry, rx = resample_taps(geometry, regions, cfg.interpolations, size, tuple(pixels.shape[1:3]))
     if pin:
         pixels, ry, rx = pixels.pin_memory(), ry.pin_memory(), rx.pin_memory()
     return Planned(pixels, draws, ry, rx, geometry.boxes, geometry.labels)
@@ -594,7 +628,7 @@ def render_batch(
     ``(B, S, S, 3)`` uint8."""
     pixels = planned.pixels.to(device, non_blocking=True)
     pixels = distort(pixels, planned.draws.to(device))
-    return warp(pixels, planned.ry, planned.rx, mean_bgr)
+    return warp(pixels, planned.ry.dense(device), planned.rx.dense(device), mean_bgr)
 
 
 def augment_batch(

@@ -197,3 +197,26 @@ def test_prepare_and_eval_every_bad_input_is_one_line(voc_root, tmp_path):
                        str(tmp_path / "c"), "--quiet")  # fmt: skip
     assert prepared.returncode == 0, prepared.stderr
     assert "8 images ready (8 decoded now)" in prepared.stdout
+
+
+def test_batch_targets_equal_build_targets_image_by_image():
+    from ssd_ref.data.batched_loader import batch_targets
+    from ssd_ref.modeling.box_utils import build_targets
+
+    config = tiny_config()
+    priors = prior_boxes(config.model)
+    rng = np.random.default_rng(0)
+    boxes, labels = [], []
+    for n in (0, 1, 3, 7, 2, 0, 5):
+        c, s = rng.uniform(0.1, 0.9, (n, 2)), rng.uniform(0.02, 0.7, (n, 2))
+        b = np.clip(np.concatenate([c - s / 2, c + s / 2], 1), 0, 1).astype(np.float32)
+        if n >= 3:
+            b[1] = b[0]  # two equal boxes: the tie rule
+        boxes.append(torch.from_numpy(b))
+        labels.append(torch.from_numpy(rng.integers(0, 5, n)))
+    loc, lab = batch_targets(boxes, labels, priors, config, "cpu")
+    for i, (b, la) in enumerate(zip(boxes, labels, strict=True)):
+        one_loc, one_lab = build_targets(b, la, priors, config.model.variances,
+                                         config.loss.overlap_threshold, config.loss.neg_overlap)  # fmt: skip
+        assert torch.equal(lab[i], one_lab), i
+        assert torch.equal(loc[i], one_loc), i
