@@ -138,7 +138,8 @@ def loaders(config: SSDConfig, args, device: torch.device, cache: Path, steps: i
     pin = device.type == "cuda"
     cpu = train_loader(config, TrainDataset(voc, config, priors), 0, steps, DistInfo(), pin)
     sampler = StepBatchSampler(len(voc), config.solver.batch_size, config.run.seed, 0, steps)
-    batched = BatchedLoader(open_prepared(cache, voc, SETS), config, priors, sampler, device)
+    batched = BatchedLoader(open_prepared(cache, voc, SETS), config, priors, sampler, device,
+                            args.workers)  # fmt: skip
     return {"cpu": cpu, "batched": batched}
 
 
@@ -171,7 +172,7 @@ def train_figures(preset: str, args, device: torch.device, root: Path, cache: Pa
             alone = timed(iter(loader), warmup, lambda data: None, device, batch)
             fed = timed(iter(loaders(config, args, device, cache, steps + warmup)[name]), warmup,
                         step, device, batch)  # fmt: skip
-            feeders = f"{workers} workers" if name == "cpu" else "1 host thread"
+            feeders = f"{workers} workers"
             say(f"train step [{preset}] batch {batch}, fed by the {name} pipeline ({feeders}): "
                 f"{fed:.1f} images/s; the pipeline alone {alone:.1f} images/s")  # fmt: skip
         if device.type == "cuda":
@@ -212,7 +213,7 @@ def short_training(args, device: torch.device, root: Path, cache: Path, deadline
         network = build_network(config, device, DistInfo())
         network.model.train()
         loader = BatchedLoader(open_prepared(cache, voc, SETS), config, prior_boxes(config.model),
-                               sampler, device)  # fmt: skip
+                               sampler, device, args.workers)  # fmt: skip
         begin = time.perf_counter()
         stop = min(begin + args.train_seconds, deadline)
         first = last = None

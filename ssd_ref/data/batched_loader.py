@@ -1,7 +1,7 @@
 """The ``batched`` data pipeline: the trainer's batches, augmented on the training device.
 
 For each step of a :class:`~ssd_ref.data.samplers.StepBatchSampler`, a
-background thread reads the batch's images (from the prepared cache,
+DataLoader worker (or this process) reads the batch's images (from the prepared cache,
 :mod:`ssd_ref.data.prepared`, or by decoding the JPEGs), draws every random
 choice (:func:`~ssd_ref.data.batched_transforms.plan_batch`), copies only the
 pixels the crops see, and matches the boxes to the priors (boxes only, on the
@@ -16,8 +16,8 @@ labels (B, P))``, what the trainer's step takes from the CPU loader.
 
 from __future__ import annotations
 
-import queue
-import threading
+import dataclasses
+import functools
 from collections.abc import Iterator
 from typing import Protocol
 
@@ -133,11 +133,28 @@ def plan_step(
     )
 
 
+class _PlanSteps(torch.utils.data.Dataset):
+    """Indexed by a step's batch (a list of ``(stream_index, item)``): its :class:`Planned`."""
+
+    def __init__(self, source: ImageSource, config: SSDConfig) -> None:
+        self.source, self.config = source, config
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __getitem__(self, batch: list[tuple[int, int]]) -> Planned:
+        return plan_step(self.source, batch, self.config)
+
+
+def _as_is(planned: Planned) -> Planned:
+    return planned
+
+
 class BatchedLoader:
     """Iterates the batches of ``batch_sampler``'s steps, rendered on ``device``.
 
-    ``prefetch`` batches are planned ahead in one background thread (the copies
-    and the matching release the GIL for most of their time).
+    The host halves are planned by ``workers`` processes (a DataLoader over the
+    steps; 0: in this process), the device halves here, in step order.
     """
 
     def __init__(
@@ -147,57 +164,35 @@ class BatchedLoader:
         priors: torch.Tensor,
         batch_sampler: StepBatchSampler,
         device: torch.device,
-        prefetch: int = 2,
+        workers: int = 0,
     ) -> None:
         self.source, self.config, self.priors = source, config, priors
         self.batch_sampler = batch_sampler
         self.device = device
-        self.prefetch = max(1, prefetch)
+        self.workers = workers
 
     def __len__(self) -> int:
         return len(self.batch_sampler)
 
-    def _planned(self) -> Iterator[Planned]:
-        pin = self.device.type == "cuda"
-        slots: queue.Queue = queue.Queue(self.prefetch)
-        stop = threading.Event()
-        done = object()
-
-        def offer(item: object) -> bool:
-            while not stop.is_set():
-                try:
-                    slots.put(item, timeout=0.1)
-                    return True
-                except queue.Full:
-                    continue
-            return False
-
-        def work() -> None:
-            try:
-                for batch in self.batch_sampler:
-                    if not offer(plan_step(self.source, batch, self.config, pin)):
-                        return
-                offer(done)
-            except BaseException as error:  # handed to the consumer, raised there
-                offer(error)
-
-        thread = threading.Thread(target=work, name="ssd_ref-batched-plan", daemon=True)
-        thread.start()
-        try:
-            while True:
-                item = slots.get()
-                if item is done:
-                    return
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            stop.set()
-            thread.join(timeout=5)
-
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        from ssd_ref.data.datasets import seed_worker
+
+        loader = torch.utils.data.DataLoader(
+            _PlanSteps(self.source, self.config),
+            sampler=self.batch_sampler,
+            batch_size=None,
+            collate_fn=_as_is,
+            num_workers=self.workers,
+            prefetch_factor=4 if self.workers > 0 else None,
+            worker_init_fn=functools.partial(
+                seed_worker, seed=self.config.run.seed, start_step=self.batch_sampler.start_step
+            ),
+        )
         mean = self.config.data.pixel_mean_bgr
-        for planned in self._planned():
+        pin = self.device.type == "cuda"
+        for planned in loader:
+            if pin:
+                planned = dataclasses.replace(planned, pixels=planned.pixels.pin_memory())
             images = render_batch(planned, mean, self.device)
             loc_target, labels = batch_targets(
                 planned.boxes, planned.labels, self.priors, self.config, self.device

@@ -473,8 +473,12 @@ class Taps:
         """The ``(B, S, extent)`` float32 matrix, built on ``device``."""
         index = self.index.to(device, non_blocking=True)
         weight = self.weight.to(device, non_blocking=True)
-        out = torch.zeros(*index.shape[:2], self.extent, dtype=torch.float32, device=device)
-        return out.scatter_add_(2, index, weight)
+        shape = (*index.shape[:2], self.extent)
+        out = torch.zeros(shape, dtype=torch.float32, device=device)
+        for k in range(index.shape[2]):  # one tap at a time: no colliding writes, deterministic
+            one = torch.zeros(shape, dtype=torch.float32, device=device)
+            out += one.scatter_(2, index[..., k : k + 1], weight[..., k : k + 1])
+        return out
 
     def pin_memory(self) -> Taps:
         return Taps(self.index.pin_memory(), self.weight.pin_memory(), self.extent)
@@ -550,7 +554,12 @@ def warp(
     centred = regions.float() - mean
     planes = centred.permute(0, 3, 1, 2)  # (B, 3, Hr, Wr)
     ry, rx = ry.to(device, non_blocking=True), rx.to(device, non_blocking=True)
-    out = torch.matmul(torch.matmul(ry[:, None], planes), rx[:, None].transpose(-1, -2))
+    tf32 = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False  # pixels in float32, whatever run.allow_tf32 says
+    try:
+        out = torch.matmul(torch.matmul(ry[:, None], planes), rx[:, None].transpose(-1, -2))
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = tf32
     out = out.permute(0, 2, 3, 1) + mean
     return torch.clamp(torch.round(out), 0, 255).to(torch.uint8)
 

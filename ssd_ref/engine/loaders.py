@@ -83,7 +83,8 @@ def batched_train_loader(
         rank=info.rank,
         epoch_order=config.data.epoch_order,
     )
-    return BatchedLoader(source, config, priors, sampler, device)
+    workers = loader_workers(config.data.num_workers)
+    return BatchedLoader(source, config, priors, sampler, device, workers)
 
 
 def validation_loader(

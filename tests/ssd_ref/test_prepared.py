@@ -108,9 +108,11 @@ def test_an_image_of_another_size_than_its_annotation_is_named(tmp_path):
         prepare(dataset(root), SETS, tmp_path / "cache")
 
 
-def loader_batches(source, config, start, stop):
+def loader_batches(source, config, start, stop, workers=0):
     sampler = StepBatchSampler(len(source), 4, config.run.seed, start, stop)
-    loader = BatchedLoader(source, config, prior_boxes(config.model), sampler, torch.device("cpu"))
+    loader = BatchedLoader(
+        source, config, prior_boxes(config.model), sampler, torch.device("cpu"), workers
+    )
     return list(loader)
 
 
@@ -122,6 +124,7 @@ def test_batched_loader_batches_are_a_function_of_the_step(voc_root, tmp_path):
     from_cache = loader_batches(cache, config, 0, 3)
     from_jpegs = loader_batches(voc, config, 0, 3)
     resumed = loader_batches(cache, config, 2, 3)
+    in_a_worker = loader_batches(cache, config, 0, 2, workers=1)
     assert len(from_cache) == 3
     images, loc_target, labels = from_cache[0]
     assert images.shape == (4, 300, 300, 3) and images.dtype == torch.uint8
@@ -130,6 +133,8 @@ def test_batched_loader_batches_are_a_function_of_the_step(voc_root, tmp_path):
     for a, b in zip(from_cache, from_jpegs, strict=True):
         assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
     assert all(torch.equal(x, y) for x, y in zip(resumed[0], from_cache[2], strict=True))
+    for a, b in zip(in_a_worker, from_cache[:2], strict=True):
+        assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
     assert not torch.equal(from_cache[0][0], from_cache[1][0])
 
 
