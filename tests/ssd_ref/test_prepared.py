@@ -225,3 +225,33 @@ def test_batch_targets_equal_build_targets_image_by_image():
                                          config.loss.overlap_threshold, config.loss.neg_overlap)  # fmt: skip
         assert torch.equal(lab[i], one_lab), i
         assert torch.equal(loc[i], one_loc), i
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("run.eval_every=-1", "run.eval_every must be >= 0"),
+        ('data.prepared=""', "data.prepared must be a folder or null"),
+        ('data.pipeline="gpu"', "data.pipeline must be one of ['cpu', 'batched']"),
+        ("data.pipeline=1", "expected a string"),
+        ("data.num_workers=-2", "data.num_workers must be >= 0 or null"),
+    ],
+)
+def test_the_new_config_keys_refuse_bad_values_in_one_line(override, message):
+    from ssd_ref.config import apply_overrides
+
+    with pytest.raises(ConfigError) as info:
+        apply_overrides(tiny_config(), [override])
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_new_keys_defaults_and_old_runs():
+    from ssd_ref.config import reference_config, saved_config
+
+    reference = reference_config()
+    assert reference.run.eval_every == 10_000 and reference.data.pipeline == "cpu"
+    assert reference.data.num_workers is None and tiny_config().run.eval_every == 0
+    old = reference.to_dict()
+    del old["run"]["eval_every"], old["data"]["pipeline"], old["data"]["prepared"]
+    restored = saved_config(old)  # a run saved before these keys: no mAP, the cpu pipeline
+    assert restored.run.eval_every == 0 and restored.data.pipeline == "cpu"
