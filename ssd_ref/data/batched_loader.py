@@ -82,19 +82,24 @@ def batch_targets(
     any_gt = valid.any(dim=1)[:, None]
     best_overlap = torch.where(any_gt, best_overlap, torch.zeros_like(best_overlap))
 
-    work = masked.transpose(1, 2).contiguous()  # (B, P, G), prior-major
+    # (B, P + 1, G + 1), prior-major; the extra row and column (always -1) take the
+    # writes of images that have nothing left to pair, so no round waits for the host
+    num_priors = priors.shape[0]
+    work = torch.full((count, num_priors + 1, most + 1), -1.0, device=gt.device)
+    work[:, :num_priors, :most] = masked.transpose(1, 2)
     work[work <= 1e-6] = -1.0
-    gt_index = torch.full(best_gt.shape, -1, dtype=torch.long, device=gt.device)
-    rows = torch.arange(count, device=gt.device)
+    gt_index = torch.full((count, num_priors + 1), -1, dtype=torch.long, device=gt.device)
     for _ in range(most):
         flat = work.view(count, -1)
         position = flat.argmax(dim=1)  # the first maximum
-        value = flat.gather(1, position[:, None])[:, 0]
-        ok = value >= 0
-        prior, box = position // most, position % most
-        gt_index[rows[ok], prior[ok]] = box[ok]
-        work[rows[ok], prior[ok], :] = -1.0
-        work[rows[ok], :, box[ok]] = -1.0
+        ok = flat.gather(1, position[:, None])[:, 0] >= 0
+        prior = torch.where(ok, position // (most + 1), num_priors)
+        box = torch.where(ok, position % (most + 1), most)
+        gt_index.scatter_(1, prior[:, None], box[:, None])
+        work.scatter_(1, prior[:, None, None].expand(-1, 1, most + 1), -1.0)
+        work.scatter_(2, box[:, None, None].expand(-1, num_priors + 1, 1), -1.0)
+    gt_index = gt_index[:, :num_priors]
+    gt_index = torch.where(gt_index >= most, -1, gt_index)
     threshold = config.loss.overlap_threshold
     unmatched = gt_index < 0
     per_prediction = unmatched & (best_overlap >= threshold) & any_gt
