@@ -138,6 +138,7 @@ def test_batched_loader_batches_are_a_function_of_the_step(voc_root, tmp_path):
     assert not torch.equal(from_cache[0][0], from_cache[1][0])
 
 
+@pytest.mark.slow
 def test_training_with_the_batched_pipeline_and_map_every_two_steps(voc_root, tmp_path):
     from ssd_ref.config import apply_overrides
     from ssd_ref.engine.trainer import train
