@@ -67,12 +67,14 @@ def synchronise(device: torch.device) -> None:
 # --- the synthetic set -------------------------------------------------------------
 
 
-def _make_part(root: str, seed: int, count: int) -> str:
+def _make_part(root: str, seed: int, count: int, size: tuple[int, int]) -> str:
     return str(make_synthetic_voc(root, seed=seed, num_trainval=count, num_test=0,
-                                  size_range=(400, 500)))  # fmt: skip
+                                  size_range=size))  # fmt: skip
 
 
-def synthetic_set(work: Path, distinct: int, listed: int, processes: int) -> Path:
+def synthetic_set(
+    work: Path, distinct: int, listed: int, processes: int, size: tuple[int, int]
+) -> Path:
     """``work/SYNTH``: ``distinct`` VOC-sized images (trainval), made by ``processes``
     at once, and ``bench.txt`` listing ``listed`` ids (hard links of those images)."""
     year = work / "SYNTH"
@@ -82,7 +84,7 @@ def synthetic_set(work: Path, distinct: int, listed: int, processes: int) -> Pat
     counts = [min(per, distinct - i * per) for i in range(processes) if distinct - i * per > 0]
     with ProcessPoolExecutor(len(counts)) as pool:
         parts = list(pool.map(_make_part, [str(work / f"part{i}") for i in range(len(counts))],
-                              range(len(counts)), counts))  # fmt: skip
+                              range(len(counts)), counts, [size] * len(counts)))  # fmt: skip
     ids = []
     for number, part in enumerate(parts):
         for source in sorted((Path(part) / "JPEGImages").iterdir()):
@@ -242,8 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     cores = loader_workers(None) + 1
     if args.smoke:
         device = torch.device("cpu")
-        settings = dict(batch=2, steps=2, warmup=1, workers=0, distinct=4, detect_images=6,
-                        processes=2, train_seconds=60.0, train_every=2, train_max_steps=4,
+        settings = dict(batch=2, steps=1, warmup=1, workers=0, distinct=4, detect_images=4,
+                        processes=2, train_seconds=60.0, train_every=1, train_max_steps=2,
+                        image_size=(60, 90),
                         # a narrow model, channels_last (NCHW convolutions of it are slow
                         # on a CPU), few NMS candidates (untrained, all classes pass)
                         model_override=["model.width_mult=0.0625", "run.channels_last=true",
@@ -257,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"{torch.cuda.get_device_name(device)}, torch {torch.__version__}, {cores} CPU cores")
         settings = dict(batch=32, steps=30, warmup=5, workers=max(1, cores - 1), distinct=128,
                         detect_images=VOC07_TEST_IMAGES, processes=cores, train_seconds=120.0,
+                        image_size=(400, 500),
                         train_every=50, train_max_steps=10**9, model_override=[],
                         train_override=[])  # fmt: skip
     for key, value in settings.items():
@@ -265,10 +269,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         made = time.perf_counter()
-        year = synthetic_set(work, args.distinct, args.detect_images, args.processes)
+        year = synthetic_set(work, args.distinct, args.detect_images, args.processes,
+                             args.image_size)  # fmt: skip
         voc = VocDataset(work, SETS, SYNTHETIC_CLASSES)
         prepare(voc, SETS, work / "cache")
-        say(f"data: {args.distinct} synthetic VOC-sized images and their cache in "
+        size = "VOC-sized" if args.image_size[0] >= 400 else "small"
+        say(f"data: {args.distinct} synthetic {size} images and their cache in "
             f"{time.perf_counter() - made:.1f} s ({args.processes} processes)")  # fmt: skip
         for preset in PRESETS:
             train_figures(preset, args, device, work, work / "cache")

@@ -23,7 +23,7 @@ def test_gpu_check_smoke_prints_every_figure():
     assert run.returncode == 0, run.stderr[-2000:]
     out = run.stdout
     for figure in (
-        "data: 4 synthetic VOC-sized images and their cache",
+        "data: 4 synthetic small images and their cache",
         "train step [reference] batch 2, fixed batch",
         "train step [fast] batch 2, fixed batch",
         "fed by the cpu pipeline",
@@ -31,10 +31,10 @@ def test_gpu_check_smoke_prints_every_figure():
         "the pipeline alone",
         "peak GPU memory [reference]",
         "peak GPU memory [fast]",
-        "detection [reference] 6 images",
-        "detection [fast] 6 images",
+        "detection [reference] 4 images",
+        "detection [fast] 4 images",
         "short training [fast, SSD300 at 0.0625 width, batched pipeline] step 2: loss",
-        "short training [fast, SSD300 at 0.0625 width]: 4 steps",
+        "short training [fast, SSD300 at 0.0625 width]: 2 steps",
         "smoke mode, CPU: not GPU figures",
     ):
         assert figure in out, figure
