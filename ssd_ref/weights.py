@@ -91,21 +91,17 @@ def backbone_for_new_run(config: SSDConfig) -> SSDConfig:
 def read_source_weights(path: str | os.PathLike, preprocessing: str = "auto") -> dict:
     """A VGG16 weights file (``.pth`` state dict or ``.caffemodel``) -> the backbone's
     state dict (full width, fc6/fc7 reduced), refused in one line when unusable."""
-    import pickle
-    import zipfile
-
     import torch
 
     from ssd_ref.modeling.vgg import convert_vgg16_state_dict
-    from ssd_ref.utils.checkpoint import unreadable_reason
+    from ssd_ref.utils.checkpoint import safe_load, unreadable_reason
 
     path = _weights_file(path, "weights file")
     if path.suffix == ".caffemodel":
         return _caffe_state(path, preprocessing)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError,
-            OSError, UnicodeDecodeError) as error:  # fmt: skip
+        state = safe_load(path)
+    except Exception as error:  # torch's unpickler raises many kinds on a bad file
         reason = unreadable_reason(error).replace("checkpoint", "weights file")
         raise WeightsError(f"{path}: {reason}") from None
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pickle
 import random
-import zipfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +52,15 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
     with atomic_open(target, "wb", durable=True) as handle:
         torch.save(state, handle)
     return target
+
+
+def safe_load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> Any:
+    """``torch.load`` with ``weights_only=True`` (tensors and plain values only; a
+    pickle that would import a class or call a function is refused), torch's
+    warnings about odd pickle protocols silenced (the error says what went wrong)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.load(path, map_location=map_location, weights_only=True)
 
 
 def unreadable_reason(error: BaseException) -> str:
@@ -95,9 +103,8 @@ def load_checkpoint(
     if path.stat().st_size == 0:
         raise CheckpointError(f"{path}: empty checkpoint (0 bytes)")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError,
-            OSError, UnicodeDecodeError) as error:  # fmt: skip
+        state = safe_load(path, map_location)
+    except Exception as error:  # torch's unpickler raises many kinds on a bad file
         raise CheckpointError(f"{path}: {unreadable_reason(error)}") from None
     if not isinstance(state, dict):
         raise CheckpointError(f"{path}: not an ssd_ref checkpoint (a {type(state).__name__})")

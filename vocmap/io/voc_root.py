@@ -102,4 +102,12 @@ def devkit_folder(root: str | os.PathLike, years: Sequence[str]) -> Path:
     where = f"found {_listed(found)}" if found else "it holds no year folder"
     if is_year_folder(root):
         where = f"it is itself a year folder; give the folder above it ({parent})"
+    else:
+        try:
+            below = sorted(p for p in root.iterdir() if p.is_dir())
+        except OSError:
+            below = []
+        holding = [p for p in below if all((p / year).is_dir() for year in wanted)]
+        if holding:
+            where = f"{holding[0]} holds them: give that folder"
     raise InputError(f"no year folder {', '.join(missing)} in it; {where}", root)
