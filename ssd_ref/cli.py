@@ -22,6 +22,7 @@ _WEIGHTS_URL = "https://s3.amazonaws.com/amdegroot-models/vgg16_reducedfc.pth"
 def _train(args: argparse.Namespace) -> int:
     import signal
 
+    logging.getLogger("ssd_ref").info("loading torch and the trainer ...")
     from ssd_ref.config import apply_overrides, load_config
     from ssd_ref.engine.trainer import NonFiniteLossError, TrainingInterrupted, train
 

@@ -45,6 +45,7 @@ LEGACY_DEFAULTS: dict[str, dict[str, Any]] = {
         "allow_tf32": True,
         "cudnn_benchmark": False,
         "tensorboard": False,
+        "cpu_threads": 0,
     },
 }
 

@@ -400,9 +400,15 @@ class RunConfig:
     #: Also write every history.csv row to RUN/tensorboard/ (needs the
     #: ``tensorboard`` extra; imported only when this is on).
     tensorboard: bool = False
+    #: torch's threads on a CPU device (0: torch's default, one per core). One by
+    #: default: on two busy cores two threads made the small preset's step 4x
+    #: slower (benchmarks/ssd_cpu_threads.py); the count changes the floats
+    #: like a seed does, so it is part of the run's config.
+    cpu_threads: int = 1
 
     def __post_init__(self) -> None:
         checks.between("run.seed", self.seed, 0, 2**32 - 1)
+        checks.at_least("run.cpu_threads", self.cpu_threads, 0)
         checks.at_least("run.log_every", self.log_every, 1)
         checks.at_least("run.checkpoint_every", self.checkpoint_every, 1)
         checks.at_least("run.val_every", self.val_every, 0)

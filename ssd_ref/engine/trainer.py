@@ -239,6 +239,8 @@ def run_loop(state: RunState, signals: StopSignals) -> TrainResult:
             checkpoint_if_clean(state, step, consecutive)
         if logged:
             interval.restart_clock()
+        elif step == state.start + 1:  # a first sign of life, long before the first row
+            interval.first_step(step, float(result.parts[0]))
         interval.progress.update(step, f"loss {float(result.parts[0]):.3f}")
     broadcast_buffers(network.model)
     return TrainResult(state.run_dir, step, state.last_checkpoint, state.skipped, network.model)
@@ -271,6 +273,15 @@ def train(
     device = resolve_device(device, local_rank())
     with opencv_serial(), StopSignals() as signals, numeric_settings(config.run, device):
         state = set_up(config, checkpoint, run_dir, device, stop_at)
+        if state.info.is_main:
+            logger.info(
+                "%s %s: steps %d..%d, batch %d, %d training images, on %s%s; a line every "
+                "%d steps",
+                "resuming" if checkpoint is not None else "training", run_dir,
+                state.start + 1, state.stop, config.solver.batch_size, len(state.loader.dataset),
+                device, f" ({torch.get_num_threads()} thread(s))" if device.type == "cpu" else "",
+                config.run.log_every,
+            )  # fmt: skip
         try:
             return run_loop(state, signals)
         finally:

@@ -486,7 +486,25 @@ def test_train_takes_the_year_folder_or_the_devkit_folder(tmp_path):
     wrong = config.replace(data=dataclasses.replace(config.data, voc_root=str(tmp_path)))
     with pytest.raises(Exception, match="no year folder SYNTH") as error:
         _data_folder(wrong)
-    assert "devkit" not in str(error.value) or "found" in str(error.value)
+    assert f"{tmp_path / 'devkit'} holds them" in str(error.value)  # the folder it found
+
+
+def test_cpu_threads_are_the_configs_and_restored(tmp_path):
+    from ssd_ref.engine.batches import numeric_settings
+
+    before = torch.get_num_threads()
+    assert tiny_config().run.cpu_threads == 1
+    run = apply_overrides(tiny_config(), ["run.cpu_threads=2"]).run
+    with numeric_settings(run, torch.device("cpu")):
+        assert torch.get_num_threads() == 2
+    assert torch.get_num_threads() == before
+    with numeric_settings(dataclasses.replace(run, cpu_threads=0), torch.device("cpu")):
+        assert torch.get_num_threads() == before  # 0: torch's default, untouched
+    with pytest.raises(ConfigError, match=r"run\.cpu_threads"):
+        apply_overrides(tiny_config(), ["run.cpu_threads=-1"])
+    old = tiny_config().to_dict()
+    del old["run"]["cpu_threads"]
+    assert saved_config(old).run.cpu_threads == 0  # old runs used torch's default
 
 
 def test_load_config_names_the_presets(tmp_path):
