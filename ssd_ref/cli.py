@@ -71,9 +71,13 @@ def _detect(args: argparse.Namespace) -> int:
 
     from ssd_ref.inference import detect_checkpoint
     from ssd_ref.utils.distributed import process_rank, shutdown
+    from vocmap.io.files import file_name_problem
 
     if args.batch_size < 1 or args.num_workers < 0:
         raise _usage("--batch-size must be >= 1 and --num-workers >= 0")
+    problem = file_name_problem(args.set, ".txt")
+    if problem is not None:
+        raise _usage(f"--set {args.set!r} {problem} (a set name: test, trainval)")
     try:  # under torchrun each rank detects a share; rank 0 writes the files
         out = detect_checkpoint(
             args.checkpoint,

@@ -22,6 +22,7 @@ from ssd_ref.errors import ConfigError
 # The 20 VOC classes in the devkit's order, one list for both packages; label 0
 # of the network is background.
 from vocmap.core.constants import VOC_CLASSES
+from vocmap.io.files import file_name_problem
 
 #: The classes of the synthetic data set (a subset of the VOC names, so result
 #: files and vocmap's tables look like VOC).
@@ -286,6 +287,12 @@ class DataConfig:
             raise ConfigError("data.voc_root must be a folder or null, not ''")
         if not self.train_sets:
             raise ConfigError("data.train_sets must name at least one (year folder, image set)")
+        for key, sets in (("data.train_sets", self.train_sets), ("data.val_sets", self.val_sets)):
+            for year, image_set in sets:
+                for name, what in ((year, "year folder"), (image_set, "image set")):
+                    problem = file_name_problem(name)
+                    if problem is not None and not (what == "year folder" and name == "."):
+                        raise ConfigError(f"{key}: the {what} {checks.shown(name)} {problem}")
         checks.at_least("data.val_max_images", self.val_max_images, 1, optional=True)
         checks.at_least("data.num_workers", self.num_workers, 0)
         if self.epoch_order not in EPOCH_ORDERS:

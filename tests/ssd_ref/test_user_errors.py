@@ -80,6 +80,9 @@ def one_line_error(capsys, argv: list[str]) -> str:
         ("data.num_workers=-1", "data.num_workers"),
         ("data.val_max_images=0", "data.val_max_images"),
         ("data.train_sets=[]", "data.train_sets"),
+        ('data.train_sets=[["..", "trainval"]]', "data.train_sets"),
+        ('data.train_sets=[["VOC2007", "../../x"]]', "data.train_sets"),
+        ('data.val_sets=[["VOC2007", ""]]', "data.val_sets"),
         ("augment.flip_prob=2", "augment.flip_prob"),
         ("augment.hue_delta=-1", "augment.hue_delta"),
         ("augment.contrast_lower=2", "augment.contrast_"),
@@ -443,6 +446,7 @@ def test_a_malformed_world_size_is_one_line_from_the_cli(capsys, tmp_path, monke
         (["train", "--config", "tiny", "--out", "{tmp}/r", "--stop-at", "0"], "--stop-at"),
         (["detect", "--checkpoint", "c.pt", "--voc-root", "{tmp}", "--batch-size", "0"],
          "--batch-size"),
+        (["detect", "--checkpoint", "c.pt", "--voc-root", "{tmp}", "--set", "../x"], "--set"),
     ],
 )  # fmt: skip
 def test_option_values_are_checked_in_one_line(capsys, tmp_path, argv, message):
