@@ -35,7 +35,7 @@ MISSING_WEIGHTS = (
     f"fc_reduced weights. Get vgg16_reducedfc.pth ({REDUCED_VGG16_URL}), run "
     "`ssd_ref weights convert vgg16_reducedfc.pth vgg16_ssd.pth` and add "
     "--override 'model.backbone_weights=\"vgg16_ssd.pth\"'; to train from scratch "
-    "instead, add --override model.from_scratch=true"
+    "instead, add --from-scratch (model.from_scratch=true)"
 )
 
 
@@ -55,7 +55,9 @@ def sha256_of(path: str | os.PathLike) -> str:
 def _weights_file(path: str | os.PathLike, what: str) -> Path:
     path = Path(path)
     if not path.exists():
-        raise WeightsError(f"{what} {path}: no such file; {REDUCED_VGG16_URL} publishes it")
+        raise WeightsError(
+            f"{what} {path}: no such file (vgg16_reducedfc.pth is published at {REDUCED_VGG16_URL})"
+        )
     if not path.is_file():
         raise WeightsError(f"{what} {path}: not a regular file")
     if path.stat().st_size == 0:
@@ -89,26 +91,19 @@ def backbone_for_new_run(config: SSDConfig) -> SSDConfig:
 def read_source_weights(path: str | os.PathLike, preprocessing: str = "auto") -> dict:
     """A VGG16 weights file (``.pth`` state dict or ``.caffemodel``) -> the backbone's
     state dict (full width, fc6/fc7 reduced), refused in one line when unusable."""
-    import pickle
-    import zipfile
-
     import torch
 
     from ssd_ref.modeling.vgg import convert_vgg16_state_dict
+    from ssd_ref.utils.checkpoint import safe_load, unreadable_reason
 
     path = _weights_file(path, "weights file")
     if path.suffix == ".caffemodel":
         return _caffe_state(path, preprocessing)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise WeightsError(
-            f"{path}: refused: it holds Python objects beyond tensors (loading it could run "
-            "code); a weights file holds a state dict of tensors"
-        ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as error:
-        first = (str(error).strip().splitlines() or [""])[0][:120]
-        raise WeightsError(f"{path}: not a readable PyTorch file ({first})") from None
+        state = safe_load(path)
+    except Exception as error:  # torch's unpickler raises many kinds on a bad file
+        reason = unreadable_reason(error).replace("checkpoint", "weights file")
+        raise WeightsError(f"{path}: {reason}") from None
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(

@@ -71,6 +71,12 @@ def one_of(key: str, value: Any, allowed: Iterable[Any]) -> None:
         raise ConfigError(f"{key} must be one of {allowed}, not {shown(value)}")
 
 
+def not_empty(key: str, value: str | None) -> None:
+    """A folder or None, not ``""``."""
+    if value == "":
+        raise ConfigError(f"{key} must be a folder or null, not ''")
+
+
 def ordered(key: str, low_key: str, low: float, high: float) -> None:
     """``low <= high`` for a (lower, upper) pair of keys."""
     if low > high:

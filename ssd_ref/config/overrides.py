@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -45,6 +46,7 @@ LEGACY_DEFAULTS: dict[str, dict[str, Any]] = {
         "cudnn_benchmark": False,
         "tensorboard": False,
         "eval_every": 0,
+        "cpu_threads": 0,
     },
 }
 
@@ -54,6 +56,9 @@ def saved_config(data: dict[str, Any]) -> SSDConfig:
     :data:`LEGACY_DEFAULTS`."""
     if not isinstance(data, dict):
         raise ConfigError(f"a saved config must be an object, not {type(data).__name__}")
+    missing = [f.name for f in dataclasses.fields(SSDConfig) if f.name not in data]
+    if missing:  # every saved config has had every section
+        raise ConfigError(f"a saved config without the sections {missing}")
     filled = {section: dict(values) if isinstance(values, dict) else values
               for section, values in data.items()}  # fmt: skip
     for section, defaults in LEGACY_DEFAULTS.items():

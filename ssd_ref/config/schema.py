@@ -22,6 +22,7 @@ from ssd_ref.errors import ConfigError
 # The 20 VOC classes in the devkit's order, one list for both packages; label 0
 # of the network is background.
 from vocmap.core.constants import VOC_CLASSES
+from vocmap.io.files import file_name_problem
 
 #: The classes of the synthetic data set (a subset of the VOC names, so result
 #: files and vocmap's tables look like VOC).
@@ -296,13 +297,16 @@ class DataConfig:
             raise ConfigError("data.voc_root must be a folder or null, not ''")
         if not self.train_sets:
             raise ConfigError("data.train_sets must name at least one (year folder, image set)")
+        for key, sets in (("data.train_sets", self.train_sets), ("data.val_sets", self.val_sets)):
+            for year, image_set in sets:
+                for name, what in ((year, "year folder"), (image_set, "image set")):
+                    problem = file_name_problem(name)
+                    if problem is not None and not (what == "year folder" and name == "."):
+                        raise ConfigError(f"{key}: the {what} {checks.shown(name)} {problem}")
         checks.at_least("data.val_max_images", self.val_max_images, 1, optional=True)
         checks.at_least("data.num_workers", self.num_workers, 0, optional=True)
-        if self.pipeline not in PIPELINES:
-            shown = checks.shown(self.pipeline)
-            raise ConfigError(f"data.pipeline must be one of {list(PIPELINES)}, not {shown}")
-        if self.prepared == "":
-            raise ConfigError("data.prepared must be a folder or null, not ''")
+        checks.one_of("data.pipeline", self.pipeline, PIPELINES)
+        checks.not_empty("data.prepared", self.prepared)
         if self.epoch_order not in EPOCH_ORDERS:
             raise ConfigError(
                 f"data.epoch_order must be one of {list(EPOCH_ORDERS)}, not {self.epoch_order!r}"
@@ -418,9 +422,15 @@ class RunConfig:
     #: Also write every history.csv row to RUN/tensorboard/ (needs the
     #: ``tensorboard`` extra; imported only when this is on).
     tensorboard: bool = False
+    #: torch's threads on a CPU device (0: torch's default, one per core). One by
+    #: default: on two busy cores two threads made the small preset's step 4x
+    #: slower (benchmarks/ssd_cpu_threads.py); the count changes the floats
+    #: like a seed does, so it is part of the run's config.
+    cpu_threads: int = 1
 
     def __post_init__(self) -> None:
         checks.between("run.seed", self.seed, 0, 2**32 - 1)
+        checks.at_least("run.cpu_threads", self.cpu_threads, 0)
         checks.at_least("run.log_every", self.log_every, 1)
         checks.at_least("run.checkpoint_every", self.checkpoint_every, 1)
         checks.at_least("run.val_every", self.val_every, 0)

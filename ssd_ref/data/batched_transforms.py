@@ -10,8 +10,9 @@ whole batch at once:
   path's :func:`~ssd_ref.data.transforms.crop` keeps them.
 * :func:`draw_photometric` and :func:`distort`: brightness, contrast, saturation
   and hue as per-image lookup tables, in either of Caffe's two orders, on uint8
-  pixels (on the training device); OpenCV's 8-bit HSV conversions are tables of
-  all 2^24 colours made by OpenCV (:func:`hsv_tables`, 96 MB per device).
+  pixels (on the training device); the 8-bit HSV conversions are the CPU path's
+  (:mod:`ssd_ref.data.hsv`) as tables of all 2^24 colours (:func:`hsv_tables`,
+  96 MB per device).
 * :func:`warp`: expansion with the mean, the crop and the 300x300 resize with the
   drawn interpolation (OpenCV's coordinate rules and kernels: nearest, linear,
   cubic, area, Lanczos-4) as two resampling matrices per image,
@@ -106,17 +107,18 @@ _HSV_TABLES: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
 
 def hsv_tables(device: torch.device | str) -> tuple[torch.Tensor, torch.Tensor]:
     """``(bgr_to_hsv, hsv_to_bgr)``, each ``(2^24, 3)`` uint8 indexed by
-    ``c0 << 16 | c1 << 8 | c2``: made once by OpenCV itself (``cvtColor`` on every
-    colour), so the batched path converts exactly as the CPU path does."""
+    ``c0 << 16 | c1 << 8 | c2``: the CPU path's own conversions
+    (:mod:`ssd_ref.data.hsv`, OpenCV 4.x's bytes) applied once to every colour, so
+    the batched path converts exactly as the CPU path does."""
     key = str(torch.device(device))
     if key not in _HSV_TABLES:
-        import cv2
+        from ssd_ref.data.hsv import bgr_to_hsv, hsv_to_bgr
 
         every = np.arange(1 << 24, dtype=np.uint32)
         colours = np.stack([every >> 16, (every >> 8) & 255, every & 255], axis=1)
         colours = colours.astype(np.uint8).reshape(4096, 4096, 3)
-        forward = cv2.cvtColor(colours, cv2.COLOR_BGR2HSV).reshape(-1, 3)
-        backward = cv2.cvtColor(colours, cv2.COLOR_HSV2BGR).reshape(-1, 3)
+        forward = np.ascontiguousarray(bgr_to_hsv(colours)).reshape(-1, 3)
+        backward = np.ascontiguousarray(hsv_to_bgr(colours)).reshape(-1, 3)
         _HSV_TABLES[key] = (
             torch.from_numpy(forward).to(device),
             torch.from_numpy(backward).to(device),

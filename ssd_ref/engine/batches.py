@@ -73,8 +73,8 @@ def numeric_settings(
 ) -> Iterator[None]:
     """torch's global switches from the config for the duration, then restored.
 
-    Everywhere: ``torch.use_deterministic_algorithms(run.deterministic)``. On
-    CUDA also TF32 for matmuls and cuDNN convolutions (``run.allow_tf32``; off
+    Everywhere: ``torch.use_deterministic_algorithms(run.deterministic)``. On a
+    CPU: ``run.cpu_threads`` threads (unless 0). On CUDA also TF32 for matmuls and cuDNN convolutions (``run.allow_tf32``; off
     means true fp32, since torch enables TF32 in cuDNN by default) and cuDNN's
     autotuner (``run.cudnn_benchmark``, or ``cudnn_benchmark`` when given).
     """
@@ -85,7 +85,10 @@ def numeric_settings(
         backends.cudnn.allow_tf32,
         backends.cuda.matmul.allow_tf32,
     )
+    threads = torch.get_num_threads()
     torch.use_deterministic_algorithms(run.deterministic)
+    if device.type == "cpu" and run.cpu_threads > 0:
+        torch.set_num_threads(run.cpu_threads)
     if device.type == "cuda":
         backends.cudnn.benchmark = (
             run.cudnn_benchmark if cudnn_benchmark is None else cudnn_benchmark
@@ -95,6 +98,7 @@ def numeric_settings(
     try:
         yield
     finally:
+        torch.set_num_threads(threads)
         torch.use_deterministic_algorithms(saved[0])
         backends.cudnn.benchmark = saved[1]
         backends.cudnn.allow_tf32 = saved[2]

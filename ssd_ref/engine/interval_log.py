@@ -93,6 +93,12 @@ class IntervalLog:
         self.sums.zero_()
         self.steps = 0
 
+    def first_step(self, step: int, loss: float) -> None:
+        """A log line after the run's first step (not a history row)."""
+        if self.info.is_main:
+            self.progress.clear()
+            logger.info("%s: first step done, loss %.4f", self.progress.line(step), loss)
+
     def restart_clock(self) -> None:
         self.began = time.perf_counter()
 

@@ -20,6 +20,7 @@ TensorBoard) and ``run_folder`` (resume, config.json, checkpoints).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from dataclasses import dataclass
@@ -65,6 +66,7 @@ from ssd_ref.utils.distributed import (
 )
 from ssd_ref.utils.stopping import StopSignals
 from ssd_ref.weights import backbone_for_new_run
+from vocmap.io.voc_root import devkit_folder
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -115,6 +117,18 @@ class TrainResult:
 
 
 # --- set-up -----------------------------------------------------------------------
+
+
+def _data_folder(config: SSDConfig) -> SSDConfig:
+    """``data.voc_root`` as the absolute VOCdevkit folder holding the config's year
+    folders; given one of those year folders, the folder above it."""
+    if config.data.voc_root is None:
+        return config
+    sets = [*config.data.train_sets]
+    if config.data.val_sets and config.run.val_every > 0:
+        sets += config.data.val_sets
+    root = devkit_folder(config.data.voc_root, [year for year, _ in sets]).resolve()
+    return config.replace(data=dataclasses.replace(config.data, voc_root=str(root)))
 
 
 @dataclass
@@ -245,6 +259,8 @@ def run_loop(state: RunState, signals: StopSignals) -> TrainResult:
             checkpoint_if_clean(state, step, consecutive)
         if logged:
             interval.restart_clock()
+        elif step == state.start + 1:  # a first sign of life, long before the first row
+            interval.first_step(step, float(result.parts[0]))
         interval.progress.update(step, f"loss {float(result.parts[0]):.3f}")
     broadcast_buffers(network.model)
     return TrainResult(state.run_dir, step, state.last_checkpoint, state.skipped, network.model)
@@ -272,11 +288,20 @@ def train(
     """
     run_dir = Path(run_dir)
     config, checkpoint = run_config(config, run_dir, resume)
-    if checkpoint is None:  # a new run: weights, or from scratch on purpose
-        config = backbone_for_new_run(config)
+    if checkpoint is None:  # a new run: weights (or from scratch on purpose), the data
+        config = _data_folder(backbone_for_new_run(config))
     device = resolve_device(device, local_rank())
     with opencv_serial(), StopSignals() as signals, numeric_settings(config.run, device):
         state = set_up(config, checkpoint, run_dir, device, stop_at)
+        if state.info.is_main:
+            logger.info(
+                "%s %s: steps %d..%d, batch %d, %d training images, on %s%s; a line every "
+                "%d steps",
+                "resuming" if checkpoint is not None else "training", run_dir,
+                state.start + 1, state.stop, config.solver.batch_size, len(state.loader.dataset),
+                device, f" ({torch.get_num_threads()} thread(s))" if device.type == "cpu" else "",
+                config.run.log_every,
+            )  # fmt: skip
         try:
             return run_loop(state, signals)
         finally:

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pickle
 import random
-import zipfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +54,31 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
     return target
 
 
+def safe_load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> Any:
+    """``torch.load`` with ``weights_only=True`` (tensors and plain values only; a
+    pickle that would import a class or call a function is refused), torch's
+    warnings about odd pickle protocols silenced (the error says what went wrong)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.load(path, map_location=map_location, weights_only=True)
+
+
+def unreadable_reason(error: BaseException) -> str:
+    """Why ``torch.load(..., weights_only=True)`` failed, in words."""
+    text = str(error)
+    lower = text.lower()
+    if "weights only load failed" in lower:
+        if "global" in lower:  # a class or function to import: code would run
+            return (
+                "refused: it holds Python objects beyond tensors and plain values (loading "
+                "it could run code); not an ssd_ref checkpoint"
+            )
+        return "not a readable checkpoint (truncated, or another kind of file)"
+    first = (text.strip().splitlines() or [""])[0]
+    first = first if len(first) <= 80 else first[:77] + "..."
+    return f"not a readable checkpoint (truncated, or another kind of file: {first})"
+
+
 #: What every ssd_ref checkpoint holds; resuming needs the rest of the state too.
 DETECT_KEYS: tuple[str, ...] = ("step", "config", "model")
 RESUME_KEYS: tuple[str, ...] = (
@@ -79,17 +103,9 @@ def load_checkpoint(
     if path.stat().st_size == 0:
         raise CheckpointError(f"{path}: empty checkpoint (0 bytes)")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError:
-        raise CheckpointError(
-            f"{path}: refused: it holds Python objects beyond tensors and plain values "
-            "(loading it could run code); not an ssd_ref checkpoint"
-        ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as error:
-        first = (str(error).strip().splitlines() or [""])[0][:120]
-        raise CheckpointError(
-            f"{path}: not a readable checkpoint (truncated, or another kind of file: {first})"
-        ) from None
+        state = safe_load(path, map_location)
+    except Exception as error:  # torch's unpickler raises many kinds on a bad file
+        raise CheckpointError(f"{path}: {unreadable_reason(error)}") from None
     if not isinstance(state, dict):
         raise CheckpointError(f"{path}: not an ssd_ref checkpoint (a {type(state).__name__})")
     missing = [key for key in required if key not in state]

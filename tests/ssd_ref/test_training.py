@@ -403,7 +403,7 @@ def test_cli_help_is_quick_and_lists_the_commands():
         [sys.executable, "-m", "ssd_ref.cli", "--help"], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0
-    for command in ("train", "detect", "make-synthetic", "convert-vgg"):
+    for command in ("train", "detect", "make-synthetic", "weights"):
         assert command in done.stdout
     # The CLI module imports torch only inside the commands.
     probe = "import sys, ssd_ref.cli; sys.exit('torch' in sys.modules)"

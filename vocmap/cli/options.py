@@ -83,7 +83,11 @@ def add_ground_truth(parser: argparse.ArgumentParser) -> None:
         "ground truth",
         "Where the annotations are. Without options: $VOC_ROOT, then ./VOCdevkit/VOC2007.",
     )
-    group.add_argument("--voc-root", metavar="DIR", help="a VOC year folder (VOCdevkit/VOC2007)")
+    group.add_argument(
+        "--voc-root",
+        metavar="DIR",
+        help="a VOC year folder (VOCdevkit/VOC2007), or the VOCdevkit folder holding it",
+    )
     group.add_argument(
         "--image-set",
         metavar="NAME",
@@ -293,9 +297,9 @@ def ground_truth_paths(args: argparse.Namespace) -> tuple[Path, Path]:
                 "or set $VOC_ROOT (./VOCdevkit/VOC2007 does not exist)"
             )
         root = default
-    root = Path(root)
-    if not root.is_dir():
-        raise VocmapError(f"VOC root folder not found: {root}")
+    from vocmap.io.voc_root import year_folder  # the year folder, or the VOCdevkit above it
+
+    root = year_folder(root, image_set or "test")
     return root / "Annotations", root / "ImageSets" / "Main" / f"{image_set or 'test'}.txt"
 
 

@@ -123,6 +123,7 @@ def run_score(args: argparse.Namespace) -> int:
         image_set=image_set_file.stem,
         voc_root=annotations.parent if annotations.name == "Annotations" else None,
         device=args.device,
+        progress=not args.quiet,
     )
     try:
         scored = score_run(

@@ -52,6 +52,7 @@ class ScoreSettings:
     image_set: str = "test"
     voc_root: Path | None = None  # images for detection
     device: str | None = None
+    progress: bool = False  # ssd_ref's images/s and ETA while it detects
 
     @property
     def key(self) -> str:
@@ -90,6 +91,7 @@ def detect_step(run: RunFolder, step: int, settings: ScoreSettings) -> Path:
                 image_set=settings.image_set,
                 out_dir=temporary,
                 device=settings.device,
+                progress=settings.progress,
             )
         except (VocmapError, KeyboardInterrupt):
             raise
