@@ -261,7 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--config", required=True, help="a preset or a config JSON file")
     prep.add_argument("--voc-root", required=True, help="VOCdevkit folder holding the year folders")
     prep.add_argument("--out", required=True, help="cache folder (resumed if partial)")
-    prep.add_argument("--override", action="append", metavar="SECTION.KEY=VALUE")
+    prep.add_argument("--override", action="append", metavar="SECTION.KEY=VALUE",
+                      help="change one config value (JSON); the cache follows data.train_sets "
+                      "and data.classes")  # fmt: skip
     prep.add_argument("--quiet", action="store_true", help="no progress display")
     prep.set_defaults(func=_prepare)
 
