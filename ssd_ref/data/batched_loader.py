@@ -172,6 +172,7 @@ class BatchedLoader:
         workers: int = 0,
     ) -> None:
         self.source, self.config, self.priors = source, config, priors
+        self.dataset = source  # as a DataLoader's: len() is the number of images
         self.batch_sampler = batch_sampler
         self.device = device
         self.workers = workers
