@@ -256,3 +256,14 @@ def test_new_keys_defaults_and_old_runs():
     del old["run"]["eval_every"], old["data"]["pipeline"], old["data"]["prepared"]
     restored = saved_config(old)  # a run saved before these keys: no mAP, the cpu pipeline
     assert restored.run.eval_every == 0 and restored.data.pipeline == "cpu"
+
+
+def test_eval_every_zero_says_so_in_one_line(capsys):
+    import argparse
+
+    from ssd_ref.cli import _eval_every
+
+    assert _eval_every(argparse.Namespace(eval_every=0), tiny_config()) == 0
+    assert capsys.readouterr().out.strip() == "ssd_ref: --eval-every 0: no mAP during training"
+    assert _eval_every(argparse.Namespace(eval_every=400), tiny_config()) == 400  # the last step
+    assert capsys.readouterr().out == ""
