@@ -6,7 +6,7 @@
     python -m benchmarks.ssd_gpu_throughput --device cpu --preset tiny --batch 2 --steps 2 \\
         --warmup 1 --images 8 --loader-workers 1                 # smoke test
 
-What is timed is :func:`ssd_ref.engine.trainer.train_step` with the preset's
+What is timed is :func:`ssd_ref.engine.step.train_step` with the preset's
 settings applied as the trainer applies them (:func:`numeric_settings`: TF32,
 cuDNN autotuner; autocast, channels_last, compile from the config): the input
 conversion on the device, forward, MultiBox loss normalised by the global
@@ -42,7 +42,8 @@ from ssd_ref.data.datasets import TrainDataset, opencv_serial
 from ssd_ref.data.synthetic import make_synthetic_voc
 from ssd_ref.data.voc import VocDataset
 from ssd_ref.engine.batches import numeric_settings
-from ssd_ref.engine.trainer import Network, _train_loader, build_network, train_step
+from ssd_ref.engine.loaders import train_loader as trainer_loader
+from ssd_ref.engine.step import Network, build_network, train_step
 from ssd_ref.modeling.priors import prior_boxes
 from ssd_ref.utils.distributed import DistInfo
 
@@ -82,7 +83,7 @@ def train_loader(config: SSDConfig, steps: int, device: torch.device, workers: i
     voc = VocDataset(config.data.voc_root, config.data.train_sets, config.data.classes)
     dataset = TrainDataset(voc, config, prior_boxes(config.model))
     pin = config.data.pin_memory and device.type == "cuda"
-    return _train_loader(config, dataset, start, start + steps, DistInfo(), pin)
+    return trainer_loader(config, dataset, start, start + steps, DistInfo(), pin)
 
 
 def _timed(batches: Iterator, warmup: int, run, device: torch.device, batch: int) -> float:

@@ -1,6 +1,13 @@
 """ssd_ref on CPU: data-pipeline images/s per worker, JPEG re-encoding cost, train-step times.
 
-    python benchmarks/ssd_pipeline_bench.py [--repeats 3] [--voc-root DIR]
+    python benchmarks/ssd_pipeline_bench.py [--repeats 3] [--voc-root DIR] [--pipelines-only]
+
+Side by side, per CPU core (torch on one thread): today's loader (``cpu``
+pipeline, 0 workers: decode, augmentation, matching in this process) and the
+``batched`` pipeline from the prepared cache, both its host half alone (what a
+GPU run spends on the CPU per image: reading the cache, the draws, the copy of
+the crops' pixels) and the whole of it run on the CPU (the pixel work and the
+matching too, which on a GPU run happen on the device).
 
 Data pipeline: the training DataLoader (decode, Caffe augmentation, matching
 to the 8,732 priors, collation) over a synthetic VOC-format set with VOC-sized
@@ -31,7 +38,7 @@ from ssd_ref.data.samplers import StepBatchSampler
 from ssd_ref.data.synthetic import make_synthetic_voc
 from ssd_ref.data.transforms import jpeg_roundtrip, train_transform
 from ssd_ref.data.voc import VocDataset
-from ssd_ref.engine.trainer import build_network, train_step
+from ssd_ref.engine.step import build_network, train_step
 from ssd_ref.modeling.priors import prior_boxes
 from ssd_ref.utils.distributed import DistInfo
 
@@ -95,13 +102,49 @@ def jpeg_seconds(config: SSDConfig, images: int) -> tuple[list[float], float]:
     return per_image, sum(counts) / len(counts)
 
 
+def batched_rates(config: SSDConfig, batches: int, start: int) -> tuple[float, float]:
+    """(host half, whole pipeline on the CPU) images/s of the batched pipeline,
+    from a prepared cache of the set, batch 32, on the current torch threads."""
+    from ssd_ref.data.batched_loader import batch_targets, plan_step
+    from ssd_ref.data.batched_transforms import render_batch
+    from ssd_ref.data.prepared import open_prepared, prepare
+
+    voc = VocDataset(config.data.voc_root, config.data.train_sets, config.data.classes)
+    cache = Path(config.data.voc_root) / "prepared"
+    prepare(voc, config.data.train_sets, cache)
+    source = open_prepared(cache, voc, config.data.train_sets)
+    priors = prior_boxes(config.model)
+    sampler = StepBatchSampler(len(voc), 32, seed=0, start_step=start, max_step=start + batches + 1)
+    steps = list(sampler)
+    plan_step(source, steps[0], config)  # first use: OpenCV's HSV tables, caches
+    render_batch(plan_step(source, steps[0], config), config.data.pixel_mean_bgr, "cpu")
+    begin = time.perf_counter()
+    planned = [plan_step(source, batch, config) for batch in steps[1:]]
+    host = batches * 32 / (time.perf_counter() - begin)
+    begin = time.perf_counter()
+    for batch in steps[1:]:
+        one = plan_step(source, batch, config)
+        render_batch(one, config.data.pixel_mean_bgr, "cpu")
+        batch_targets(one.boxes, one.labels, priors, config, "cpu")
+    whole = batches * 32 / (time.perf_counter() - begin)
+    del planned
+    return host, whole
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batches", type=int, default=6, help="batches of 32 per measurement")
     parser.add_argument("--voc-root", help="a folder with SYNTH/ (default: generate one)")
     parser.add_argument("--full-steps", type=int, default=3)
+    parser.add_argument(
+        "--pipelines-only",
+        action="store_true",
+        help="only the two pipelines side by side, per core (no JPEG or step timing)",
+    )
     args = parser.parse_args()
+    if args.pipelines_only:
+        torch.set_num_threads(1)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -113,6 +156,9 @@ def main() -> None:
         # The data pipeline with the reference (Caffe) augmentation.
         caffe_pipeline = tiny.replace(augment=reference_config().augment)
 
+        if args.pipelines_only:
+            side_by_side(caffe_pipeline, args)
+            return
         print("\ndata pipeline (batch 32, VOC-sized synthetic images, Caffe augmentation):")
         print("  images/s median (min - max)")
         for workers in (0, 1, 2):
@@ -148,6 +194,24 @@ def main() -> None:
         full_times = step_seconds(full, 2, args.full_steps)
         print(f"  full SSD300 (VGG16), batch 2:        {summary(full_times)} s"
               f"  = {2 / statistics.median(full_times):.2f} images/s")  # fmt: skip
+
+
+def side_by_side(config: SSDConfig, args) -> None:
+    """Images/s on one core: the cpu pipeline (with and without JPEG re-encoding)
+    and the batched pipeline (host half; whole on the CPU), repeats interleaved."""
+    no_jpeg = config.replace(augment=dataclasses.replace(config.augment, jpeg_quality=None))
+    rows: dict[str, list[float]] = {"cpu": [], "cpu, no JPEG": [], "batched host half": [],
+                                    "batched, all on the CPU": []}  # fmt: skip
+    for r in range(args.repeats):
+        start = r * args.batches
+        rows["cpu"].append(pipeline_rate(config, 0, args.batches, start))
+        rows["cpu, no JPEG"].append(pipeline_rate(no_jpeg, 0, args.batches, start))
+        host, whole = batched_rates(config, args.batches, start)
+        rows["batched host half"].append(host)
+        rows["batched, all on the CPU"].append(whole)
+    print("\npipelines side by side, one CPU core, batch 32, images/s median (min - max):")
+    for name, values in rows.items():
+        print(f"  {name:24s} {summary(values)}")
 
 
 if __name__ == "__main__":

@@ -54,7 +54,10 @@ def cpu_seconds() -> float:
     return times.user + times.system + times.children_user + times.children_system
 
 
-def one_run(config_name: str, overrides: list[str], data_root: Path, seed: int, run_dir: Path):
+def one_run(
+    config_name: str, overrides: list[str], data_root: Path, seed: int, run_dir: Path,
+    threads: int = 1,
+):  # fmt: skip
     """Train, detect with the last checkpoint, score:
     ``(mAP, {class: AP}, training CPU s, detection + scoring CPU s)``."""
     import vocmap
@@ -64,7 +67,12 @@ def one_run(config_name: str, overrides: list[str], data_root: Path, seed: int, 
 
     config = apply_overrides(
         load_config(config_name),
-        [*overrides, f"data.voc_root={json.dumps(str(data_root))}", f"run.seed={seed}"],
+        [
+            *overrides,
+            f"data.voc_root={json.dumps(str(data_root))}",
+            f"run.seed={seed}",
+            f"run.cpu_threads={threads}",
+        ],  # the trainer sets torch's threads from the config
     )
     shutil.rmtree(run_dir, ignore_errors=True)
     begin = cpu_seconds()
@@ -89,7 +97,7 @@ def run_in_child(
 
     torch.set_num_threads(threads)
     logging.basicConfig(level=logging.WARNING)
-    return one_run(config_name, overrides, data_root, seed, run_dir)
+    return one_run(config_name, overrides, data_root, seed, run_dir, threads)
 
 
 def run_all(args: argparse.Namespace, plan: list):
@@ -97,7 +105,7 @@ def run_all(args: argparse.Namespace, plan: list):
     ``--jobs N`` N runs at a time, each in a fresh spawned process."""
     if args.jobs <= 1:
         for _, seed, root, run_dir in plan:
-            yield one_run(args.config, args.override, root, seed, run_dir)
+            yield one_run(args.config, args.override, root, seed, run_dir, args.threads)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor

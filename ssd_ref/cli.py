@@ -1,6 +1,7 @@
-"""``ssd_ref``: train | detect | make-synthetic | convert-vgg | print-config.
+"""``ssd_ref``: train | detect | prepare | export-tensorboard | make-synthetic | weights | print-config.
 
-Heavy imports (torch, OpenCV) happen inside the commands, so ``--help`` is quick.
+Heavy imports (torch, OpenCV) happen inside the commands, so ``--help`` is quick
+(and works without the train extra, see ``_ssd_ref_entry``).
 """
 
 from __future__ import annotations
@@ -13,25 +14,38 @@ from pathlib import Path
 EXIT_NONFINITE = 3
 EXIT_USAGE = 2
 
+#: Where vgg16_reducedfc.pth is published (ssd_ref.weights.REDUCED_VGG16_URL; kept
+#: here too so that --help imports nothing heavy).
+_WEIGHTS_URL = "https://s3.amazonaws.com/amdegroot-models/vgg16_reducedfc.pth"
+
 
 def _train(args: argparse.Namespace) -> int:
     import signal
 
+    logging.getLogger("ssd_ref").info("loading torch and the trainer ...")
     from ssd_ref.config import apply_overrides, load_config
     from ssd_ref.engine.trainer import NonFiniteLossError, TrainingInterrupted, train
 
     run_dir = Path(args.out)
+    if args.stop_at is not None and args.stop_at < 1:
+        raise _usage(f"--stop-at must be a step >= 1, not {args.stop_at}")
     config = None
     if args.config:
-        config = apply_overrides(load_config(args.config), args.override or [])
+        overrides = [*(args.override or []), *(["model.from_scratch=true"] * args.from_scratch)]
+        config = apply_overrides(load_config(args.config), overrides)
         if args.voc_root:
             config = config.replace(
                 data=_with(config.data, voc_root=str(Path(args.voc_root).resolve()))
             )
     elif args.resume is None:
         raise _usage("--config is required for a new run (or --resume to continue one)")
-    elif args.override or args.voc_root:
-        print("ssd_ref: a resumed run keeps its saved config; --override/--voc-root ignored")
+    elif args.override or args.voc_root or args.from_scratch or args.eval_every is not None:
+        print(
+            "ssd_ref: a resumed run keeps its saved config; "
+            "--override/--voc-root/--from-scratch/--eval-every ignored"
+        )
+    if config is not None and args.eval_every is not None:
+        config = config.replace(run=_with(config.run, eval_every=_eval_every(args, config)))
     try:
         result = train(
             config, run_dir, resume=args.resume, device=args.device, stop_at=args.stop_at
@@ -49,6 +63,41 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval_every(args: argparse.Namespace, config) -> int:
+    """``--eval-every``: 0 turns it off (said once); more than the run is an error."""
+    every, steps = args.eval_every, config.solver.max_iter
+    if every < 0:
+        raise _usage(f"--eval-every needs a step count >= 0, not {every}")
+    if every > steps:
+        raise _usage(f"--eval-every {every} is more than the run's {steps} steps "
+                     "(solver.max_iter): no mAP would be computed; give 0 for none")  # fmt: skip
+    if every == 0:
+        print("ssd_ref: --eval-every 0: no mAP during training")
+    return every
+
+
+def _prepare(args: argparse.Namespace) -> int:
+    from ssd_ref.config import apply_overrides, load_config
+    from ssd_ref.data.prepared import prepare
+    from ssd_ref.data.voc import VocDataset
+    from ssd_ref.utils.progress import Progress
+
+    config = apply_overrides(load_config(args.config), args.override or [])
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise _usage(f"--out {out}: a file, not a folder")
+    voc = VocDataset(Path(args.voc_root), config.data.train_sets, config.data.classes)
+    shown = Progress(len(voc), "prepare", "images", enabled=not args.quiet)
+    try:
+        decoded, total = prepare(voc, config.data.train_sets, out,
+                                 progress=lambda done, _: shown.update(done))  # fmt: skip
+    finally:
+        shown.close()
+    print(f"{out}: {total} images ready ({decoded} decoded now); train with "
+          f"--override data.pipeline=batched --override data.prepared={out}")  # fmt: skip
+    return 0
+
+
 def _with(section, **changes):
     import dataclasses
 
@@ -56,13 +105,16 @@ def _with(section, **changes):
 
 
 def _detect(args: argparse.Namespace) -> int:
-    import os
 
     from ssd_ref.inference import detect_checkpoint
-    from ssd_ref.utils.distributed import shutdown
+    from ssd_ref.utils.distributed import process_rank, shutdown
+    from vocmap.io.files import file_name_problem
 
     if args.batch_size < 1 or args.num_workers < 0:
         raise _usage("--batch-size must be >= 1 and --num-workers >= 0")
+    problem = file_name_problem(args.set, ".txt")
+    if problem is not None:
+        raise _usage(f"--set {args.set!r} {problem} (a set name: test, trainval)")
     try:  # under torchrun each rank detects a share; rank 0 writes the files
         out = detect_checkpoint(
             args.checkpoint,
@@ -77,7 +129,7 @@ def _detect(args: argparse.Namespace) -> int:
         )
     finally:
         shutdown()
-    if int(os.environ.get("RANK", "0")) == 0:
+    if process_rank() == 0:
         print(out)
     return 0
 
@@ -98,6 +150,15 @@ def _export_tensorboard(args: argparse.Namespace) -> int:
 
 def _make_synthetic(args: argparse.Namespace) -> int:
     from ssd_ref.data.synthetic import make_synthetic_voc
+    from vocmap.io.files import file_name_problem
+
+    if args.trainval < 1 or args.test < 1:
+        raise _usage("--trainval and --test must be >= 1 images")
+    if not 0 <= args.seed < 2**63:
+        raise _usage(f"--seed must be in [0, 2**63), not {args.seed}")
+    problem = file_name_problem(args.folder)
+    if problem is not None:
+        raise _usage(f"--folder {args.folder!r} {problem}")
 
     folder = make_synthetic_voc(
         args.out, seed=args.seed, num_trainval=args.trainval, num_test=args.test, folder=args.folder
@@ -106,13 +167,19 @@ def _make_synthetic(args: argparse.Namespace) -> int:
     return 0
 
 
-def _convert_vgg(args: argparse.Namespace) -> int:
-    from ssd_ref.modeling.vgg import load_vgg16_weights
-    from ssd_ref.utils.checkpoint import save_checkpoint
+def _convert_weights(args: argparse.Namespace) -> int:
+    from ssd_ref.weights import convert_weights
 
-    state = load_vgg16_weights(args.input, args.preprocessing)
-    save_checkpoint(args.output, state)  # atomic: a temporary file, then renamed
-    print(f"wrote reduced VGG16 ({len(state)} tensors) to {args.output}")
+    sha = args.sha256
+    if sha is not None and (len(sha) != 64 or set(sha.lower()) - set("0123456789abcdef")):
+        raise _usage("--sha256 takes 64 hex digits")
+    if Path(args.output).resolve() == Path(args.input).resolve():
+        raise _usage("the output must not be the input file")
+    digest, count = convert_weights(args.input, args.output, args.preprocessing, sha)
+    print(f"wrote the reduced VGG16 backbone ({count} tensors) to {args.output}")
+    print(
+        f"sha256 of {args.input}: {digest} (no checksum is published for it; each run records it)"
+    )
     return 0
 
 
@@ -124,14 +191,21 @@ def _print_config(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ssd_ref", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="ssd_ref",
+        description="SSD300 trained as the Caffe reference does: train, detect, and the "
+        "tools around a run (see ssd_ref/README.md).",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train SSD300 (torchrun for several processes)")
     train.add_argument(
         "--config", help="a preset (reference, fast, tiny, small) or a config JSON file"
     )
-    train.add_argument("--voc-root", help="VOCdevkit folder holding the year folders of the config")
+    train.add_argument(
+        "--voc-root",
+        help="the VOCdevkit folder holding the config's year folders (or one of them)",
+    )
     train.add_argument("--out", required=True, help="run folder")
     train.add_argument(
         "--resume",
@@ -140,19 +214,37 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue from a checkpoint (default: the run folder's latest; with --config, "
         "start a new run when there is none)",
     )
-    train.add_argument("--override", action="append", metavar="SECTION.KEY=VALUE")
+    train.add_argument(
+        "--override",
+        action="append",
+        metavar="SECTION.KEY=VALUE",
+        help="change one config value (JSON), e.g. solver.max_iter=1000; repeatable",
+    )
+    train.add_argument(
+        "--from-scratch",
+        action="store_true",
+        help="train without ImageNet backbone weights, on purpose (model.from_scratch, "
+        "recorded in config.json)",
+    )
     train.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     train.add_argument("--stop-at", type=int, help="stop after this step (schedule unchanged)")
+    train.add_argument("--eval-every", type=int, metavar="STEPS",
+                       help="VOC07 mAP on the test set every STEPS steps into RUN/eval/voc07/ "
+                       "(run.eval_every; the reference preset: 10000; 0: none)")  # fmt: skip
     train.set_defaults(func=_train)
 
     detect = commands.add_parser("detect", help="write devkit result files for an image set")
-    detect.add_argument("--checkpoint", required=True)
-    detect.add_argument("--voc-root", required=True, help="year folder, e.g. VOCdevkit/VOC2007")
-    detect.add_argument("--set", default="test")
+    detect.add_argument("--checkpoint", required=True, help="RUN/checkpoints/step_XXXXXX.pt")
+    detect.add_argument(
+        "--voc-root",
+        required=True,
+        help="a year folder (VOCdevkit/VOC2007), or the VOCdevkit folder holding it",
+    )
+    detect.add_argument("--set", default="test", help="image set (ImageSets/Main/SET.txt)")
     detect.add_argument("--out", help="default: RUN/detections/step_XXXXXX")
-    detect.add_argument("--device")
-    detect.add_argument("--batch-size", type=int, default=8)
-    detect.add_argument("--num-workers", type=int, default=0)
+    detect.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    detect.add_argument("--batch-size", type=int, default=8, help="images per batch (8)")
+    detect.add_argument("--num-workers", type=int, default=0, help="loader processes (0)")
     detect.add_argument(
         "--box-convention",
         choices=("ssd_ref", "caffe"),
@@ -163,6 +255,18 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("--quiet", action="store_true", help="no progress display")
     detect.set_defaults(func=_detect)
 
+    prep = commands.add_parser(
+        "prepare", help="decode the training images once into a cache (data.pipeline=batched)"
+    )
+    prep.add_argument("--config", required=True, help="a preset or a config JSON file")
+    prep.add_argument("--voc-root", required=True, help="VOCdevkit folder holding the year folders")
+    prep.add_argument("--out", required=True, help="cache folder (resumed if partial)")
+    prep.add_argument("--override", action="append", metavar="SECTION.KEY=VALUE",
+                      help="change one config value (JSON); the cache follows data.train_sets "
+                      "and data.classes")  # fmt: skip
+    prep.add_argument("--quiet", action="store_true", help="no progress display")
+    prep.set_defaults(func=_prepare)
+
     export = commands.add_parser(
         "export-tensorboard", help="write a run's history.csv as TensorBoard scalars"
     )
@@ -171,24 +275,48 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(func=_export_tensorboard)
 
     synthetic = commands.add_parser("make-synthetic", help="write the synthetic VOC-format set")
-    synthetic.add_argument("--out", required=True)
-    synthetic.add_argument("--seed", type=int, default=0)
-    synthetic.add_argument("--trainval", type=int, default=240)
-    synthetic.add_argument("--test", type=int, default=100)
-    synthetic.add_argument("--folder", default="SYNTH")
+    synthetic.add_argument(
+        "--out", required=True, help="the VOCdevkit-like folder to write the year folder into"
+    )
+    synthetic.add_argument("--seed", type=int, default=0, help="the data seed (0)")
+    synthetic.add_argument("--trainval", type=int, default=240, help="trainval images (240)")
+    synthetic.add_argument("--test", type=int, default=100, help="test images (100)")
+    synthetic.add_argument(
+        "--folder", default="SYNTH", help="the year folder's name under --out (SYNTH)"
+    )
     synthetic.set_defaults(func=_make_synthetic)
 
-    convert = commands.add_parser("convert-vgg", help="ImageNet VGG16 -> reduced fc6/fc7 backbone")
-    convert.add_argument("input")
-    convert.add_argument("output")
-    convert.add_argument(
-        "--preprocessing", choices=("auto", "torchvision", "caffe"), default="auto"
+    weights = commands.add_parser("weights", help="ImageNet backbone weights")
+    weights_commands = weights.add_subparsers(dest="weights_command", required=True)
+    convert = weights_commands.add_parser(
+        "convert",
+        help="vgg16_reducedfc.pth, a VGG16 caffemodel or torchvision's VGG16 -> the "
+        "trainer's backbone file",
+        description="Convert ImageNet VGG16 weights into the file model.backbone_weights "
+        f"takes. Nothing is downloaded: vgg16_reducedfc.pth is published at {_WEIGHTS_URL}.",
     )
-    convert.set_defaults(func=_convert_vgg)
+    convert.add_argument("input", help="a .pth state dict or a .caffemodel")
+    convert.add_argument("output", help="the backbone file to write (atomically)")
+    convert.add_argument(
+        "--preprocessing",
+        choices=("auto", "torchvision", "caffe"),
+        default="auto",
+        help="the input the weights expect (auto: torchvision for torchvision's layout, "
+        "caffe otherwise)",
+    )
+    convert.add_argument(
+        "--sha256", metavar="HEX", help="refuse the input unless its SHA-256 is this"
+    )
+    convert.set_defaults(func=_convert_weights)
 
     show = commands.add_parser("print-config", help="print a resolved config as JSON")
     show.add_argument("config", help="a preset (reference, fast, tiny, small) or a JSON file")
-    show.add_argument("--override", action="append", metavar="SECTION.KEY=VALUE")
+    show.add_argument(
+        "--override",
+        action="append",
+        metavar="SECTION.KEY=VALUE",
+        help="change one config value (JSON); repeatable",
+    )
     show.set_defaults(func=_print_config)
     return parser
 

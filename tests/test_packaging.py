@@ -54,9 +54,7 @@ def test_the_notebook_extra_has_what_the_readme_command_runs():
     assert "nbconvert" in notebook and "ipykernel" in notebook
 
 
-def test_the_ssd_ref_entry_turns_the_missing_extra_into_one_line(monkeypatch, capsys):
-    import _ssd_ref_entry
-
+def _without_the_train_extra(monkeypatch, argv):
     class Hidden:
         def find_spec(self, name, path=None, target=None):
             if name.split(".")[0] in ("ssd_ref", "torch"):
@@ -66,8 +64,32 @@ def test_the_ssd_ref_entry_turns_the_missing_extra_into_one_line(monkeypatch, ca
     for name in [m for m in sys.modules if m.split(".")[0] == "ssd_ref"]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setattr(sys, "meta_path", [Hidden(), *sys.meta_path])
+    monkeypatch.setattr(sys, "argv", ["ssd_ref", *argv])
+
+
+def test_the_ssd_ref_entry_turns_the_missing_extra_into_one_line(monkeypatch, capsys):
+    import _ssd_ref_entry
+
+    _without_the_train_extra(monkeypatch, ["train", "--config", "tiny"])
     with pytest.raises(SystemExit) as stopped:
         _ssd_ref_entry.main()
     assert stopped.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("ssd_ref: ") and "vocmap[train]" in err
+    assert "ssd_ref: ssd_ref" not in err  # no doubled prefix
+    assert err.startswith("ssd_ref: missing torch: install vocmap[train]")
+
+
+@pytest.mark.parametrize(
+    "argv", [[], ["--help"], ["train", "--help"], ["weights", "convert", "-h"]]
+)
+def test_without_the_train_extra_ssd_ref_help_is_printed(monkeypatch, capsys, argv):
+    import _ssd_ref_entry
+
+    _without_the_train_extra(monkeypatch, argv)
+    with pytest.raises(SystemExit) as stopped:
+        _ssd_ref_entry.main()
+    out = capsys.readouterr().out
+    assert stopped.value.code == 0 and out.startswith("usage: ssd_ref")
+    assert "the commands need the train extra" in out and "vocmap[train]" in out
+    assert "``" not in out  # plain text, not reStructuredText

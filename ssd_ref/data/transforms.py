@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from ssd_ref.config import AugmentConfig, SamplerConfig
+from ssd_ref.data.hsv import bgr_to_hsv, hsv_to_bgr
 
 INTERPOLATIONS = {
     "linear": cv2.INTER_LINEAR,
@@ -54,9 +55,12 @@ def _affine_lut(image: np.ndarray, alpha: float, beta: float) -> np.ndarray:
 
 
 def _adjust_hsv_channel(image: np.ndarray, channel: int, alpha: float, beta: float) -> np.ndarray:
-    hsv = cv2.cvtColor(image, cv2.COLOR_BGR2HSV)
+    """Caffe's saturation/hue op: BGR -> HSV, ``convertTo`` on one channel, HSV -> BGR.
+    The conversions are OpenCV 4.x's, computed by :mod:`ssd_ref.data.hsv`, so the
+    bytes do not depend on the installed OpenCV (5.x differs) or the CPU."""
+    hsv = bgr_to_hsv(image)
     hsv[..., channel] = _affine_lut(np.ascontiguousarray(hsv[..., channel]), alpha, beta)
-    return cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)
+    return hsv_to_bgr(hsv)
 
 
 def random_brightness(

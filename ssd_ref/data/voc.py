@@ -23,6 +23,7 @@ import numpy as np
 
 from vocmap.core.errors import InputError
 from vocmap.io.voc import read_image_set as read_voc_image_set
+from vocmap.io.voc_root import year_folder
 from vocmap.io.voc_xml import read_annotation_record
 
 
@@ -141,16 +142,7 @@ class VocDataset:
 
 
 def resolve_year_root(voc_root: str | os.PathLike, image_set: str) -> Path:
-    """The folder holding ``ImageSets/Main/<image_set>.txt``: ``voc_root`` itself, or
-    its only year subfolder that has it (so a VOCdevkit folder holding VOC2007 works)."""
-    root = Path(voc_root)
-    if (root / "ImageSets" / "Main" / f"{image_set}.txt").is_file():
-        return root
-    found = sorted(
-        p for p in root.iterdir() if (p / "ImageSets" / "Main" / f"{image_set}.txt").is_file()
-    )
-    if len(found) == 1:
-        return found[0]
-    if not found:
-        raise FileNotFoundError(f"no ImageSets/Main/{image_set}.txt under {root}")
-    raise ValueError(f"several year folders in {root} have {image_set}: {[p.name for p in found]}")
+    """The year folder: ``voc_root`` itself, or its only year subfolder having
+    ``ImageSets/Main/<image_set>.txt`` (so a VOCdevkit folder holding VOC2007 works);
+    vocmap's :func:`vocmap.io.voc_root.year_folder`, shared by both tools."""
+    return year_folder(voc_root, image_set)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import torch
 
 from ssd_ref.config import RunConfig, SSDConfig
+from ssd_ref.errors import DeviceError
 
 
 def to_network_input(
@@ -31,12 +32,31 @@ def to_network_input(
 
 
 def resolve_device(device: str | torch.device | None, local_rank: int = 0) -> torch.device:
-    """``None`` -> CUDA (this rank's GPU) when available, else CPU."""
+    """``None`` -> CUDA (this rank's GPU) when available, else CPU. A device this
+    machine does not have is a :class:`DeviceError` (one line), not torch's assertion."""
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(device)
-    if device.type == "cuda" and device.index is None:
-        device = torch.device("cuda", local_rank)
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise DeviceError(
+            f"--device {str(device)[:40]!r}: not a device (cpu, cuda, cuda:N)"
+        ) from None
+    if device.type not in ("cpu", "cuda"):
+        raise DeviceError(f"--device {device}: ssd_ref runs on cpu or cuda")
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise DeviceError(
+                f"--device {device}: CUDA is not available here (torch {torch.__version__}, "
+                f"{'built without CUDA' if torch.version.cuda is None else 'no GPU found'}); "
+                "use --device cpu"
+            )
+        if device.index is None:
+            device = torch.device("cuda", local_rank)
+        if device.index >= torch.cuda.device_count():
+            raise DeviceError(
+                f"--device {device}: this machine has {torch.cuda.device_count()} GPU(s)"
+            )
     return device
 
 
@@ -53,8 +73,8 @@ def numeric_settings(
 ) -> Iterator[None]:
     """torch's global switches from the config for the duration, then restored.
 
-    Everywhere: ``torch.use_deterministic_algorithms(run.deterministic)``. On
-    CUDA also TF32 for matmuls and cuDNN convolutions (``run.allow_tf32``; off
+    Everywhere: ``torch.use_deterministic_algorithms(run.deterministic)``. On a
+    CPU: ``run.cpu_threads`` threads (unless 0). On CUDA also TF32 for matmuls and cuDNN convolutions (``run.allow_tf32``; off
     means true fp32, since torch enables TF32 in cuDNN by default) and cuDNN's
     autotuner (``run.cudnn_benchmark``, or ``cudnn_benchmark`` when given).
     """
@@ -65,7 +85,10 @@ def numeric_settings(
         backends.cudnn.allow_tf32,
         backends.cuda.matmul.allow_tf32,
     )
+    threads = torch.get_num_threads()
     torch.use_deterministic_algorithms(run.deterministic)
+    if device.type == "cpu" and run.cpu_threads > 0:
+        torch.set_num_threads(run.cpu_threads)
     if device.type == "cuda":
         backends.cudnn.benchmark = (
             run.cudnn_benchmark if cudnn_benchmark is None else cudnn_benchmark
@@ -75,6 +98,7 @@ def numeric_settings(
     try:
         yield
     finally:
+        torch.set_num_threads(threads)
         torch.use_deterministic_algorithms(saved[0])
         backends.cudnn.benchmark = saved[1]
         backends.cudnn.allow_tf32 = saved[2]

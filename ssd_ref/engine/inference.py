@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from ssd_ref.config import SSDConfig, saved_config
+from ssd_ref.config import SSDConfig
 from ssd_ref.data.datasets import DetectDataset, opencv_serial, seed_worker
 from ssd_ref.data.voc import VocDataset, normalized_to_voc, resolve_year_root
 from ssd_ref.engine.batches import (
@@ -45,12 +45,18 @@ from ssd_ref.engine.batches import (
     resolve_device,
     to_network_input,
 )
-from ssd_ref.errors import ConfigError
+from ssd_ref.errors import CheckpointError, ConfigError
 from ssd_ref.modeling.postprocess import Detections, detect_batch
 from ssd_ref.modeling.priors import prior_boxes
 from ssd_ref.modeling.ssd import SSD300, build_model
-from ssd_ref.utils.checkpoint import load_checkpoint
-from ssd_ref.utils.distributed import DistInfo, barrier, gather_to_main, init_distributed
+from ssd_ref.utils.checkpoint import checkpoint_config, load_checkpoint
+from ssd_ref.utils.distributed import (
+    DistInfo,
+    barrier,
+    gather_to_main,
+    init_distributed,
+    local_rank,
+)
 from ssd_ref.utils.progress import Progress
 from vocmap.core.atomic import atomic_write_text
 
@@ -64,9 +70,15 @@ def load_model(
 ) -> tuple[SSD300, SSDConfig, int]:
     """The network of a checkpoint, in eval mode on ``device``; with its config and step."""
     checkpoint = load_checkpoint(checkpoint_path)
-    config = saved_config(checkpoint["config"])
+    config = checkpoint_config(checkpoint, checkpoint_path)
     model = build_model(config, initialise_weights=False)
-    model.load_state_dict(checkpoint["model"])
+    try:
+        model.load_state_dict(checkpoint["model"])
+    except (RuntimeError, TypeError, AttributeError) as error:
+        first = (str(error).strip().splitlines() or [""])[0][:120]
+        raise CheckpointError(
+            f"{checkpoint_path}: its weights do not fit its config's network ({first})"
+        ) from None
     model = model.to(device).eval()
     if config.run.channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -262,7 +274,7 @@ def detect_checkpoint(
         raise ConfigError(
             f"box convention must be one of {list(BOX_CONVENTIONS)}, not {box_convention!r}"
         )
-    device = resolve_device(device, int(os.environ.get("LOCAL_RANK", "0")))
+    device = resolve_device(device, local_rank())
     info = init_distributed(device.type)
     model, config, step = load_model(checkpoint_path, device)
     year_root = resolve_year_root(voc_root, image_set)

@@ -16,7 +16,7 @@ from torch import nn
 
 from ssd_ref.config import ModelConfig, SSDConfig
 from ssd_ref.modeling.priors import priors_per_location
-from ssd_ref.modeling.vgg import ConvReLU, VGGBackbone, load_vgg16_weights, scaled
+from ssd_ref.modeling.vgg import ConvReLU, VGGBackbone, scaled
 
 #: (name, output channels, kernel, stride, padding) of the extra layers (Caffe AddExtraLayers).
 EXTRA_LAYERS: tuple[tuple[str, int, int, int, int], ...] = (
@@ -150,12 +150,10 @@ def initialise(model: SSD300, config: ModelConfig) -> None:
         caffe_xavier_(conv.weight)
         if conv.bias is not None:
             nn.init.zeros_(conv.bias)
-    if config.backbone_weights:
-        if config.width_mult != 1.0 or config.batch_norm or config.input_std_bgr is not None:
-            raise ValueError(
-                "pretrained VGG16 weights need width_mult 1.0, no batch_norm and no input_std_bgr"
-            )
-        state = load_vgg16_weights(config.backbone_weights, config.backbone_weights_preprocessing)
+    if config.backbone_weights:  # ModelConfig checked width_mult, batch_norm, input_std_bgr
+        from ssd_ref.weights import read_source_weights
+
+        state = read_source_weights(config.backbone_weights, config.backbone_weights_preprocessing)
         model.backbone.load_state_dict(state)
         return
     for conv in backbone_convs:

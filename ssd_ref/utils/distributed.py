@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from ssd_ref.errors import EnvironmentSettingError
+
 
 @dataclass(frozen=True)
 class DistInfo:
@@ -28,13 +30,44 @@ class DistInfo:
         return self.world_size > 1
 
 
+def env_int(name: str, default: int, minimum: int = 0) -> int:
+    """A whole-number torchrun variable (``default`` when unset), one line if malformed."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        shown = raw if len(raw) <= 40 else raw[:37] + "..."
+        raise EnvironmentSettingError(
+            f"the environment's {name}={shown!r} is not a whole number >= {minimum}"
+        )
+    return value
+
+
+def local_rank() -> int:
+    """``LOCAL_RANK`` (0 without torchrun)."""
+    return env_int("LOCAL_RANK", 0)
+
+
+def process_rank() -> int:
+    """``RANK`` (0 without torchrun)."""
+    return env_int("RANK", 0)
+
+
 def init_distributed(device_type: str) -> DistInfo:
     """Join the process group that ``torchrun`` describes in the environment, if any."""
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    world_size = env_int("WORLD_SIZE", 1, minimum=1)
     if world_size <= 1:
         return DistInfo()
-    rank = int(os.environ["RANK"])
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if "RANK" not in os.environ:
+        raise EnvironmentSettingError(f"WORLD_SIZE={world_size} but RANK is not set")
+    rank = process_rank()
+    if rank >= world_size:
+        raise EnvironmentSettingError(f"RANK={rank} is not below WORLD_SIZE={world_size}")
+    local_rank = env_int("LOCAL_RANK", 0)
     if not dist.is_initialized():
         if device_type == "cuda":
             torch.cuda.set_device(local_rank)

@@ -90,7 +90,11 @@ class Progress:
         elif self.log and (
             done - self._logged >= self.log_every or done >= self.total > self._logged
         ):
-            logger.info("%s", self.line(done, note))
+            if logger.hasHandlers():
+                logger.info("%s", self.line(done, note))
+            else:  # a caller that set up no logging (vocmap score): plain lines
+                self.stream.write(self.line(done, note) + "\n")
+                self.stream.flush()
             self._logged = done
 
     def clear(self) -> None:

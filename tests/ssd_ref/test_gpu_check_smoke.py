@@ -18,20 +18,25 @@ def test_gpu_check_smoke_prints_every_figure():
         env={**os.environ, "PYTHON": sys.executable},
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=360,
     )
     assert run.returncode == 0, run.stderr[-2000:]
     out = run.stdout
     for figure in (
-        "train step [reference]",
-        "train step [fast]",
-        "loader [reference]",
-        "per worker",
-        "short training [reference settings",
-        "short training [fast settings",
-        "detection [reference]",
-        "detection [fast]",
-        "mAP",
+        "data: 4 synthetic small images and their cache",
+        "train step [reference] batch 2, fixed batch",
+        "train step [fast] batch 2, fixed batch",
+        "fed by the cpu pipeline",
+        "fed by the batched pipeline",
+        "the pipeline alone",
+        "peak GPU memory [reference]",
+        "peak GPU memory [fast]",
+        "detection [reference] 4 images",
+        "detection [fast] 4 images",
+        "short training [fast, SSD300 at 0.0625 width, batched pipeline] step 2: loss",
+        "short training [fast, SSD300 at 0.0625 width]: 2 steps",
         "smoke mode, CPU: not GPU figures",
     ):
         assert figure in out, figure
+    assert all(line.startswith("gpu_check: ") for line in out.splitlines())
+    assert out.count("fed by the batched pipeline") == 2

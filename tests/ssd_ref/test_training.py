@@ -21,7 +21,7 @@ from ssd_ref.cli import EXIT_NONFINITE
 from ssd_ref.cli import main as cli_main
 from ssd_ref.config import SSDConfig, apply_overrides, tiny_config
 from ssd_ref.data.synthetic import make_synthetic_voc
-from ssd_ref.engine import trainer as trainer_module
+from ssd_ref.engine import step as step_module
 from ssd_ref.engine.trainer import NonFiniteLossError, train
 from ssd_ref.inference import detect_checkpoint
 from ssd_ref.modeling.ssd import build_model
@@ -198,7 +198,7 @@ def test_sigterm_leaves_a_checkpoint_that_resumes_bit_identically(small_voc, tmp
 
 def poison_loss(monkeypatch, bad_calls: set[int]) -> None:
     """Make the training loss NaN on the given (1-based) training-step calls."""
-    real = trainer_module.multibox_loss
+    real = step_module.multibox_loss
     calls = {"n": 0}
 
     def loss(loc, conf, *args, **kwargs):
@@ -210,7 +210,7 @@ def poison_loss(monkeypatch, bad_calls: set[int]) -> None:
             return sums._replace(loc_sum=sums.loc_sum * float("nan"))
         return sums
 
-    monkeypatch.setattr(trainer_module, "multibox_loss", loss)
+    monkeypatch.setattr(step_module, "multibox_loss", loss)
 
 
 @pytest.mark.slow
@@ -403,7 +403,7 @@ def test_cli_help_is_quick_and_lists_the_commands():
         [sys.executable, "-m", "ssd_ref.cli", "--help"], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0
-    for command in ("train", "detect", "make-synthetic", "convert-vgg"):
+    for command in ("train", "detect", "make-synthetic", "weights"):
         assert command in done.stdout
     # The CLI module imports torch only inside the commands.
     probe = "import sys, ssd_ref.cli; sys.exit('torch' in sys.modules)"

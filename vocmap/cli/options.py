@@ -81,7 +81,11 @@ OPTIONS: dict[str, Option] = {
     # ground truth
     "voc_root": Option(
         ("--voc-root",),
-        {"type": path_value, "metavar": "DIR", "help": "a VOC year folder (VOCdevkit/VOC2007)"},
+        {
+            "type": path_value,
+            "metavar": "DIR",
+            "help": "a VOC year folder (VOCdevkit/VOC2007), or the VOCdevkit folder holding it",
+        },
     ),
     "image_set": Option(
         ("--image-set",),

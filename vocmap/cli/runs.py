@@ -113,6 +113,7 @@ def run_score(args: argparse.Namespace) -> int:
         voc_root=annotations.parent if annotations.name == "Annotations" else None,
         device=args.device,
         follow_symlinks=args.follow_symlinks,
+        progress=not args.quiet,
     )
     try:
         scored = score_run(

@@ -91,9 +91,9 @@ def ground_truth_source(
                 "or set $VOC_ROOT (./VOCdevkit/VOC2007 does not exist)"
             )
         root = DEFAULT_VOC_ROOT
-    root = Path(root)
-    if not root.is_dir():
-        raise VocmapError(f"VOC root folder not found: {root}")
+    from vocmap.io.voc_root import year_folder  # the year folder, or the VOCdevkit above it
+
+    root = year_folder(root, image_set or DEFAULT_IMAGE_SET)
     return GroundTruthSource(
         root / "Annotations",
         root / "ImageSets" / "Main" / f"{image_set or DEFAULT_IMAGE_SET}.txt",

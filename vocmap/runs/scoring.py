@@ -53,6 +53,7 @@ class ScoreSettings:
     voc_root: Path | None = None  # images for detection
     device: str | None = None
     follow_symlinks: bool = False  # read checkpoints and detections linked from outside the run
+    progress: bool = False  # ssd_ref's images/s and ETA while it detects
 
     @property
     def key(self) -> str:
@@ -108,6 +109,7 @@ def detect_step(run: RunFolder, step: int, settings: ScoreSettings) -> Path:
                 image_set=settings.image_set,
                 out_dir=temporary,
                 device=settings.device,
+                progress=settings.progress,
             )
         except (VocmapError, KeyboardInterrupt):
             raise
