@@ -65,6 +65,17 @@ PLANS: dict[str, tuple[str, str]] = {
     ),
     "vocmap diagnose results/ --voc-root VOC2007 --json diag.json": (DEMO_SCENE, ""),
     "vocmap report diag.json --out report.html": (DEMO_SCENE, "matplotlib"),
+    "vocmap report diag.json --out report.html --images VOCdevkit/VOC2007/JPEGImages": (
+        SKIP,
+        "the demo ships no images; tests/vocmap/test_cli_check_yolo_images.py draws them",
+    ),
+    "vocmap check results/ --voc-root VOC2007": (DEMO_SCENE, ""),
+    "vocmap evaluate runs/detect/predict/labels --yolo-predictions --yolo-labels "
+    "datasets/VOC/labels/test2007 --yolo-classes datasets/VOC/data.yaml": (
+        SKIP,
+        "needs a YOLO data set and ultralytics' predictions; "
+        "tests/vocmap/test_cli_check_yolo_images.py builds and evaluates one",
+    ),
     "vocmap compare results/ --voc-root VOC2007 --semantics coco50": (DEMO_SCENE, ""),
     "vocmap compare-runs dets_a/ dets_b/ --voc-root VOC2007": (DEMO_SCENE, ""),
     "python -m vocmap.testing.synthetic data_fixtures/demo --images 200 --seed 2007": (
@@ -115,10 +126,21 @@ PLANS: dict[str, tuple[str, str]] = {
         SKIP,
         "the reference run's checkpoint; " + VOC_DOWNLOAD,
     ),
-    "ssd_ref convert-vgg vgg16_reducedfc.pth vgg16_ssd.pth": (
+    "ssd_ref weights convert vgg16_reducedfc.pth vgg16_ssd.pth": (
         SKIP,
-        "converts the user-downloaded ImageNet VGG16 weights",
+        "converts the user-downloaded ImageNet VGG16 weights (tests/ssd_ref test it on a "
+        "fabricated file)",
     ),
+    "ssd_ref prepare --config reference --voc-root /data/VOCdevkit --out /data/ssd_ref_cache": (
+        SKIP,
+        VOC_DOWNLOAD + " (tests/ssd_ref/test_prepared.py prepares the synthetic set)",
+    ),
+    "ssd_ref train --config fast --voc-root /data/VOCdevkit --out runs/fast "
+    "--override data.pipeline=batched --override data.prepared=/data/ssd_ref_cache": (
+        SKIP,
+        "needs a GPU; " + VOC_DOWNLOAD,
+    ),
+    "vocmap table runs/fast": (SKIP, "the fast run above; " + VOC_DOWNLOAD),
 }
 
 
@@ -223,7 +245,7 @@ def test_the_demo_commands_run(tmp_path):
         shutil.copytree(DEMO / "results", tmp_path / name)
     shutil.copytree(DEMO / "VOC2007", tmp_path / "VOC2007")
     commands = _scene_commands(DEMO_SCENE)
-    assert len(commands) == 6
+    assert len(commands) == 7
     for command in commands:
         _needs(command)
         _run(command, tmp_path)

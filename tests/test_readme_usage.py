@@ -27,7 +27,15 @@ READING = [
     "--ignore-unknown-images",
     "--ignore-unknown-categories",
 ]
+YOLO = [
+    "--yolo-labels",
+    "--yolo-classes",
+    "--yolo-images",
+    "--yolo-missing-labels",
+    "--yolo-predictions",
+]
 SHORTHANDS = {
+    "[YOLO options as evaluate]": YOLO,
     "[ground truth, reading options as evaluate]": GROUND_TRUTH + READING,
     "[ground truth options as evaluate]": GROUND_TRUTH,
 }

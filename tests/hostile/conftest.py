@@ -9,6 +9,7 @@ may open it (an audit hook watches every ``open`` while a case runs).
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import sys
@@ -16,6 +17,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 HERE = Path(__file__).resolve().parent
@@ -79,6 +81,8 @@ class Workspace:
     empty_folder: Path
     garbage: Path
     a_file: Path
+    yolo: Path  # images/, labels/, pred/, data.yaml (tests/helpers/yolo_case.py)
+    coco: Path  # instances.json and results.json (vocmap.testing.coco_cases)
 
     def fill(self, text: str, out: Path, run: Path | None = None) -> str:
         """A baseline argument with its placeholders replaced."""
@@ -90,6 +94,8 @@ class Workspace:
             result_json=self.result_json,
             diagnosis_json=self.diagnosis_json,
             table_csv=self.table_csv,
+            yolo=self.yolo,
+            coco=self.coco,
             out=out,
         )
 
@@ -111,6 +117,9 @@ def _quiet_main(argv: list[str]) -> int:
 @pytest.fixture(scope="session")
 def workspace(tmp_path_factory) -> Workspace:
     from run_builder import make_run
+    from yolo_case import make_split
+
+    from vocmap.testing.coco_cases import coco_case
 
     root = tmp_path_factory.mktemp("hostile")
     voc, run = make_run(root / "data", steps=(100, 200), images=12)
@@ -154,6 +163,14 @@ def workspace(tmp_path_factory) -> Workspace:
     garbage.write_bytes(bytes(range(256)) * 8 + b"<script>alert(1)</script>\x1b]0;title\x07")
     a_file = special / "a_file.txt"
     a_file.write_text("not a folder\n")
+    yolo = root / "yolo"
+    yolo.mkdir()
+    make_split(yolo, np.random.default_rng(4), images=6)
+    coco = root / "coco"
+    coco.mkdir()
+    ground_truth, detections = coco_case(12, 3, 60, seed=5)
+    (coco / "instances.json").write_text(json.dumps(ground_truth))
+    (coco / "results.json").write_text(json.dumps(detections))
     watch = open_watch()
     watch.target = None
     return Workspace(
@@ -171,4 +188,6 @@ def workspace(tmp_path_factory) -> Workspace:
         empty_folder,
         garbage,
         a_file,
+        yolo,
+        coco,
     )

@@ -156,7 +156,42 @@ SHARED_OPTIONS: dict[str, Kind] = {
     "--device": NAME,
     "--force": FLAG,
     "--version": FLAG,
+    # COCO json ground truth (issue 20)
+    "--ground-truth": INPUT_FILE,
+    "--coco-image-ids": CHOICE,
+    # YOLO data (issue 22)
+    "--yolo-labels": INPUT_FOLDER,
+    "--yolo-classes": INPUT_FILE,
+    "--yolo-images": INPUT_FOLDER,
+    "--yolo-missing-labels": CHOICE,
+    "--yolo-predictions": FLAG,
+    # the best checkpoint (table, report)
+    "--best": FLAG,
+    "--against": COUNT,
 }
+
+_YOLO = (
+    "--yolo-labels",
+    "{yolo}/labels",
+    "--yolo-classes",
+    "{yolo}/data.yaml",
+    "--yolo-predictions",
+)
+_COCO = ("--ground-truth", "{coco}/instances.json")
+
+
+def _input_variants(command: str, out: str) -> dict[str, tuple[str, ...]]:
+    """The YOLO and COCO options mutated on a YOLO or COCO baseline of ``command``."""
+    yolo = (command, "{yolo}/pred", *_YOLO, *out.split())
+    coco = (command, "{coco}/results.json", *_COCO, *out.split())
+    return {
+        **{name: yolo for name in _YOLO if name.startswith("--yolo-")},
+        "--yolo-images": (*yolo, "--yolo-images", "{yolo}/images"),
+        "--yolo-missing-labels": (*yolo, "--yolo-missing-labels", "empty"),
+        "--ground-truth": coco,
+        "--coco-image-ids": (*coco, "--coco-image-ids", "id"),
+    }
+
 
 _GT = ("--voc-root", "{voc}")
 _ALT_GT = (
@@ -198,7 +233,8 @@ _BASELINES: dict[str, tuple[str, ...]] = {
     "score": ("score", "{run}", *_GT, "--quiet", "--force", *_CLASSES),
     "table": ("table", "{run}", "--out", "{out}/t.txt"),
     # a table CSV draws one figure (a run folder three): --step needs the run folder
-    "plot": ("plot", "{table_csv}", "--out", "{out}/plots"),
+    "plot": ("plot", "{table_csv}", "--out-dir", "{out}/plots"),
+    "check": ("check", "{results}", *_GT, "--json", "{out}/k.json", *_CLASSES),
     "diagnose": ("diagnose", "{results}", *_GT, "--top", "3", "--out", "{out}/d.txt", *_CLASSES),
     "report": ("report", "{result_json}", "--out", "{out}/r.html"),
     "compare-runs": (
@@ -214,22 +250,57 @@ _BASELINES: dict[str, tuple[str, ...]] = {
     ),
 }
 _IN_RESULTS = "comp4_det_test_dog.txt"
+
+
+def _best_variants(command: str, switch: tuple[str, ...], out: str) -> dict[str, tuple[str, ...]]:
+    """``table --best`` / ``report RUN``: the ground truth and bootstrap options act
+    only on a run with its ground truth."""
+    base = (command, "{run}", *switch, *_GT, "--resamples", "20", "--out", out)
+    alternative = (command, "{run}", *switch, *_ALT_GT, "--resamples", "20", "--out", out)
+    names = ("--voc-root", "--image-set", "--no-cache", "--against", "--resamples", "--seed")
+    return {
+        **{name: base for name in (*names, "--level")},
+        **{name: alternative for name in ("--annotations", "--image-set-file", "--imageset")},
+    }
+
+
+_BEST_VARIANTS = {
+    "table": _best_variants("table", ("--best",), "{out}/t.txt"),
+    "report": _best_variants("report", (), "{out}/r.html"),
+}
 _IN_VOC = "Annotations/000001.xml"
 
 COMMANDS: dict[str, Command] = {
     "evaluate": Command(
         _BASELINES["evaluate"],
+        options={"--threshold": REAL, "--curves": OUTPUT_FILE, "--operating-point": FLAG},
         positionals={"detections": (1, INPUT_EITHER)},
         inner={"detections": _IN_RESULTS, "--voc-root": _IN_VOC},
         writes=("--json",),
-        variants=_variants(_BASELINES["evaluate"], ci=True),
+        variants={
+            **_variants(_BASELINES["evaluate"], ci=True),
+            **_input_variants("evaluate", "--json {out}/r.json"),
+        },
+    ),
+    "check": Command(
+        _BASELINES["check"],
+        positionals={"detections": (1, INPUT_EITHER)},
+        inner={"detections": _IN_RESULTS, "--voc-root": _IN_VOC},
+        writes=("--json",),
+        variants={
+            **_variants(_BASELINES["check"]),
+            **_input_variants("check", "--json {out}/k.json"),
+        },
     ),
     "compare": Command(
         _BASELINES["compare"],
         positionals={"detections": (1, INPUT_EITHER)},
         inner={"detections": _IN_RESULTS, "--voc-root": _IN_VOC},
         writes=("--json",),
-        variants=_variants(_BASELINES["compare"]),
+        variants={
+            **_variants(_BASELINES["compare"]),
+            **_input_variants("compare", "--semantics py-faster-rcnn --json {out}/c.json"),
+        },
     ),
     "score": Command(
         _BASELINES["score"],
@@ -250,19 +321,20 @@ COMMANDS: dict[str, Command] = {
         positionals={"source": (1, INPUT_EITHER)},
         inner={"source": "eval/voc07/step_000100.json"},
         writes=("--out",),
+        variants=_BEST_VARIANTS["table"],
     ),
     "plot": Command(
         _BASELINES["plot"],
-        variants={"--step": ("plot", "{run}", "--out", "{out}/plots")},
+        variants={"--step": ("plot", "{run}", "--out-dir", "{out}/plots")},
         options={
-            "--out": OUTPUT_FOLDER,
+            "--out-dir": OUTPUT_FOLDER,
             "--step": COUNT,
             "--label": TEXT,
             "--compare-label": TEXT,
             "--compare": INPUT_EITHER,
         },
         positionals={"source": (1, INPUT_EITHER)},
-        writes=("--out",),
+        writes=("--out-dir",),
     ),
     "diagnose": Command(
         _BASELINES["diagnose"],
@@ -275,13 +347,20 @@ COMMANDS: dict[str, Command] = {
         positionals={"detections": (1, INPUT_EITHER)},
         inner={"detections": _IN_RESULTS, "--voc-root": _IN_VOC},
         writes=("--out",),
-        variants=_variants(_BASELINES["diagnose"]),
+        variants={
+            **_variants(_BASELINES["diagnose"]),
+            **_input_variants("diagnose", "--top 3 --out {out}/d.txt"),
+        },
     ),
     "report": Command(
         _BASELINES["report"],
-        options={"--diagnosis": INPUT_FILE, "--title": TEXT},
+        options={"--diagnosis": INPUT_FILE, "--title": TEXT, "--images": INPUT_FOLDER},
         positionals={"source": (1, INPUT_EITHER)},
         writes=("--out",),
+        variants={
+            **_BEST_VARIANTS["report"],
+            "--images": ("report", "{diagnosis_json}", "--out", "{out}/r.html"),
+        },
     ),
     "compare-runs": Command(
         _BASELINES["compare-runs"],
@@ -372,6 +451,17 @@ API: dict[str, Api] = {
     "with_intervals": Api("with_intervals", {"resamples": COUNT, "seed": SEED, "level": LEVEL}),
     "compare_runs": Api("compare_runs", {"resamples": COUNT, "seed": SEED, "level": LEVEL}),
     "compare_with_coco50": Api("compare_with_coco50", {"metric": CHOICE}),
+    "check": Api("check", {"classes": CLASSES}),
+    "CheckReport": Api(None, why=_VALUE + " (made by check)"),
+    "read_yolo_ground_truth": Api(
+        "read_yolo_ground_truth",
+        {"labels_folder": INPUT_FOLDER, "classes": INPUT_FILE, "missing_labels": CHOICE},
+    ),
+    "read_yolo_predictions": Api("read_yolo_predictions", {"folder": INPUT_FOLDER}),
+    "read_yolo_classes": Api("read_yolo_classes", {"path": INPUT_FILE}),
+    "YoloData": Api(None, why=_VALUE + " (made by read_yolo_ground_truth)"),
+    "operating_points": Api("operating_points", {"threshold": REAL}),
+    "pr_curves": Api(None, why="takes a result and its detections: the result's own checks"),
     "evaluate_folder": Api(
         "evaluate_folder",
         {
@@ -415,7 +505,19 @@ SSD_COMMANDS: dict[str, dict[str, Kind]] = {
         "--override": TEXT,
         "--device": NAME,
         "--stop-at": COUNT,
+        "--from-scratch": FLAG,
+        "--eval-every": CAP,
     },
+    "prepare": {
+        "--config": NAME,
+        "--voc-root": INPUT_FOLDER,
+        "--out": OUTPUT_FOLDER,
+        "--override": TEXT,
+        "--quiet": FLAG,
+    },
+    # ``weights convert IN OUT [--preprocessing] [--sha256]``: its subcommand's
+    # arguments are fed bad files in tests/ssd_ref/test_weights.py
+    "weights": {},
     "detect": {
         "--checkpoint": INPUT_FILE,
         "--voc-root": INPUT_FOLDER,
@@ -435,7 +537,6 @@ SSD_COMMANDS: dict[str, dict[str, Kind]] = {
         "--test": COUNT,
         "--folder": NAME,
     },
-    "convert-vgg": {"input": INPUT_FILE, "output": OUTPUT_FILE, "--preprocessing": CHOICE},
     "print-config": {"config": NAME, "--override": TEXT},
 }
 
@@ -468,6 +569,8 @@ CONFIG_KEYS: dict[str, str] = {
     "model.input_std_bgr": OTHER,
     "model.batch_norm": BOOL,
     "model.stem_crelu": BOOL,
+    "model.from_scratch": BOOL,
+    "model.backbone_weights_sha256": OTHER,
     "data.classes": OTHER,
     "data.voc_root": OTHER,
     "data.train_sets": OTHER,
@@ -478,6 +581,8 @@ CONFIG_KEYS: dict[str, str] = {
     "data.num_workers": NONNEGATIVE_INT,
     "data.pin_memory": BOOL,
     "data.epoch_order": OTHER,
+    "data.pipeline": OTHER,
+    "data.prepared": OTHER,
     "augment.brightness_prob": FRACTION,
     "augment.brightness_delta": NONNEGATIVE_FLOAT,
     "augment.contrast_prob": FRACTION,
@@ -507,7 +612,7 @@ CONFIG_KEYS: dict[str, str] = {
     "solver.warmup_iters": NONNEGATIVE_INT,
     "solver.warmup_factor": POSITIVE_FLOAT,
     "loss.overlap_threshold": FRACTION,
-    "loss.neg_pos_ratio": POSITIVE_FLOAT,
+    "loss.neg_pos_ratio": NONNEGATIVE_FLOAT,  # 0: no hard negatives
     "loss.neg_overlap": FRACTION,
     "loss.loc_weight": NONNEGATIVE_FLOAT,
     "detect.conf_threshold": FRACTION,
@@ -517,7 +622,7 @@ CONFIG_KEYS: dict[str, str] = {
     "run.seed": NONNEGATIVE_INT,
     "run.log_every": POSITIVE_INT,
     "run.checkpoint_every": POSITIVE_INT,
-    "run.val_every": POSITIVE_INT,
+    "run.val_every": NONNEGATIVE_INT,  # 0: no validation
     "run.max_consecutive_nonfinite": POSITIVE_INT,
     "run.bf16": BOOL,
     "run.allow_tf32": BOOL,
@@ -526,202 +631,16 @@ CONFIG_KEYS: dict[str, str] = {
     "run.cudnn_benchmark": BOOL,
     "run.deterministic": BOOL,
     "run.tensorboard": BOOL,
+    "run.eval_every": NONNEGATIVE_INT,
+    "run.cpu_threads": NONNEGATIVE_INT,
 }
 
 # --------------------------------------------------------------------------------------
 # Known failures: case id -> why (a strict xfail each; delete the line once fixed)
 # --------------------------------------------------------------------------------------
 
-_EMPTY_COMPARE = (
-    "issue 18 §2 Arguments (the cli helper's part): an empty option value is taken as not "
-    "given (as --json '' was); refuse it in one line"
-)
-KNOWN_FAILURES: dict[str, str] = {
-    "table --compare empty_name": _EMPTY_COMPARE,
-    "plot --compare empty_name": _EMPTY_COMPARE,
-    "plot --out empty_name": _EMPTY_COMPARE,
-}
+KNOWN_FAILURES: dict[str, str] = {}
 
-# ssd_ref: the ssd helper's part of issue 18 §2 (found by the cases below, not fixed here)
-_SSD_CHECKPOINT = (
-    "issue 18 §2 ssd_ref CLI: checkpoint errors in detect and train --resume (truncated, not a "
-    "checkpoint, no config, a pickle that would run code, a special file) are tracebacks"
-)
-_SSD_RANGES = "issue 18 §2 ssd_ref CLI: config values are not range-checked (NaN/inf, <= 0, > 1)"
-_SSD_DEEP = "issue 18 §2 ssd_ref CLI: a deeply nested --override is a RecursionError"
-_SSD_OPTIONS = "ssd_ref make-synthetic: a count <= 0 or a control character in --folder is accepted"
-#: mutator of test_ssd_ref_hostile.py -> the config keys it fails on today
-_SSD_CONFIG_GAPS: dict[str, tuple[str, ...]] = {
-    "above_one": (
-        "augment.brightness_prob",
-        "augment.contrast_prob",
-        "augment.expand_prob",
-        "augment.flip_prob",
-        "augment.hue_prob",
-        "augment.saturation_prob",
-        "detect.conf_threshold",
-        "detect.nms_threshold",
-        "loss.neg_overlap",
-        "loss.overlap_threshold",
-    ),
-    "deep": tuple(CONFIG_KEYS),  # every key
-    "inf": (
-        "augment.brightness_delta",
-        "augment.contrast_lower",
-        "augment.contrast_upper",
-        "augment.hue_delta",
-        "augment.max_expand_ratio",
-        "augment.saturation_lower",
-        "augment.saturation_upper",
-        "loss.loc_weight",
-        "loss.neg_pos_ratio",
-        "model.l2norm_scale",
-        "model.prior_offset",
-        "model.width_mult",
-        "solver.base_lr",
-        "solver.bias_lr_factor",
-        "solver.bias_weight_decay",
-        "solver.gamma",
-        "solver.momentum",
-        "solver.warmup_factor",
-        "solver.weight_decay",
-    ),
-    "nan": (
-        "augment.brightness_delta",
-        "augment.brightness_prob",
-        "augment.contrast_lower",
-        "augment.contrast_prob",
-        "augment.contrast_upper",
-        "augment.expand_prob",
-        "augment.flip_prob",
-        "augment.hue_delta",
-        "augment.hue_prob",
-        "augment.max_expand_ratio",
-        "augment.saturation_lower",
-        "augment.saturation_prob",
-        "augment.saturation_upper",
-        "detect.conf_threshold",
-        "detect.nms_threshold",
-        "loss.loc_weight",
-        "loss.neg_overlap",
-        "loss.neg_pos_ratio",
-        "loss.overlap_threshold",
-        "model.l2norm_scale",
-        "model.prior_offset",
-        "model.width_mult",
-        "solver.base_lr",
-        "solver.bias_lr_factor",
-        "solver.bias_weight_decay",
-        "solver.gamma",
-        "solver.momentum",
-        "solver.warmup_factor",
-        "solver.weight_decay",
-    ),
-    "negative": (
-        "augment.brightness_delta",
-        "augment.brightness_prob",
-        "augment.contrast_lower",
-        "augment.contrast_prob",
-        "augment.contrast_upper",
-        "augment.expand_prob",
-        "augment.flip_prob",
-        "augment.hue_delta",
-        "augment.hue_prob",
-        "augment.max_expand_ratio",
-        "augment.saturation_lower",
-        "augment.saturation_prob",
-        "augment.saturation_upper",
-        "data.num_workers",
-        "data.val_max_images",
-        "detect.conf_threshold",
-        "detect.keep_top_k",
-        "detect.nms_threshold",
-        "detect.top_k",
-        "loss.loc_weight",
-        "loss.neg_overlap",
-        "loss.neg_pos_ratio",
-        "loss.overlap_threshold",
-        "model.image_size",
-        "model.l2norm_scale",
-        "model.min_channels",
-        "model.prior_offset",
-        "model.width_mult",
-        "run.checkpoint_every",
-        "run.log_every",
-        "run.max_consecutive_nonfinite",
-        "run.seed",
-        "run.val_every",
-        "solver.base_lr",
-        "solver.batch_size",
-        "solver.bias_lr_factor",
-        "solver.bias_weight_decay",
-        "solver.gamma",
-        "solver.max_iter",
-        "solver.momentum",
-        "solver.warmup_factor",
-        "solver.warmup_iters",
-        "solver.weight_decay",
-    ),
-    "zero": (
-        "augment.max_expand_ratio",
-        "detect.keep_top_k",
-        "detect.top_k",
-        "loss.neg_pos_ratio",
-        "model.image_size",
-        "model.l2norm_scale",
-        "model.min_channels",
-        "model.width_mult",
-        "run.checkpoint_every",
-        "run.log_every",
-        "run.max_consecutive_nonfinite",
-        "run.val_every",
-        "solver.base_lr",
-        "solver.batch_size",
-        "solver.gamma",
-        "solver.max_iter",
-        "solver.warmup_factor",
-    ),
-}
-KNOWN_FAILURES.update(
-    {
-        f"ssd_ref config {key} {mutator}": _SSD_DEEP if mutator == "deep" else _SSD_RANGES
-        for mutator, keys in _SSD_CONFIG_GAPS.items()
-        for key in keys
-    }
-)
-KNOWN_FAILURES.update(
-    {
-        name: _SSD_CHECKPOINT
-        for name in (
-            "ssd_ref detect checkpoint dev_zero",
-            "ssd_ref detect checkpoint folder",
-            "ssd_ref detect checkpoint empty_file",
-            "ssd_ref detect checkpoint garbage",
-            "ssd_ref detect checkpoint not_a_checkpoint",
-            "ssd_ref detect checkpoint truncated",
-            "ssd_ref detect checkpoint runs_code",
-            "ssd_ref train checkpoint empty_file",
-            "ssd_ref train checkpoint garbage",
-            "ssd_ref train checkpoint not_a_checkpoint",
-            "ssd_ref train checkpoint truncated",
-            "ssd_ref train checkpoint runs_code",
-        )
-    }
-)
-KNOWN_FAILURES.update(
-    {
-        name: _SSD_OPTIONS
-        for name in (
-            "ssd_ref make-synthetic --seed negative",
-            "ssd_ref make-synthetic --trainval negative",
-            "ssd_ref make-synthetic --trainval zero",
-            "ssd_ref make-synthetic --test negative",
-            "ssd_ref make-synthetic --test zero",
-            "ssd_ref make-synthetic --folder control",
-            "ssd_ref make-synthetic --folder bidi",
-        )
-    }
-)
 #: Known failures that hang: not run at all (an xfail that cannot pass: check them by hand)
 KNOWN_HANGS: dict[str, str] = {
     "ssd_ref detect checkpoint fifo": "issue 18 §2: a FIFO as --checkpoint blocks in torch.load",

@@ -99,6 +99,18 @@ def _call(name: str, ws, changed: dict):  # noqa: C901 (one branch a public func
         return vocmap.compare_runs(gt, dets, dets_b, CLASSES, **{"resamples": 10, **changed})
     if name == "compare_with_coco50":
         return vocmap.compare_with_coco50(gt, dets, CLASSES, **changed)
+    if name == "check":
+        return vocmap.check(gt, dets, **{"classes": CLASSES, **changed})
+    if name == "read_yolo_ground_truth":
+        args = {"labels_folder": ws.yolo / "labels", "classes": ws.yolo / "data.yaml", **changed}
+        return vocmap.read_yolo_ground_truth(**args)
+    if name == "read_yolo_predictions":
+        data = vocmap.read_yolo_ground_truth(ws.yolo / "labels", ws.yolo / "data.yaml")
+        return vocmap.read_yolo_predictions(changed.get("folder", ws.yolo / "pred"), data)
+    if name == "read_yolo_classes":
+        return vocmap.read_yolo_classes(changed.get("path", ws.yolo / "data.yaml"))
+    if name == "operating_points":
+        return vocmap.operating_points(result, dets, **changed)
     if name == "evaluate_folder":
         args = {"detections": ws.results, "voc_root": ws.voc, "classes": CLASSES, **changed}
         return vocmap.evaluate_folder(**args)

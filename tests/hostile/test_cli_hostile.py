@@ -145,16 +145,9 @@ ARGUMENT_ERRORS = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 18 §2 Arguments (the cli helper's part): argparse prints its usage "
-    "block (10-12 lines) instead of one line naming the option",
-)
 @pytest.mark.parametrize("argv", ARGUMENT_ERRORS, ids=[" ".join(a) for a in ARGUMENT_ERRORS])
 def test_a_bad_option_value_is_one_line(argv):
-    """The cases above accept argparse's usage block before its error line; this holds
-    the stricter contract: one line in all, naming the option."""
+    """One line in all, naming the option (argparse's usage block is for --help)."""
     outcome = run_main(argv)
     lines = [line for line in outcome.err.splitlines() if line.strip()]
     assert outcome.status == 2 and len(lines) == 1, outcome.err

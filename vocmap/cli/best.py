@@ -23,7 +23,14 @@ if TYPE_CHECKING:
 
 EXIT_OK = 0
 DEFAULT_AGAINST = 3
-_GROUND_TRUTH = ("voc_root", "annotations", "image_set", "image_set_file")
+_GROUND_TRUTH = (
+    "voc_root",
+    "annotations",
+    "image_set",
+    "image_set_file",
+    "ground_truth",
+    "coco_image_ids",
+)
 
 
 def add_best_options(parser: argparse.ArgumentParser, switch: bool = True) -> None:

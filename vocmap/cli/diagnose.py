@@ -119,6 +119,7 @@ def run_report(args: argparse.Namespace) -> int:
 
 def _images(args: argparse.Namespace, inputs):
     """``--images``, checked: a folder, and a diagnosis to draw the errors of."""
+    import os
     from pathlib import Path
 
     from vocmap.core.errors import InputError, VocmapError
@@ -133,4 +134,7 @@ def _images(args: argparse.Namespace, inputs):
     folder = Path(args.images)
     if not folder.is_dir():
         raise InputError("images folder not found (--images)", folder)
+    suffixes = (".jpg", ".jpeg", ".png")
+    if not any(name.lower().endswith(suffixes) for name in os.listdir(folder)):
+        raise InputError("no JPEG or PNG images in the folder (--images)", folder)
     return folder

@@ -320,6 +320,9 @@ def read_yolo_ground_truth(
     if missing_labels not in ("error", "empty"):
         raise VocmapError(f"missing_labels is 'error' or 'empty', not {missing_labels!r}")
     names = _class_names(classes)
+    for given, what in ((labels_folder, "labels"), (images_folder, "images")):
+        if given is not None and not os.fspath(given):
+            raise VocmapError(f"the {what} folder's name is empty")
     labels_folder = Path(labels_folder)
     if not labels_folder.is_dir():
         raise InputError("labels folder not found", labels_folder)
@@ -396,9 +399,17 @@ def read_yolo_predictions(
     ties. A file of an image not in the set is an error, or dropped and counted
     with ``ignore_unknown_images``.
     """
+    if not os.fspath(folder):
+        raise VocmapError("the predictions folder's name is empty")
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError("predictions folder not found", folder)
+    if not any(name.endswith(".txt") for name in os.listdir(folder)):
+        raise InputError(
+            "no prediction files (<image id>.txt) in the folder: ultralytics writes them "
+            "into runs/detect/<name>/labels with save_txt=True, save_conf=True",
+            folder,
+        )
     index = data.ground_truth.image_index
     per_class: list[list[tuple[np.ndarray, ...]]] = [[] for _ in data.classes]
     dropped = 0
