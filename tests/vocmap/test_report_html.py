@@ -180,6 +180,7 @@ def test_the_report_renders_in_a_headless_browser_without_errors(diagnosis_file,
     assert seen["sections"] == [
         "classes",
         "pr",
+        "f1",
         "tide",
         "hoiem",
         "properties",
@@ -189,6 +190,26 @@ def test_the_report_renders_in_a_headless_browser_without_errors(diagnosis_file,
     assert seen["images"] == 4 and seen["broken_images"] == 0
     assert seen["class_rows"] == 1 + 20 + 1  # header, 20 classes, mAP
     assert (tmp_path / "report.png").stat().st_size > 50_000
+
+
+def test_the_drawn_errors_render_in_a_headless_browser(diagnosis_file, tmp_path):
+    """``report --images``: the gallery's thumbnails are data URIs the browser decodes."""
+    import dataclasses
+
+    image = pytest.importorskip("PIL.Image")
+    inputs = load_report_inputs(diagnosis_file)
+    folder = tmp_path / "JPEGImages"
+    folder.mkdir()
+    d = inputs.diagnosis
+    ids = {e["image_id"] for e in d["top_false_positives"] + d["top_missed"]}
+    for image_id in ids:
+        image.new("RGB", (320, 240), (120, 90, 60)).save(folder / f"{image_id}.jpg")
+    out = write_report(dataclasses.replace(inputs, images=folder), tmp_path / "report.html")
+    seen = open_in_browser(out)
+    assert seen["console_errors"] == [] and seen["page_errors"] == []
+    assert seen["requests"] == []
+    assert seen["sections"][-1] == "gallery"
+    assert seen["images"] > 4 and seen["broken_images"] == 0
 
 
 def test_the_browser_check_catches_a_page_that_fetches(tmp_path):

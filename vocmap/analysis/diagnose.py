@@ -30,6 +30,7 @@ from vocmap.analysis.diagnose_errors import (
 from vocmap.analysis.diagnose_matching import build_matched_set
 from vocmap.analysis.diagnose_sensitivity import SensitivityAnalysis, sensitivity_analysis
 from vocmap.analysis.hoiem import HoiemAnalysis, hoiem_analysis
+from vocmap.analysis.operating_point import operating_points
 from vocmap.analysis.tide import tide_devkit
 from vocmap.analysis.tide_coco import tide_coco50
 from vocmap.analysis.tide_types import TideAnalysis
@@ -66,6 +67,8 @@ class Diagnosis:
     confusion: ConfusionMatrix
     top_false_positives: list[dict]
     top_missed: list[dict]
+    #: each class at its best-F1 score threshold (``operating_points(result, ...)``)
+    operating_points: dict | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -79,6 +82,7 @@ class Diagnosis:
             "confusion": self.confusion.to_dict(),
             "top_false_positives": self.top_false_positives,
             "top_missed": self.top_missed,
+            **({"operating_points": self.operating_points} if self.operating_points else {}),
         }
 
     def to_json(self, path: str | os.PathLike | None = None) -> str:
@@ -167,4 +171,5 @@ def diagnose(
         confusion=confusion_matrix(ms, score_threshold, iou),
         top_false_positives=top_false_positives(ms, tide, top),
         top_missed=top_missed(ms, tide, top),
+        operating_points=operating_points(result, detections).to_dict(),
     )

@@ -46,11 +46,12 @@ def _finite(value: float) -> float:
     return value if math.isfinite(value) else 0.0
 
 
-def pr_curves(result: dict) -> str | None:
-    """The per-class PR panels (``vocmap plot``'s figure) when the result has curves."""
+def pr_curves(result: dict, points: dict | None = None) -> str | None:
+    """The per-class PR panels (``vocmap plot``'s figure) when the result has curves;
+    ``points`` (best-F1 operating points) star each class's F1 point."""
     if not any("rec" in entry for entry in result["classes"].values()):
         return None
-    return data_uri(plot_pr_curves(result, None))
+    return data_uri(plot_pr_curves(result, None, points=points))
 
 
 def ap_over_steps(table: APTable, ylabel: str) -> str:

@@ -360,11 +360,66 @@ def run_section(inputs) -> str:
     return out
 
 
-def pr_section(result: dict | None) -> str:
-    """The PR panels, or (a result JSON without curves) how to get them."""
+def best_f1_points(inputs) -> dict | None:
+    """The best-F1 operating points the inputs carry (a diagnosis has them; a result
+    JSON of ``evaluate --operating-point``), checked; None if there are none."""
+    found = None
+    if inputs.diagnosis is not None:
+        found = inputs.diagnosis.get("operating_points")
+    if found is None and inputs.result is not None:
+        listed = inputs.result.get("operating_points")
+        if listed is not None:
+            if not isinstance(listed, list):
+                raise MalformedField("operating_points must be a list")
+            found = next(
+                (p for p in listed if isinstance(p, dict) and p.get("rule") == "max-f1"), None
+            )
+    if found is None:
+        return None
+    if not isinstance(found, dict) or not isinstance(found.get("classes"), dict):
+        raise MalformedField("operating_points must be {rule, classes: {class: {...}}, micro}")
+    for point in [*found["classes"].values(), found.get("micro")]:
+        if not isinstance(point, dict):
+            raise MalformedField("an operating point must be an object")
+        for key in ("threshold", "precision", "recall", "f1"):
+            if point.get(key) is not None:
+                number(point[key], key)
+    return found
+
+
+def operating_point_section(inputs) -> str:
+    """Each class at its best-F1 score threshold, and the micro row."""
+    points = best_f1_points(inputs)
+    if points is None:
+        return ""
+    rows = []
+    for name, p in [*points["classes"].items(), ("micro", points["micro"])]:
+        rows.append(
+            [
+                string(name),
+                "-" if p.get("threshold") is None else general(p["threshold"]),
+                fmt(p.get("precision")),
+                fmt(p.get("recall")),
+                fmt(p.get("f1")),
+                count(p.get("tp"), "tp"),
+                count(p.get("fp"), "fp"),
+            ]
+        )
+    return (
+        '<p class="note">Each class at the score threshold with the best F1 (F1 = 2 TP / '
+        "(TP + FP + objects)), counted from the same matching as the AP (the star in the "
+        "precision-recall panels); the micro row adds each class's counts at its own "
+        "threshold.</p>"
+        + table(["class", "score >=", "precision", "recall", "F1", "TP", "FP"], rows, True)
+    )
+
+
+def pr_section(result: dict | None, points: dict | None = None) -> str:
+    """The PR panels (with each class's best-F1 point when known), or (a result JSON
+    without curves) how to get them."""
     if result is None:
         return ""
-    uri = figures.pr_curves(result)
+    uri = figures.pr_curves(result, points)
     if uri is not None:
         return image(uri, "PR curves")
     return (
@@ -427,7 +482,13 @@ def all_sections(inputs) -> list[tuple[str, str, Callable[[], str], str]]:
         ("classes", "Per-class AP", lambda: class_table(inputs), "result"),
         ("steps", "AP over training steps", lambda: run_section(inputs), "result"),
         ("best", "The best checkpoint", lambda: best_section(inputs), "result"),
-        ("pr", "Precision-recall curves", lambda: pr_section(result), "result"),
+        (
+            "pr",
+            "Precision-recall curves",
+            lambda: pr_section(result, best_f1_points(inputs)),
+            "result",
+        ),
+        ("f1", "Operating point (best F1)", lambda: operating_point_section(inputs), "result"),
     ]
     if d is not None:
         out += [

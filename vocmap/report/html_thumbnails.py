@@ -110,9 +110,9 @@ def _caption(kind: str, e: dict) -> str:
         return text
     text = f"{e['image_id']}: {e['class']} {e['score']:.3g}"
     if e.get("object"):
-        overlap = e.get("overlap")
-        text += f" on {e['object']['class']}" + ("" if overlap is None else f", IoU {overlap:.2f}")
-    return text
+        text += f" on {e['object']['class']}"
+    overlap = e.get("overlap")
+    return text if overlap is None else f"{text}, IoU {overlap:.2f}"
 
 
 def error_gallery(diagnosis: dict, images_dir: str | os.PathLike, labels: dict[str, str]) -> str:

@@ -406,8 +406,14 @@ def plot_ap_over_steps(
 
 
 @plain_text
-def plot_pr_curves(result: dict, path: str | os.PathLike | None, title: str | None = None) -> Path:
-    """One panel per class: precision against recall, the 11-point samples marked."""
+def plot_pr_curves(
+    result: dict,
+    path: str | os.PathLike | None,
+    title: str | None = None,
+    points: dict | None = None,
+) -> Path:
+    """One panel per class: precision against recall, the 11-point samples marked;
+    ``points`` (``operating_points``' JSON, best F1) adds each class's F1 point."""
     from vocmap.core.kernels import MATLAB_RECALL_THRESHOLDS
 
     classes = list(result["classes"])
@@ -440,6 +446,18 @@ def plot_pr_curves(result: dict, path: str | os.PathLike | None, title: str | No
                 marker="o",
                 markersize=3,
                 color="tab:red",
+            )
+        point = (points or {}).get("classes", {}).get(cls)
+        if point and point.get("recall") is not None and point.get("precision") is not None:
+            axis.plot(
+                [point["recall"]],
+                [point["precision"]],
+                linestyle="none",
+                marker="*",
+                markersize=9,
+                color="tab:orange",
+                markeredgecolor="black",
+                markeredgewidth=0.5,
             )
         ap = entry["ap"]
         axis.set_title(f"{cls}  AP {'nan' if ap is None else f'{ap:.3f}'}", fontsize=9)
