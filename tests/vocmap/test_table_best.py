@@ -75,9 +75,7 @@ def test_best_text_says_how_often_each_beats_it(scored, capsys):
         (["--no-cache"], "--no-cache goes with --best"),
         (["--best", "--best-per", "200"], "--best goes alone: not with --best-per or --compare"),
         (["--best", "--format", "csv"], "--best writes text, markdown or json, not csv"),
-        (["--best", "--voc-root", "nowhere"], "VOC root folder not found: nowhere"),
-        (["--best", "--level", "1.5"], "the interval level must be in (0, 1)"),
-        (["--best", "--resamples", "0"], "the bootstrap needs at least one resample"),
+        (["--best", "--voc-root", "nowhere"], "nowhere: VOC root folder not found"),
         (["--best", "--metric", "coco50"], "--best resamples the devkit's AP"),
     ],
 )
@@ -89,6 +87,18 @@ def test_bad_best_options_are_one_line(scored, capsys, extra, message):
     status, out, err = run_cli(capsys, *argv)
     assert status == 2 and out == "", err
     assert len(err.strip().splitlines()) == 1 and message in err, err
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--level", "1.5"), ("--resamples", "0"), ("--resamples", "10**9")]
+)
+def test_the_bootstraps_options_are_refused_by_the_parser(scored, capsys, option, value):
+    voc_root, run = scored
+    with pytest.raises(SystemExit) as stop:
+        main(["table", str(run), "--best", "--voc-root", str(voc_root), option, value])
+    assert stop.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and option in lines[0], lines
 
 
 @pytest.mark.parametrize("value", ["0", "21", "x", "-1"])

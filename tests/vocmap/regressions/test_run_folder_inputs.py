@@ -279,7 +279,7 @@ def test_a_fifo_inside_a_run_folder_never_hangs(scored, tmp_path, capsys, inner,
     (run / inner).unlink(missing_ok=True)
     os.mkfifo(run / inner)
     argv = {
-        "plot": ["plot", str(run), "--out", str(tmp_path / "plots"), "--step", "100"],
+        "plot": ["plot", str(run), "--out-dir", str(tmp_path / "plots"), "--step", "100"],
         "table": ["table", str(run)],
         "score": ["score", str(run), "--voc-root", str(voc_root), "--quiet", "--no-cache",
                   "--classes", *CLASSES],
