@@ -29,6 +29,8 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "benchmarks" / "data" / "coco"
 WORKER = Path(__file__).resolve().parent / "coco_worker.py"
 PEER_PYTHON = REPO / ".venv-bench" / "bin" / "python"
+#: vocmap's ground-truth cache in the workers: "on" or "off" (--gt-cache)
+GT_CACHE = ["on"]
 PEERS = {"hotcoco": "hotcoco", "ultrafast": "ultrafast_pycocotools"}
 #: (name, images, categories, detections)
 CASES = (("40k", 5000, 80, 40_000), ("500k", 5000, 80, 500_000))
@@ -57,7 +59,11 @@ class Worker:
     """One evaluator's warm process."""
 
     def __init__(self, tool: str, python: str, gt_path: Path, results_path: Path) -> None:
-        env = {**os.environ, "PYTHONPATH": str(REPO)} if tool == "vocmap" else None
+        env = (
+            {**os.environ, "PYTHONPATH": str(REPO), "VOCMAP_BENCH_GT_CACHE": GT_CACHE[0]}
+            if tool == "vocmap"
+            else None
+        )
         self.tool = tool
         self.process = subprocess.Popen(
             [python, str(WORKER), tool, str(gt_path), str(results_path)],
@@ -128,7 +134,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--cases", default=None, help="comma-separated case names (40k,500k)")
     parser.add_argument("--smoke", action="store_true", help="a tiny case, one round")
+    parser.add_argument(
+        "--gt-cache",
+        choices=("on", "off"),
+        default="on",
+        help="vocmap reads the ground truth through its content-keyed cache (on, the "
+        "default: after the first round a cache hit) or parses it every round (off)",
+    )
     args = parser.parse_args(argv)
+    GT_CACHE[0] = args.gt_cache
+    print(f"vocmap's ground-truth cache: {args.gt_cache}")
     cases = SMOKE_CASES if args.smoke else CASES
     if args.cases:
         wanted = set(args.cases.split(","))
