@@ -197,6 +197,31 @@ def _reference_lines(axis, table: APTable, reference: APTable | None, steps: np.
         )
 
 
+def _draw_map(axis, table: APTable, reference, steps: np.ndarray, band_prefix: str) -> None:
+    """The mAP line (bold black), its bootstrap band when the table has one, and the
+    reference's lines."""
+    if table.ci is not None:
+        axis.fill_between(
+            steps,
+            table.ci[-1, :, 0],
+            table.ci[-1, :, 1],
+            color="black",
+            alpha=0.18,
+            linewidth=0,
+            label=f"{band_prefix}{(table.ci_level or 0.95) * 100:g}% bootstrap interval",
+        )
+    axis.plot(
+        steps,
+        table.map,
+        color="black",
+        linewidth=3.2,
+        marker="o",
+        markersize=4,
+        label=f"mAP ({table.label})" if table.label else "mAP",
+    )
+    _reference_lines(axis, table, reference, steps)
+
+
 def _small_multiples(table: APTable, reference: APTable | None, title: str | None, ylabel: str):
     """The mAP on top (with its interval band and the reference), then one small panel
     a class (its line, the mAP faint behind it, the final AP in the title), all on one
@@ -208,26 +233,7 @@ def _small_multiples(table: APTable, reference: APTable | None, title: str | Non
     figure = plt.figure(figsize=(13, 3.6 + 2.1 * rows), layout="constrained")
     grid = figure.add_gridspec(rows + 1, columns, height_ratios=[1.7] + [1.0] * rows)
     top = figure.add_subplot(grid[0, :])
-    if table.ci is not None:
-        top.fill_between(
-            steps,
-            table.ci[-1, :, 0],
-            table.ci[-1, :, 1],
-            color="black",
-            alpha=0.18,
-            linewidth=0,
-            label=f"{(table.ci_level or 0.95) * 100:g}% bootstrap interval",
-        )
-    top.plot(
-        steps,
-        table.map,
-        color="black",
-        linewidth=3.2,
-        marker="o",
-        markersize=4,
-        label=f"mAP ({table.label})" if table.label else "mAP",
-    )
-    _reference_lines(top, table, reference, steps)
+    _draw_map(top, table, reference, steps, band_prefix="")
     values = [table.map]
     if reference is not None:
         values.append(np.asarray(reference.map))
@@ -327,26 +333,7 @@ def plot_ap_over_steps(
                 linewidth=0,
                 **_band(style(i)),
             )
-    if table.ci is not None:
-        axis.fill_between(
-            steps,
-            table.ci[-1, :, 0],
-            table.ci[-1, :, 1],
-            color="black",
-            alpha=0.18,
-            linewidth=0,
-            label=f"mAP, {(table.ci_level or 0.95) * 100:g}% bootstrap interval",
-        )
-    axis.plot(
-        steps,
-        table.map,
-        color="black",
-        linewidth=3.2,
-        marker="o",
-        markersize=4,
-        label=f"mAP ({table.label})" if table.label else "mAP",
-    )
-    _reference_lines(axis, table, reference, steps)
+    _draw_map(axis, table, reference, steps, band_prefix="mAP, ")
     values = np.concatenate([table.ap.ravel(), table.map])
     if reference is not None:
         values = np.concatenate([values, np.asarray(reference.map)])
