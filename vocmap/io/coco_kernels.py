@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 
 from vocmap.core.kernels import JIT_OPTIONS
-from vocmap.io.text_kernels import _bytes_equal, _lookup_id
+from vocmap.io.text_kernels import _bytes_equal, _lookup_id, exact_fits, exact_value
 
 _JIT = JIT_OPTIONS
 
@@ -60,8 +60,6 @@ _FLOAT = 2
 
 #: The longest integer (digits) taken as an id here; longer ones go to Python.
 _ID_DIGITS = 18
-
-_POW10 = np.array([10.0**k for k in range(23)], dtype=np.float64)  # all exact doubles
 
 
 @njit(inline="always", **_JIT)
@@ -237,13 +235,9 @@ def _number(buf, pos, size):
         kind = _FLOAT
     if significant == 0:  # zero: +0.0 for an integer (Python's int), signed for a float
         return kind, i, True, (-0.0 if negative and kind == _FLOAT else 0.0), integer, digits
-    if significant > 18 or mantissa > 9007199254740992 or exponent > 22 or exponent < -22:
+    if not exact_fits(significant, mantissa, exponent):
         return kind, i, False, 0.0, integer, digits
-    value = float(mantissa)
-    if exponent >= 0:
-        value = value * _POW10[exponent]
-    else:
-        value = value / _POW10[-exponent]
+    value = exact_value(mantissa, exponent)
     return kind, i, True, (-value if negative else value), integer, digits
 
 

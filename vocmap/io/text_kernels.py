@@ -125,6 +125,23 @@ def _is_space(c):
 
 
 @njit(**_JIT)
+def exact_fits(significant, mantissa, exponent):
+    """True when ``mantissa * 10**exponent`` is one correctly rounded IEEE operation on
+    exact operands (Clinger's fast path: ``m <= 2**53``, ``|e| <= 22``); the readers
+    hand every other number to Python's ``float``."""
+    return significant <= 18 and mantissa <= 9007199254740992 and -22 <= exponent <= 22
+
+
+@njit(**_JIT)
+def exact_value(mantissa, exponent):
+    """``mantissa * 10**exponent`` as the nearest double (where :func:`exact_fits`)."""
+    value = float(mantissa)
+    if exponent >= 0:
+        return value * _POW10[exponent]
+    return value / _POW10[-exponent]
+
+
+@njit(**_JIT)
 def _parse_number(buf, start, limit):
     """Parse the blank-delimited token at ``buf[start]`` as a decimal number.
 
@@ -205,17 +222,13 @@ def _parse_number(buf, start, limit):
         exponent += -exp_value if exp_negative else exp_value
     if i < stop and not _is_space(buf[i]):
         return 2, 0.0, _token_end(buf, i, stop)
-    if significant > 18 or mantissa > 9007199254740992 or exponent > 22 or exponent < -22:
+    if not exact_fits(significant, mantissa, exponent):
         if significant == 0:
             return 0, (-0.0 if negative else 0.0), i
         return 1, 0.0, i
     if mantissa == 0:
         return 0, (-0.0 if negative else 0.0), i
-    value = float(mantissa)
-    if exponent >= 0:
-        value = value * _POW10[exponent]
-    else:
-        value = value / _POW10[-exponent]
+    value = exact_value(mantissa, exponent)
     return 0, (-value if negative else value), i
 
 
