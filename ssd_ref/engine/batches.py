@@ -67,6 +67,13 @@ def autocast_context(device: torch.device, config: SSDConfig):
     return contextlib.nullcontext()
 
 
+def _set_deterministic(mode: bool) -> None:
+    """``torch.use_deterministic_algorithms(mode)``, skipped when already so: the call
+    imports torch._inductor (2.5 s on a CPU), which a run that keeps the default never needs."""
+    if torch.are_deterministic_algorithms_enabled() != mode:
+        torch.use_deterministic_algorithms(mode)
+
+
 @contextlib.contextmanager
 def numeric_settings(
     run: RunConfig, device: torch.device, cudnn_benchmark: bool | None = None
@@ -86,7 +93,7 @@ def numeric_settings(
         backends.cuda.matmul.allow_tf32,
     )
     threads = torch.get_num_threads()
-    torch.use_deterministic_algorithms(run.deterministic)
+    _set_deterministic(run.deterministic)
     if device.type == "cpu" and run.cpu_threads > 0:
         torch.set_num_threads(run.cpu_threads)
     if device.type == "cuda":
@@ -99,7 +106,7 @@ def numeric_settings(
         yield
     finally:
         torch.set_num_threads(threads)
-        torch.use_deterministic_algorithms(saved[0])
+        _set_deterministic(saved[0])
         backends.cudnn.benchmark = saved[1]
         backends.cudnn.allow_tf32 = saved[2]
         backends.cuda.matmul.allow_tf32 = saved[3]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
 import torch
 
 from ssd_ref.config import DetectConfig
@@ -41,9 +42,31 @@ def greedy_nms_mask(boxes: torch.Tensor, valid: torch.Tensor, threshold: float) 
 
     ``boxes (G, K, 4)``, ``valid (G, K)`` bool -> ``keep (G, K)`` bool. Box ``i`` is
     kept iff it is valid and no kept box ``j < i`` has IoU > ``threshold`` with
-    it. That rule defines ``keep`` uniquely (by induction on ``i``); it is found
-    by iterating the rule from "keep all valid" until nothing changes, which
-    takes at most K rounds (usually a handful) of whole-tensor operations.
+    it. float32 boxes on a CPU go to the loop of :mod:`ssd_ref.modeling.nms_kernel`;
+    everything else (CUDA) to :func:`fixed_point_nms_mask`. Both keep the same boxes.
+    """
+    if boxes.device.type == "cpu" and boxes.dtype == torch.float32:
+        from ssd_ref.modeling.nms_kernel import greedy_nms_groups  # numba: on first use
+
+        keep = torch.empty(valid.shape, dtype=torch.bool)
+        greedy_nms_groups(
+            boxes.detach().contiguous().numpy(),
+            valid.contiguous().numpy(),
+            np.float32(threshold),
+            keep.numpy(),
+        )
+        return keep
+    return fixed_point_nms_mask(boxes, valid, threshold)
+
+
+def fixed_point_nms_mask(
+    boxes: torch.Tensor, valid: torch.Tensor, threshold: float
+) -> torch.Tensor:
+    """:func:`greedy_nms_mask` in whole-tensor operations (for GPUs).
+
+    The rule defines ``keep`` uniquely (by induction on ``i``); it is found by
+    iterating it from "keep all valid" until nothing changes, which takes at most
+    K rounds (usually a handful) of whole-tensor operations.
     """
     count = boxes.shape[1]
     earlier = torch.ones(count, count, dtype=torch.bool, device=boxes.device).triu(diagonal=1)

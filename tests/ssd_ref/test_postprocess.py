@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
+from budget import examples
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ssd_ref.config import DetectConfig, reference_config
 from ssd_ref.modeling.box_utils import box_iou, encode
-from ssd_ref.modeling.postprocess import detect_image, greedy_nms_mask
+from ssd_ref.modeling.postprocess import detect_image, fixed_point_nms_mask, greedy_nms_mask
 from ssd_ref.modeling.priors import prior_boxes
+
+#: The CPU loop (numba) and the whole-tensor form (CUDA's), each checked below.
+NMS_FORMS = {"cpu loop": greedy_nms_mask, "fixed point": fixed_point_nms_mask}
 
 
 def reference_nms(boxes: torch.Tensor, threshold: float) -> list[int]:
@@ -26,28 +33,74 @@ def random_boxes(generator: torch.Generator, n: int) -> torch.Tensor:
     return torch.cat([centres - sizes / 2, centres + sizes / 2], dim=1)
 
 
-def test_fixed_point_nms_equals_the_greedy_loop():
+@pytest.mark.parametrize("form", NMS_FORMS)
+def test_nms_equals_the_textbook_loop(form):
     generator = torch.Generator().manual_seed(0)
     for trial in range(40):
         n = 1 + trial * 3
         boxes = random_boxes(generator, n)
         valid = torch.ones(1, n, dtype=torch.bool)
-        keep = greedy_nms_mask(boxes[None], valid, 0.45)[0]
+        keep = NMS_FORMS[form](boxes[None], valid, 0.45)[0]
         assert torch.nonzero(keep).flatten().tolist() == reference_nms(boxes, 0.45)
 
 
-def test_nms_chain_keeps_alternate_boxes():
+@pytest.mark.parametrize("form", NMS_FORMS)
+def test_nms_chain_keeps_alternate_boxes(form):
     # Neighbours overlap with IoU 0.6, boxes two apart with IoU 1/3: greedy keeps
     # 0, 2, 4 (a one-pass "suppressed by any better box" rule would keep only 0).
     boxes = torch.tensor([[0.05 * i, 0.0, 0.05 * i + 0.2, 1.0] for i in range(5)])
-    keep = greedy_nms_mask(boxes[None], torch.ones(1, 5, dtype=torch.bool), 0.45)[0]
+    keep = NMS_FORMS[form](boxes[None], torch.ones(1, 5, dtype=torch.bool), 0.45)[0]
     assert keep.tolist() == [True, False, True, False, True]
 
 
-def test_invalid_boxes_neither_kept_nor_suppressing():
+@pytest.mark.parametrize("form", NMS_FORMS)
+def test_invalid_boxes_neither_kept_nor_suppressing(form):
     boxes = torch.tensor([[[0.0, 0.0, 1.0, 1.0], [0.0, 0.0, 1.0, 1.0], [0.0, 0.0, 0.5, 0.5]]])
     valid = torch.tensor([[False, True, True]])
-    assert greedy_nms_mask(boxes, valid, 0.45)[0].tolist() == [False, True, True]
+    assert NMS_FORMS[form](boxes, valid, 0.45)[0].tolist() == [False, True, True]
+
+
+@pytest.mark.parametrize("form", NMS_FORMS)
+def test_an_iou_equal_to_the_threshold_does_not_suppress(form):
+    # IoU exactly 0.5 in float32 (areas 1 and 0.5, intersection 0.5): kept at 0.5,
+    # suppressed just below; the threshold is compared in float32, as torch does.
+    boxes = torch.tensor([[[0.0, 0.0, 1.0, 1.0], [0.0, 0.0, 1.0, 0.5]]])
+    valid = torch.ones(1, 2, dtype=torch.bool)
+    assert NMS_FORMS[form](boxes, valid, 0.5)[0].tolist() == [True, True]
+    assert NMS_FORMS[form](boxes, valid, 0.4999)[0].tolist() == [True, False]
+    # IoU float32(0.1), which is above the double 0.1: kept at threshold 0.1.
+    boxes = torch.tensor([[[0.0, 0.0, 1.0, 1.0], [0.0, 0.0, 1.0, 0.1]]])
+    assert NMS_FORMS[form](boxes, valid, 0.1)[0].tolist() == [True, True]
+
+
+#: Coordinates on a coarse grid (many equal IoUs and ties with the threshold),
+#: anywhere in [-0.5, 1.5], and the values a diverged network decodes to.
+COORDINATE = st.one_of(
+    st.integers(0, 10).map(lambda k: k / 10),
+    st.floats(-0.5, 1.5, width=32),
+    st.sampled_from([float("nan"), float("inf"), float("-inf"), 0.0, -0.0]),
+)
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(
+    st.integers(1, 3).flatmap(
+        lambda groups: st.integers(0, 12).flatmap(
+            lambda count: st.tuples(
+                st.lists(COORDINATE, min_size=groups * count * 4, max_size=groups * count * 4),
+                st.lists(st.booleans(), min_size=groups * count, max_size=groups * count),
+                st.just((groups, count)),
+            )
+        )
+    ),
+    st.sampled_from([0.0, 0.1, 0.3, 0.45, 0.5, 0.7, 1.0]),
+)
+def test_the_cpu_loop_keeps_what_the_fixed_point_keeps(drawn, threshold):
+    coordinates, flags, (groups, count) = drawn
+    boxes = torch.tensor(np.array(coordinates, np.float32).reshape(groups, count, 4))
+    valid = torch.tensor(flags, dtype=torch.bool).reshape(groups, count)
+    loop = greedy_nms_mask(boxes, valid, threshold)
+    assert loop.tolist() == fixed_point_nms_mask(boxes, valid, threshold).tolist()
 
 
 def make_outputs(boxes_by_prior: dict[int, tuple[list[float], int, float]], num_classes: int):

@@ -39,14 +39,14 @@ def _user_cache() -> str:
     return os.path.join(base, "numba")
 
 
-def numba_can_cache() -> bool:
-    """True if numba finds a writable place for vocmap's kernels by itself."""
+def numba_can_cache(other_folders: tuple[str, ...] = ()) -> bool:
+    """True if numba finds a writable place for vocmap's kernels (and for those of
+    ``other_folders``, another package's ``__pycache__`` folders) by itself."""
     explicit = os.environ.get("NUMBA_CACHE_DIR")
     if explicit and _writable_folder(explicit):
         return True
-    in_tree = all(
-        _writable_folder(os.path.join(_PACKAGE, f, "__pycache__")) for f in _KERNEL_FOLDERS
-    )
+    folders = [os.path.join(_PACKAGE, f, "__pycache__") for f in _KERNEL_FOLDERS]
+    in_tree = all(_writable_folder(f) for f in [*folders, *other_folders])
     return in_tree or _writable_folder(_user_cache())
 
 
@@ -72,9 +72,12 @@ def _private_folder(path: str) -> bool:
     )
 
 
-def ensure_writable_cache() -> str | None:
-    """Give numba a writable cache folder if it has none; return it (None: not needed)."""
-    if numba_can_cache():
+def ensure_writable_cache(other_folders: tuple[str, ...] = ()) -> str | None:
+    """Give numba a writable cache folder if it has none; return it (None: not needed).
+
+    ``other_folders``: the ``__pycache__`` folders of another package's kernels
+    (ssd_ref's CPU NMS), checked like vocmap's own."""
+    if numba_can_cache(other_folders):
         return None
     import tempfile  # only here: ``import vocmap`` stays cheap
 
