@@ -2,7 +2,7 @@
 into a fresh virtual environment with the core only, then with [train].
 
 Kept fast: dependencies come as the versions of this environment, through pip's
-cache into a local wheelhouse, then installed with ``--no-index``; the fresh
+cache into a local wheelhouse, then installed with ``--no-index`` and ``--no-compile`` (Python compiles only what runs); the fresh
 environments have no pip of their own (this environment's pip installs into them
 with ``--python``); torch is the CPU file pip finds on this machine.
 """
@@ -60,7 +60,7 @@ def fresh(tmp_path_factory, wheelhouse) -> Path:
     env = tmp_path_factory.mktemp("env") / "venv"
     venv.EnvBuilder(with_pip=False).create(env)
     (wheel,) = wheelhouse.glob("vocmap-*.whl")
-    pip("--python", str(env / "bin" / "python"), "install", "--no-index",
+    pip("--python", str(env / "bin" / "python"), "install", "--no-index", "--no-compile",
         "--find-links", str(wheelhouse), str(wheel))  # fmt: skip
     return env
 
@@ -110,7 +110,7 @@ def test_with_the_train_extra_the_trainer_command_runs(fresh, wheelhouse):
     if not all(installed(n) for n in TRAIN):
         pytest.skip("the train extra is not installed here")
     (wheel,) = wheelhouse.glob("vocmap-*.whl")
-    pip("--python", str(fresh / "bin" / "python"), "install", "--no-index",
+    pip("--python", str(fresh / "bin" / "python"), "install", "--no-index", "--no-compile",
         "--find-links", str(wheelhouse), f"vocmap[train] @ {wheel.as_uri()}")  # fmt: skip
     done = run(fresh, "ssd_ref", "--help")
     assert done.returncode == 0 and "make-synthetic" in done.stdout, done.stderr
