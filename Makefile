@@ -2,6 +2,7 @@
 #   make demo   evaluate the shipped demo detections and print the per-class table
 #   make test   lint (ruff, format, import layers, mypy) and the whole test suite
 #   make test-fast  the suite without the slow tests, fewer hypothesis examples
+#   make test-thorough  the suite with every property's full example count (4x make test's)
 #   make bench  the evaluator's speed and memory benchmark (figures in BENCHMARKS.md)
 #   make bench-coco  COCO's twelve numbers against hotcoco and ultrafast-pycocotools (in .venv-bench)
 #   make bench-ssd  ssd_ref's data pipeline per worker, JPEG re-encoding cost and train-step times (CPU)
@@ -14,7 +15,7 @@ BIN     = $(VENV)/bin
 # The CPU build of torch that lies on this kind of machine; GPU users bring their own.
 TORCH_CPU ?= torch==2.13.0
 
-.PHONY: demo test test-fast lint bench bench-coco bench-ssd bench-ssd-small gpu-check setup setup-dev clean browser
+.PHONY: demo test test-fast test-thorough lint bench bench-coco bench-ssd bench-ssd-small gpu-check setup setup-dev clean browser
 
 # Installs go through uv (a pinned release, put into the venv by pip): a whole set-up
 # takes seconds instead of a minute. Where uv cannot be installed, pip does the same
@@ -79,6 +80,10 @@ test: lint browser
 # While working: no slow tests, 50 hypothesis examples a property, no lint.
 test-fast: $(VENV)/.dev
 	VOCMAP_FAST_TESTS=1 $(BIN)/python -m pytest -q $(XDIST) -m "not slow"
+
+# Before a release, or after changing a kernel: every hypothesis example (tests/helpers/budget.py).
+test-thorough: $(VENV)/.dev
+	VOCMAP_THOROUGH_TESTS=1 $(BIN)/python -m pytest -q $(XDIST)
 
 bench: $(VENV)/.dev
 	$(BIN)/python -m benchmarks.run
