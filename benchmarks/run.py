@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         root = Path(tempfile.mkdtemp(prefix="vocmap-bench-smoke-"))
         cases = ensure_cases(root, scales={"10k": 2, "1m": 6}, bulk_sets=2, images=200)
-        repeats, ref_repeats, scale_names = 2, 1, ["10k", "1m"]
+        repeats, ref_repeats, scale_names = 1, 1, ["10k", "1m"]
     else:
         cases = ensure_cases()
         repeats, ref_repeats, scale_names = args.repeats, 3, ["10k", "100k", "1m", "10m"]
@@ -310,7 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     report["process_cold"] = summary(walls)
 
     # 3. start-up
-    walls = [process_rss([VOCMAP, "--help"])[0] for _ in range(max(repeats, 10))]
+    help_repeats = repeats if args.smoke else max(repeats, 10)
+    walls = [process_rss([VOCMAP, "--help"])[0] for _ in range(help_repeats)]
     report["help"] = summary(walls)
     # The floor under any numba program on this machine right now (none of vocmap's
     # code): the interpreter, importing numpy and numba, and the first call of a
