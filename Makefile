@@ -50,11 +50,17 @@ setup-dev: $(VENV)/.dev
 demo: $(VENV)/.core
 	$(BIN)/vocmap evaluate data_fixtures/demo/results --voc-root data_fixtures/demo/VOC2007
 
+# What test sessions keep between clones (tests/helpers/shared_cache.py): the trained
+# run, numba's compiled kernels, and here mypy's cache (mypy checks each file's hash
+# before it trusts an entry). VOCMAP_TEST_CACHE=off keeps nothing outside the clone.
+TEST_CACHE := $(if $(VOCMAP_TEST_CACHE),$(VOCMAP_TEST_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/vocmap-tests)
+MYPY_CACHE := $(if $(filter off,$(VOCMAP_TEST_CACHE)),.mypy_cache,$(TEST_CACHE)/mypy)
+
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-logo
-	$(BIN)/mypy
+	$(BIN)/mypy --cache-dir "$(MYPY_CACHE)"
 
 PARITY_TESTS = tests/vocmap/test_kernels_parity.py tests/vocmap/test_text_kernels_parity.py \
 	tests/vocmap/test_diagnose_kernels_parity.py tests/vocmap/test_coco_parity.py \
@@ -73,17 +79,22 @@ browser:
 # tests together (tests/conftest.py), the longest first.
 XDIST = -n auto --dist loadgroup
 
+# The suite's processes write bytecode, as Python does by default (some machines set
+# PYTHONDONTWRITEBYTECODE): otherwise each of its child processes compiles torch's
+# sources again.
+PYTEST = env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -q
+
 test: lint browser
-	$(BIN)/python -m pytest -q $(XDIST)
-	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q $(XDIST) $(PARITY_TESTS) -p no:cacheprovider
+	$(PYTEST) $(XDIST)
+	NUMBA_DISABLE_JIT=1 $(PYTEST) $(XDIST) $(PARITY_TESTS) -p no:cacheprovider
 
 # While working: no slow tests, 50 hypothesis examples a property, no lint.
 test-fast: $(VENV)/.dev
-	VOCMAP_FAST_TESTS=1 $(BIN)/python -m pytest -q $(XDIST) -m "not slow"
+	VOCMAP_FAST_TESTS=1 $(PYTEST) $(XDIST) -m "not slow"
 
 # Before a release, or after changing a kernel: every hypothesis example (tests/helpers/budget.py).
 test-thorough: $(VENV)/.dev
-	VOCMAP_THOROUGH_TESTS=1 $(BIN)/python -m pytest -q $(XDIST)
+	VOCMAP_THOROUGH_TESTS=1 $(PYTEST) $(XDIST)
 
 bench: $(VENV)/.dev
 	$(BIN)/python -m benchmarks.run

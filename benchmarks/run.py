@@ -326,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
         "-c",
         "import os, numpy, floor_kernel; floor_kernel.one(1); os._exit(0)",
     ]
-    floor_env = env_with(PYTHONPATH=str(floor_dir))
+    floor_env = env_with(PYTHONPATH=str(floor_dir), NUMBA_CACHE_LOCATOR_CLASSES="")
     run_process(floor_args, floor_env)  # compile and cache it once
     walls = [process_rss(floor_args, floor_env)[0] for _ in range(repeats)]
     report["numba_floor"] = summary(walls)
@@ -350,7 +350,13 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(1 if args.smoke else 3):
         numba_cache = tempfile.mkdtemp(prefix="vocmap-bench-numba-")
         wall, err = run_process(
-            evaluate_args, env_with(VOCMAP_CACHE_DIR=str(cache_dir), NUMBA_CACHE_DIR=numba_cache)
+            evaluate_args,
+            # numba's own locators (a test session may name a shared one: tests/conftest.py)
+            env_with(
+                VOCMAP_CACHE_DIR=str(cache_dir),
+                NUMBA_CACHE_DIR=numba_cache,
+                NUMBA_CACHE_LOCATOR_CLASSES="",
+            ),
         )
         noticed = noticed and "compiling the numba kernels" in err
         walls.append(wall)

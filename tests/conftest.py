@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -34,6 +35,43 @@ def pytest_report_header(config) -> str | None:
 # Only this folder goes on sys.path: putting tests/ there would let the folders
 # tests/vocmap and tests/ssd_ref shadow the real packages as namespace packages.
 sys.path.insert(0, str(Path(__file__).resolve().parent / "helpers"))
+
+from shared_cache import cache_root  # noqa: E402
+
+#: A folder of compiled kernels left alone this long is removed.
+STALE_KERNEL_FOLDER_DAYS = 7
+
+
+def _share_compiled_kernels() -> None:
+    """numba's compiled kernels kept across clones and sessions, under the shared
+    cache folder, in a folder named by a hash of the kernels' sources
+    (vocmap/testing/numba_cache.py): a fresh clone does not compile them again.
+    Runs before any test module imports numba; child processes inherit it."""
+    root = cache_root()
+    if root is None or "NUMBA_CACHE_LOCATOR_CLASSES" in os.environ:
+        return  # nothing kept, or the caller chose numba's locators
+    import time
+
+    from vocmap.testing.numba_cache import FOLDER_VARIABLE, LOCATORS, kernel_sources_key
+
+    folder = root / f"numba-{kernel_sources_key(Path(__file__).resolve().parents[1])}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        os.utime(folder)
+        for other in root.glob("numba-*"):
+            age = time.time() - other.stat().st_mtime
+            if other != folder and age > STALE_KERNEL_FOLDER_DAYS * 86400:
+                shutil.rmtree(other, ignore_errors=True)
+    except OSError:
+        return  # not writable: numba's own cache, beside the sources
+    os.environ[FOLDER_VARIABLE] = str(folder)
+    os.environ["NUMBA_CACHE_LOCATOR_CLASSES"] = LOCATORS
+    from numba.core import config  # imported above, before the variable was set
+
+    config.CACHE_LOCATOR_CLASSES = LOCATORS
+
+
+_share_compiled_kernels()
 
 
 #: Test files that run longest, started first under pytest-xdist (so that none of them

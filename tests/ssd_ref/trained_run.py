@@ -34,6 +34,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from shared_cache import cache_root  # tests/helpers
+
 from ssd_ref.config import SSDConfig, apply_overrides, small_config
 
 #: The synthetic set: generator seed and sizes; the training seed.
@@ -84,16 +86,6 @@ def _cache_key() -> str:
     return digest.hexdigest()[:16]
 
 
-def _cache_root() -> Path | None:
-    chosen = os.environ.get("VOCMAP_TEST_CACHE")
-    if chosen == "off":
-        return None
-    if chosen:
-        return Path(chosen)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "vocmap-tests"
-
-
 @contextlib.contextmanager
 def _locked(path: Path):
     """An exclusive lock on ``path`` (created), released on exit."""
@@ -115,7 +107,7 @@ def shared_trained_run(fallback: Path, say: Callable[[str], None] = lambda _: No
     """
     if "run" in _trained:
         return _trained["run"]
-    root = _cache_root()
+    root = cache_root()
     if root is not None:
         try:
             root.mkdir(parents=True, exist_ok=True)
