@@ -62,10 +62,6 @@ lint: $(VENV)/.dev
 	$(BIN)/lint-imports --no-logo
 	$(BIN)/mypy --cache-dir "$(MYPY_CACHE)"
 
-PARITY_TESTS = tests/vocmap/test_kernels_parity.py tests/vocmap/test_text_kernels_parity.py \
-	tests/vocmap/test_diagnose_kernels_parity.py tests/vocmap/test_coco_parity.py \
-	tests/vocmap/test_bootstrap_parity.py tests/vocmap/test_coco_fast_parity.py
-
 # The HTML report's browser test needs Chromium (Debian's package): installed here
 # when missing and possible (root with apt-get); otherwise that test skips, saying why.
 browser:
@@ -86,7 +82,6 @@ PYTEST = env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -q
 
 test: lint browser
 	$(PYTEST) $(XDIST)
-	NUMBA_DISABLE_JIT=1 $(PYTEST) $(XDIST) $(PARITY_TESTS) -p no:cacheprovider
 
 # While working: no slow tests, 50 hypothesis examples a property, no lint.
 test-fast: $(VENV)/.dev

@@ -79,6 +79,7 @@ _share_compiled_kernels()
 LONG_FIRST = (
     "tests/ssd_ref/test_training.py",
     "tests/ssd_ref/test_end_to_end.py",
+    "tests/test_kernels_without_jit.py",
     "tests/test_notebook.py",
     "tests/test_wheel_install.py",
 )

@@ -19,10 +19,12 @@ NMS_FORMS = {"cpu loop": greedy_nms_mask, "fixed point": fixed_point_nms_mask}
 
 
 def reference_nms(boxes: torch.Tensor, threshold: float) -> list[int]:
-    """Caffe ApplyNMSFast written as the textbook loop (boxes sorted best first)."""
+    """Caffe ApplyNMSFast written as the textbook loop (boxes sorted best first), on
+    box_iou's IoUs (compared as torch compares them: in float32)."""
+    above = (box_iou(boxes, boxes) > threshold).tolist()
     kept: list[int] = []
     for i in range(len(boxes)):
-        if all(float(box_iou(boxes[i : i + 1], boxes[j : j + 1])) <= threshold for j in kept):
+        if not any(above[j][i] for j in kept):
             kept.append(i)
     return kept
 
