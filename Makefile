@@ -54,7 +54,8 @@ demo: $(VENV)/.core
 # run, numba's compiled kernels, and here mypy's cache (mypy checks each file's hash
 # before it trusts an entry). VOCMAP_TEST_CACHE=off keeps nothing outside the clone.
 TEST_CACHE := $(if $(VOCMAP_TEST_CACHE),$(VOCMAP_TEST_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/vocmap-tests)
-MYPY_CACHE := $(if $(filter off,$(VOCMAP_TEST_CACHE)),.mypy_cache,$(TEST_CACHE)/mypy)
+MYPY_CACHE := $(if $(filter off,$(VOCMAP_TEST_CACHE)),.mypy_cache,$(shell \
+	mkdir -p "$(TEST_CACHE)/mypy" 2>/dev/null && echo "$(TEST_CACHE)/mypy" || echo .mypy_cache))
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
