@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 
 import torch
@@ -67,10 +68,21 @@ def autocast_context(device: torch.device, config: SSDConfig):
     return contextlib.nullcontext()
 
 
-def _set_deterministic(mode: bool) -> None:
-    """``torch.use_deterministic_algorithms(mode)``, skipped when already so: the call
-    imports torch._inductor (2.5 s on a CPU), which a run that keeps the default never needs."""
-    if torch.are_deterministic_algorithms_enabled() != mode:
+def _set_deterministic(mode: bool, compiling: bool) -> None:
+    """``torch.use_deterministic_algorithms(mode)``, skipped when already so.
+
+    That call also sets torch._inductor's ``deterministic`` flag, and to do so imports
+    torch._inductor: 2.5 s on a CPU, in every process. Where nothing is compiled
+    (``run.compile`` off, and inductor not loaded by anyone), the flag is unused and
+    the eager switch alone is set (the same ``torch._C`` call the public one makes);
+    otherwise, or on a torch without it, the public call.
+    """
+    if torch.are_deterministic_algorithms_enabled() == mode:
+        return
+    eager_only = not compiling and "torch._inductor.config" not in sys.modules
+    if eager_only and hasattr(torch._C, "_set_deterministic_algorithms"):
+        torch._C._set_deterministic_algorithms(mode, warn_only=False)
+    else:
         torch.use_deterministic_algorithms(mode)
 
 
@@ -93,7 +105,7 @@ def numeric_settings(
         backends.cuda.matmul.allow_tf32,
     )
     threads = torch.get_num_threads()
-    _set_deterministic(run.deterministic)
+    _set_deterministic(run.deterministic, run.compile)
     if device.type == "cpu" and run.cpu_threads > 0:
         torch.set_num_threads(run.cpu_threads)
     if device.type == "cuda":
@@ -106,7 +118,7 @@ def numeric_settings(
         yield
     finally:
         torch.set_num_threads(threads)
-        _set_deterministic(saved[0])
+        _set_deterministic(saved[0], run.compile)
         backends.cudnn.benchmark = saved[1]
         backends.cudnn.allow_tf32 = saved[2]
         backends.cuda.matmul.allow_tf32 = saved[3]

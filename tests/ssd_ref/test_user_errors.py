@@ -514,3 +514,28 @@ def test_cpu_threads_are_the_configs_and_restored(tmp_path):
 def test_load_config_names_the_presets(tmp_path):
     with pytest.raises(ConfigError, match="neither a preset"):
         load_config(tmp_path / "nope.json")
+
+
+def test_deterministic_is_the_configs_and_restored_without_loading_inductor():
+    # In a fresh process: another test may have loaded torch._inductor already.
+    probe = """
+import sys, torch
+from ssd_ref.config import apply_overrides, tiny_config
+from ssd_ref.engine.batches import numeric_settings
+run = apply_overrides(tiny_config(), ["run.deterministic=true"]).run
+with numeric_settings(run, torch.device("cpu")):
+    inside = torch.are_deterministic_algorithms_enabled()
+print(inside, torch.are_deterministic_algorithms_enabled(), "torch._inductor.config" in sys.modules)
+compiled = apply_overrides(tiny_config(), ["run.deterministic=true", "run.compile=true"]).run
+with numeric_settings(compiled, torch.device("cpu")):
+    import torch._inductor.config as inductor
+    print(inductor.deterministic)
+"""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["True", "False", "False", "True"]
