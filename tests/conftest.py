@@ -101,7 +101,8 @@ def pytest_collection_modifyitems(config, items) -> None:
     """Groups for pytest-xdist's ``--dist loadgroup`` (``make test``): the tests of a file
     that use a module- or class-scoped fixture run on one worker (it is made once), every
     test of the shared trained run on one worker (trained or copied once), any other
-    test wherever a worker is free; the longest start first."""
+    test wherever a worker is free; the longest start first, the groups before the
+    single tests."""
     for item in items:
         if "trained_run" in item.fixturenames:
             item.add_marker(pytest.mark.xdist_group("trained_run"))
@@ -112,7 +113,12 @@ def pytest_collection_modifyitems(config, items) -> None:
         if "trained_run" in item.fixturenames:
             return 0
         path = item.nodeid.split("::")[0]
-        return 1 + LONG_FIRST.index(path) if path in LONG_FIRST else len(LONG_FIRST) + 1
+        if path in LONG_FIRST:
+            return 1 + LONG_FIRST.index(path)
+        # Then the other groups (each goes to one worker whole), then the single
+        # tests, which fill whichever worker is free at the end.
+        grouped = item.get_closest_marker("xdist_group") is not None
+        return len(LONG_FIRST) + (1 if grouped else 2)
 
     items.sort(key=rank)  # stable: the order within a rank stays
 
